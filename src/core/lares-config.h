@@ -1,0 +1,97 @@
+/* lares-config.h — the typed configuration table.
+ *
+ * Every setting is one row of a table (lares-config.c): a key "group.name",
+ * a type, a default, bounds or choices, flags and a one-line description.
+ * Values come from four sources, each overriding the one before:
+ *
+ *   defaults < lares.conf (GKeyFile) < LARES_GROUP_NAME environment < flags
+ *
+ * A bad value from any source is an error naming the key and the source.
+ * Secret keys (LARES_CONFIG_SECRET) are never printed: lares_config_dump()
+ * redacts them, and a secret may sit in lares.conf only if the file is 0600.
+ *
+ * The LaresConfig struct is plain data: read its fields directly.  It is
+ * built once at start-up and not changed afterwards, so any thread may read it.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define LARES_CONFIG_ERROR (lares_config_error_quark())
+GQuark lares_config_error_quark(void);
+
+typedef enum
+{
+  LARES_CONFIG_ERROR_UNKNOWN_KEY,
+  LARES_CONFIG_ERROR_INVALID_VALUE,
+  LARES_CONFIG_ERROR_FILE,
+  LARES_CONFIG_ERROR_INSECURE,
+} LaresConfigError;
+
+typedef enum
+{
+  LARES_CONFIG_SOURCE_DEFAULT,
+  LARES_CONFIG_SOURCE_FILE,
+  LARES_CONFIG_SOURCE_ENV,
+  LARES_CONFIG_SOURCE_FLAG,
+} LaresConfigSource;
+
+typedef struct _LaresConfig LaresConfig;
+
+struct _LaresConfig
+{
+  /* [server] */
+  char *listen;                 /* IP address to bind (owned) */
+  int64_t port;                 /* TCP port; 0 picks a free one */
+  uint64_t max_body;            /* request body cap, bytes */
+  uint64_t ws_max_message;      /* WebSocket incoming message cap, bytes */
+  uint64_t ws_ping_interval_ms; /* WebSocket keepalive ping period */
+  uint64_t shutdown_timeout_ms; /* bound on finishing in-flight work at exit */
+  /* [store] */
+  char *data_dir;           /* directory holding lares.db and the lock (owned) */
+  uint64_t busy_timeout_ms; /* SQLite busy timeout */
+  /* [log] */
+  char *log_level; /* debug | info | warning (owned) */
+  /* [llm] */
+  char *llm_provider; /* none | openai | ollama (owned) */
+  char *llm_base_url; /* "" when unset (owned) */
+  char *llm_model;    /* (owned) */
+  char *llm_api_key;  /* secret (owned) */
+
+  /* Where each value came from, indexed like the table; and the file read. */
+  LaresConfigSource *sources;
+  char *file_path; /* nullable (owned) */
+};
+
+LaresConfig *lares_config_new(void);
+void lares_config_free(LaresConfig *cfg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LaresConfig, lares_config_free)
+
+/* Set one key from a string as if it came from @source. */
+gboolean lares_config_set(LaresConfig *cfg, const char *key, const char *value,
+                          LaresConfigSource source, GError **error);
+
+/* Read a GKeyFile.  Unknown groups or keys are errors (a typo must not be
+ * silently ignored).  @path must exist. */
+gboolean lares_config_load_file(LaresConfig *cfg, const char *path, GError **error);
+
+/* Apply LARES_<GROUP>_<NAME> variables from @envp (NULL: the process
+ * environment).  Other LARES_* variables are left alone. */
+gboolean lares_config_load_env(LaresConfig *cfg, char **envp, GError **error);
+
+/* The whole sequence: defaults, then the file (@path, else $LARES_CONFIG,
+ * else ./lares.conf when it exists), then the environment, then @overrides
+ * ("key=value" strings from flags, nullable), then cross-key checks. */
+LaresConfig *lares_config_load(const char *path, char **overrides, GError **error);
+
+/* The effective configuration as lares.conf text, with the source of each
+ * value in a comment and secrets redacted.  (transfer full) */
+char *lares_config_dump(const LaresConfig *cfg);
+
+/* Write the documented example file (every key, default and description). */
+char *lares_config_example(void);
+
+G_END_DECLS
