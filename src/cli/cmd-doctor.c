@@ -19,163 +19,164 @@ typedef struct
   unsigned failed, warned;
 } Report;
 
-static void report(Report *r, const char *status, const char *what, const char *fmt, ...)
-    G_GNUC_PRINTF(4, 5);
+static void report (Report *r, const char *status, const char *what, const char *fmt, ...)
+    G_GNUC_PRINTF (4, 5);
 
 static void
-report(Report *r, const char *status, const char *what, const char *fmt, ...)
+report (Report *r, const char *status, const char *what, const char *fmt, ...)
 {
   g_autofree char *detail = NULL;
   va_list args;
 
-  va_start(args, fmt);
-  detail = g_strdup_vprintf(fmt, args);
-  va_end(args);
-  if (g_str_equal(status, "FAIL"))
+  va_start (args, fmt);
+  detail = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  if (g_str_equal (status, "FAIL"))
     r->failed++;
-  else if (g_str_equal(status, "warn"))
+  else if (g_str_equal (status, "warn"))
     r->warned++;
-  printf("%-4s  %-10s %s\n", status, what, detail);
+  printf ("%-4s  %-10s %s\n", status, what, detail);
 }
 
 static void
-check_data_dir(Report *r, const LaresConfig *cfg)
+check_data_dir (Report *r, const LaresConfig *cfg)
 {
   struct stat st;
 
-  if (stat(cfg->data_dir, &st) != 0)
+  if (stat (cfg->data_dir, &st) != 0)
     {
-      report(r, "warn", "data dir", "'%s' does not exist yet; 'lares serve' creates it",
-             cfg->data_dir);
+      report (r, "warn", "data dir", "'%s' does not exist yet; 'lares serve' creates it",
+              cfg->data_dir);
       return;
     }
-  if (!S_ISDIR(st.st_mode))
+  if (!S_ISDIR (st.st_mode))
     {
-      report(r, "FAIL", "data dir", "'%s' is not a directory", cfg->data_dir);
+      report (r, "FAIL", "data dir", "'%s' is not a directory", cfg->data_dir);
       return;
     }
-  if (access(cfg->data_dir, R_OK | W_OK | X_OK) != 0)
+  if (access (cfg->data_dir, R_OK | W_OK | X_OK) != 0)
     {
-      report(r, "FAIL", "data dir", "'%s' is not writable by this user", cfg->data_dir);
+      report (r, "FAIL", "data dir", "'%s' is not writable by this user", cfg->data_dir);
       return;
     }
   if (st.st_mode & 077)
-    report(r, "warn", "data dir", "'%s' is readable by others (mode %03o); run 'chmod 700 %s'",
-           cfg->data_dir, st.st_mode & 0777, cfg->data_dir);
+    report (r, "warn", "data dir", "'%s' is readable by others (mode %03o); run 'chmod 700 %s'",
+            cfg->data_dir, st.st_mode & 0777, cfg->data_dir);
   else
-    report(r, "ok", "data dir", "'%s' (mode %03o)", cfg->data_dir, st.st_mode & 0777);
+    report (r, "ok", "data dir", "'%s' (mode %03o)", cfg->data_dir, st.st_mode & 0777);
 }
 
 static void
-check_store(Report *r, const LaresConfig *cfg)
+check_store (Report *r, const LaresConfig *cfg)
 {
-  g_autofree char *path = lares_store_db_path(cfg->data_dir);
-  g_autoptr(GError) error = NULL;
-  int version = -1, head = lares_store_schema_head();
+  g_autofree char *path = lares_store_db_path (cfg->data_dir);
+  g_autoptr (GError) error = NULL;
+  int version = -1, head = lares_store_schema_head ();
 
-  if (!g_file_test(path, G_FILE_TEST_EXISTS))
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      report(r, "warn", "store", "no database yet at '%s'", path);
+      report (r, "warn", "store", "no database yet at '%s'", path);
       return;
     }
-  if (!lares_store_check(path, &version, &error))
+  if (!lares_store_check (path, &version, &error))
     {
-      report(r, "FAIL", "store", "%s", error->message);
+      report (r, "FAIL", "store", "%s", error->message);
       return;
     }
   if (version > head)
-    report(r, "FAIL", "store", "schema %d is newer than this lares (%d)", version, head);
+    report (r, "FAIL", "store", "schema %d is newer than this lares (%d)", version, head);
   else if (version < head)
-    report(r, "ok", "store", "schema %d (will migrate to %d at start), integrity ok", version,
-           head);
+    report (r, "ok", "store", "schema %d (will migrate to %d at start), integrity ok", version,
+            head);
   else
-    report(r, "ok", "store", "schema %d, integrity ok", version);
+    report (r, "ok", "store", "schema %d, integrity ok", version);
 }
 
 static void
-check_clock(Report *r)
+check_clock (Report *r)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now_local();
-  g_autoptr(GTimeZone) tz = g_time_zone_new_local();
-  const char *tzid = g_time_zone_get_identifier(tz);
-  g_autofree char *stamp = g_date_time_format_iso8601(now);
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GTimeZone) tz = g_time_zone_new_local ();
+  const char *tzid = g_time_zone_get_identifier (tz);
+  g_autofree char *stamp = g_date_time_format_iso8601 (now);
 
-  if (g_date_time_get_year(now) < 2024)
-    report(r, "FAIL", "clock", "the clock says %s; reminders need a correct clock", stamp);
+  if (g_date_time_get_year (now) < 2024)
+    report (r, "FAIL", "clock", "the clock says %s; reminders need a correct clock", stamp);
   else
-    report(r, "ok", "clock", "%s, time zone %s", stamp, tzid ? tzid : "unknown");
+    report (r, "ok", "clock", "%s, time zone %s", stamp, tzid ? tzid : "unknown");
 }
 
 static void
-check_llm(Report *r, const LaresConfig *cfg)
+check_llm (Report *r, const LaresConfig *cfg)
 {
-  g_autoptr(SoupSession) session = NULL;
-  g_autoptr(SoupMessage) msg = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (SoupSession) session = NULL;
+  g_autoptr (SoupMessage) msg = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *url = NULL;
-  gboolean ollama = g_str_equal(cfg->llm_provider, "ollama");
+  gboolean ollama = g_str_equal (cfg->llm_provider, "ollama");
 
-  if (g_str_equal(cfg->llm_provider, "none"))
+  if (g_str_equal (cfg->llm_provider, "none"))
     {
-      report(r, "ok", "llm", "none configured; the built-in intent engine answers");
+      report (r, "ok", "llm", "none configured; the built-in intent engine answers");
       return;
     }
   if (*cfg->llm_base_url == '\0')
     {
-      report(r, "FAIL", "llm", "llm.provider is '%s' but llm.base_url is empty", cfg->llm_provider);
+      report (r, "FAIL", "llm", "llm.provider is '%s' but llm.base_url is empty",
+              cfg->llm_provider);
       return;
     }
-  url = g_strconcat(cfg->llm_base_url, g_str_has_suffix(cfg->llm_base_url, "/") ? "" : "/",
-                    ollama ? "api/tags" : "models", NULL);
-  session = soup_session_new_with_options("timeout", 5, NULL);
-  msg = soup_message_new("GET", url);
+  url = g_strconcat (cfg->llm_base_url, g_str_has_suffix (cfg->llm_base_url, "/") ? "" : "/",
+                     ollama ? "api/tags" : "models", NULL);
+  session = soup_session_new_with_options ("timeout", 5, NULL);
+  msg = soup_message_new ("GET", url);
   if (msg == NULL)
     {
-      report(r, "FAIL", "llm", "bad URL '%s'", url);
+      report (r, "FAIL", "llm", "bad URL '%s'", url);
       return;
     }
   if (*cfg->llm_api_key)
     {
-      g_autofree char *auth = g_strconcat("Bearer ", cfg->llm_api_key, NULL);
-      soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
+      g_autofree char *auth = g_strconcat ("Bearer ", cfg->llm_api_key, NULL);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
     }
-  body = soup_session_send_and_read(session, msg, NULL, &error);
+  body = soup_session_send_and_read (session, msg, NULL, &error);
   if (body == NULL)
-    report(r, "FAIL", "llm", "%s is unreachable: %s", url, error->message);
-  else if (soup_message_get_status(msg) != 200)
-    report(r, "FAIL", "llm", "%s answered HTTP %u", url, soup_message_get_status(msg));
+    report (r, "FAIL", "llm", "%s is unreachable: %s", url, error->message);
+  else if (soup_message_get_status (msg) != 200)
+    report (r, "FAIL", "llm", "%s answered HTTP %u", url, soup_message_get_status (msg));
   else
-    report(r, "ok", "llm", "%s answers", url);
+    report (r, "ok", "llm", "%s answers", url);
 }
 
 int
-lares_cmd_doctor(int argc, char **argv)
+lares_cmd_doctor (int argc, char **argv)
 {
   LaresCliConfigOptions copts = { 0 };
-  g_autoptr(GOptionContext) ctx = g_option_context_new("- check that lares can run here");
-  g_autoptr(LaresConfig) cfg = NULL;
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- check that lares can run here");
+  g_autoptr (LaresConfig) cfg = NULL;
   Report r = { 0 };
   int rc;
 
-  lares_cli_add_config_options(g_option_context_get_main_group(ctx), &copts);
-  if ((rc = lares_cli_parse(ctx, &argc, &argv)) >= 0)
+  lares_cli_add_config_options (g_option_context_get_main_group (ctx), &copts);
+  if ((rc = lares_cli_parse (ctx, &argc, &argv)) >= 0)
     goto out;
-  cfg = lares_cli_load_config(&copts, NULL);
+  cfg = lares_cli_load_config (&copts, NULL);
   if (cfg == NULL)
     {
-      printf("FAIL  config     see the error above\n");
+      printf ("FAIL  config     see the error above\n");
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
-  report(&r, "ok", "config", "%s", cfg->file_path ? cfg->file_path : "defaults (no lares.conf)");
-  check_data_dir(&r, cfg);
-  check_store(&r, cfg);
-  check_clock(&r);
-  check_llm(&r, cfg);
-  printf("%u failed, %u warning(s)\n", r.failed, r.warned);
+  report (&r, "ok", "config", "%s", cfg->file_path ? cfg->file_path : "defaults (no lares.conf)");
+  check_data_dir (&r, cfg);
+  check_store (&r, cfg);
+  check_clock (&r);
+  check_llm (&r, cfg);
+  printf ("%u failed, %u warning(s)\n", r.failed, r.warned);
   rc = r.failed ? LARES_EXIT_FAILURE : LARES_EXIT_OK;
 out:
-  lares_cli_config_options_clear(&copts);
+  lares_cli_config_options_clear (&copts);
   return rc;
 }

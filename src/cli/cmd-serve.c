@@ -40,40 +40,41 @@ typedef struct
 } FirstUser;
 
 static gboolean
-ensure_first_user(sqlite3 *db, gpointer data, GError **error)
+ensure_first_user (sqlite3 *db, gpointer data, GError **error)
 {
   FirstUser *fu = data;
 
-  return lares_users_ensure_admin(db, g_get_real_time() / 1000, &fu->user_id, &fu->created, error);
+  return lares_users_ensure_admin (db, g_get_real_time () / 1000, &fu->user_id, &fu->created,
+                                   error);
 }
 
 static void
-shutdown_done(GObject *source, GAsyncResult *result, gpointer user_data)
+shutdown_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   ServeState *st = user_data;
 
-  st->clean = lares_server_shutdown_finish(st->server, result, NULL);
-  g_main_loop_quit(st->loop);
+  st->clean = lares_server_shutdown_finish (st->server, result, NULL);
+  g_main_loop_quit (st->loop);
 }
 
 static gboolean
-on_signal(gpointer user_data)
+on_signal (gpointer user_data)
 {
   ServeState *st = user_data;
 
   if (st->stopping)
     {
-      g_warning("second signal: exiting now");
-      _exit(1);
+      g_warning ("second signal: exiting now");
+      _exit (1);
     }
   st->stopping = TRUE;
-  g_message("stopping: finishing in-flight work");
-  lares_server_shutdown_async(st->server, shutdown_done, st);
+  g_message ("stopping: finishing in-flight work");
+  lares_server_shutdown_async (st->server, shutdown_done, st);
   return G_SOURCE_CONTINUE;
 }
 
 int
-lares_cmd_serve(int argc, char **argv)
+lares_cmd_serve (int argc, char **argv)
 {
   LaresCliConfigOptions copts = { 0 };
   g_autofree char *listen = NULL;
@@ -87,46 +88,46 @@ lares_cmd_serve(int argc, char **argv)
                                "Print the effective configuration (secrets redacted) and exit",
                                NULL },
                              G_OPTION_ENTRY_NULL };
-  g_autoptr(GOptionContext) ctx = g_option_context_new("- run the lares daemon");
-  g_autoptr(GStrvBuilder) extra = g_strv_builder_new();
-  g_auto(GStrv) overrides = NULL;
-  g_autoptr(LaresConfig) cfg = NULL;
-  g_autoptr(LaresDataDir) dir = NULL;
-  g_autoptr(LaresStore) store = NULL;
-  g_autoptr(LaresBus) bus = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- run the lares daemon");
+  g_autoptr (GStrvBuilder) extra = g_strv_builder_new ();
+  g_auto (GStrv) overrides = NULL;
+  g_autoptr (LaresConfig) cfg = NULL;
+  g_autoptr (LaresDataDir) dir = NULL;
+  g_autoptr (LaresStore) store = NULL;
+  g_autoptr (LaresBus) bus = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
   LaresStoreOptions sopts;
   FirstUser fu = { 0 };
   ServeState st = { 0 };
-  int64_t t0 = g_get_monotonic_time();
+  int64_t t0 = g_get_monotonic_time ();
   int rc;
 
-  g_option_context_add_main_entries(ctx, entries, NULL);
-  lares_cli_add_config_options(g_option_context_get_main_group(ctx), &copts);
-  g_option_context_set_description(
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  lares_cli_add_config_options (g_option_context_get_main_group (ctx), &copts);
+  g_option_context_set_description (
       ctx, "Settings come from defaults, then lares.conf, then LARES_* variables, then flags.\n"
            "Run 'lares config' for every key with its default.\n");
-  if ((rc = lares_cli_parse(ctx, &argc, &argv)) >= 0)
+  if ((rc = lares_cli_parse (ctx, &argc, &argv)) >= 0)
     goto out;
   if (argc > 1)
     {
-      fprintf(stderr, "lares serve: unexpected argument '%s'\n", argv[1]);
+      fprintf (stderr, "lares serve: unexpected argument '%s'\n", argv[1]);
       rc = LARES_EXIT_USAGE;
       goto out;
     }
   if (listen)
     {
-      g_autofree char *kv = g_strconcat("server.listen=", listen, NULL);
-      g_strv_builder_add(extra, kv);
+      g_autofree char *kv = g_strconcat ("server.listen=", listen, NULL);
+      g_strv_builder_add (extra, kv);
     }
   if (port >= 0)
     {
-      g_autofree char *kv = g_strdup_printf("server.port=%d", port);
-      g_strv_builder_add(extra, kv);
+      g_autofree char *kv = g_strdup_printf ("server.port=%d", port);
+      g_strv_builder_add (extra, kv);
     }
-  overrides = g_strv_builder_end(extra);
-  cfg = lares_cli_load_config(&copts, overrides);
+  overrides = g_strv_builder_end (extra);
+  cfg = lares_cli_load_config (&copts, overrides);
   if (cfg == NULL)
     {
       rc = LARES_EXIT_FAILURE;
@@ -134,65 +135,66 @@ lares_cmd_serve(int argc, char **argv)
     }
   if (print_config)
     {
-      g_autofree char *dump = lares_config_dump(cfg);
-      fputs(dump, stdout);
+      g_autofree char *dump = lares_config_dump (cfg);
+      fputs (dump, stdout);
       rc = LARES_EXIT_OK;
       goto out;
     }
 
-  lares_log_init(cfg->log_level);
-  signal(SIGPIPE, SIG_IGN);
-  lares_raise_fd_limit();
+  lares_log_init (cfg->log_level);
+  signal (SIGPIPE, SIG_IGN);
+  lares_raise_fd_limit ();
 
-  dir = lares_data_dir_acquire(cfg->data_dir, &error);
+  dir = lares_data_dir_acquire (cfg->data_dir, &error);
   if (dir == NULL)
     {
-      g_printerr("lares: %s\n", error->message);
+      g_printerr ("lares: %s\n", error->message);
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
   sopts.busy_timeout_ms = cfg->busy_timeout_ms;
   sopts.n_readers = 2;
-  store = lares_store_open(cfg->data_dir, &sopts, &error);
-  if (store == NULL || !lares_store_write_sync(store, ensure_first_user, &fu, &error))
+  store = lares_store_open (cfg->data_dir, &sopts, &error);
+  if (store == NULL || !lares_store_write_sync (store, ensure_first_user, &fu, &error))
     {
-      g_printerr("lares: cannot open the store: %s\n", error->message);
+      g_printerr ("lares: cannot open the store: %s\n", error->message);
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
   if (fu.created)
-    g_message("created the first user 'admin' (id %" G_GINT64_FORMAT ")", fu.user_id);
+    g_message ("created the first user 'admin' (id %" G_GINT64_FORMAT ")", fu.user_id);
 
-  bus = lares_bus_new();
-  st.server = lares_server_new(cfg, store, bus, fu.user_id);
-  if (!lares_server_listen(st.server, &error))
+  bus = lares_bus_new ();
+  st.server = lares_server_new (cfg, store, bus, fu.user_id);
+  if (!lares_server_listen (st.server, &error))
     {
-      g_printerr("lares: %s\n", error->message);
-      lares_server_free(st.server);
+      g_printerr ("lares: %s\n", error->message);
+      lares_server_free (st.server);
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
-  loop = g_main_loop_new(NULL, FALSE);
+  loop = g_main_loop_new (NULL, FALSE);
   st.loop = loop;
-  g_unix_signal_add(SIGTERM, on_signal, &st);
-  g_unix_signal_add(SIGINT, on_signal, &st);
+  g_unix_signal_add (SIGTERM, on_signal, &st);
+  g_unix_signal_add (SIGINT, on_signal, &st);
 
   /* One machine-readable line on stdout: tests and scripts wait for it. */
-  if (strchr(cfg->listen, ':') != NULL)
-    printf("lares: listening on http://[%s]:%u/\n", cfg->listen, lares_server_get_port(st.server));
+  if (strchr (cfg->listen, ':') != NULL)
+    printf ("lares: listening on http://[%s]:%u/\n", cfg->listen,
+            lares_server_get_port (st.server));
   else
-    printf("lares: listening on http://%s:%u/\n", cfg->listen, lares_server_get_port(st.server));
-  fflush(stdout);
-  g_message("ready in %.1f ms (data dir '%s', pid %d)",
-            (double)(g_get_monotonic_time() - t0) / 1000.0, cfg->data_dir, (int)getpid());
+    printf ("lares: listening on http://%s:%u/\n", cfg->listen, lares_server_get_port (st.server));
+  fflush (stdout);
+  g_message ("ready in %.1f ms (data dir '%s', pid %d)",
+             (double)(g_get_monotonic_time () - t0) / 1000.0, cfg->data_dir, (int)getpid ());
 
-  g_main_loop_run(loop);
+  g_main_loop_run (loop);
 
-  lares_server_free(st.server);
-  lares_store_close(g_steal_pointer(&store));
-  g_message("stopped%s", st.clean ? "" : " (some work was cut short by the timeout)");
+  lares_server_free (st.server);
+  lares_store_close (g_steal_pointer (&store));
+  g_message ("stopped%s", st.clean ? "" : " (some work was cut short by the timeout)");
   rc = LARES_EXIT_OK;
 out:
-  lares_cli_config_options_clear(&copts);
+  lares_cli_config_options_clear (&copts);
   return rc;
 }

@@ -8,7 +8,7 @@
 #include "lares-config.h"
 
 void
-lares_cli_add_config_options(GOptionGroup *group, LaresCliConfigOptions *opts)
+lares_cli_add_config_options (GOptionGroup *group, LaresCliConfigOptions *opts)
 {
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_path,
@@ -20,52 +20,52 @@ lares_cli_add_config_options(GOptionGroup *group, LaresCliConfigOptions *opts)
     G_OPTION_ENTRY_NULL
   };
 
-  g_option_group_add_entries(group, entries);
+  g_option_group_add_entries (group, entries);
 }
 
 void
-lares_cli_config_options_clear(LaresCliConfigOptions *opts)
+lares_cli_config_options_clear (LaresCliConfigOptions *opts)
 {
-  g_clear_pointer(&opts->config_path, g_free);
-  g_clear_pointer(&opts->data_dir, g_free);
-  g_clear_pointer(&opts->set, g_strfreev);
+  g_clear_pointer (&opts->config_path, g_free);
+  g_clear_pointer (&opts->data_dir, g_free);
+  g_clear_pointer (&opts->set, g_strfreev);
 }
 
 int
-lares_cli_parse(GOptionContext *ctx, int *argc, char ***argv)
+lares_cli_parse (GOptionContext *ctx, int *argc, char ***argv)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
-  if (!g_option_context_parse(ctx, argc, argv, &error))
+  if (!g_option_context_parse (ctx, argc, argv, &error))
     {
-      g_autofree char *help = g_option_context_get_help(ctx, TRUE, NULL);
-      fprintf(stderr, "lares %s: %s\n\n%s", g_get_prgname(), error->message, help);
+      g_autofree char *help = g_option_context_get_help (ctx, TRUE, NULL);
+      fprintf (stderr, "lares %s: %s\n\n%s", g_get_prgname (), error->message, help);
       return LARES_EXIT_USAGE;
     }
   return -1;
 }
 
 LaresConfig *
-lares_cli_load_config(LaresCliConfigOptions *opts, char **extra_overrides)
+lares_cli_load_config (LaresCliConfigOptions *opts, char **extra_overrides)
 {
-  g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-  g_auto(GStrv) overrides = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  g_auto (GStrv) overrides = NULL;
+  g_autoptr (GError) error = NULL;
   LaresConfig *cfg;
 
   /* Flags apply in this order: the dedicated ones, then --set. */
   if (extra_overrides)
-    g_strv_builder_addv(b, (const char **)extra_overrides);
+    g_strv_builder_addv (b, (const char **)extra_overrides);
   if (opts->data_dir)
     {
-      g_autofree char *kv = g_strconcat("store.data_dir=", opts->data_dir, NULL);
-      g_strv_builder_add(b, kv);
+      g_autofree char *kv = g_strconcat ("store.data_dir=", opts->data_dir, NULL);
+      g_strv_builder_add (b, kv);
     }
   if (opts->set)
-    g_strv_builder_addv(b, (const char **)opts->set);
-  overrides = g_strv_builder_end(b);
-  cfg = lares_config_load(opts->config_path, overrides, &error);
+    g_strv_builder_addv (b, (const char **)opts->set);
+  overrides = g_strv_builder_end (b);
+  cfg = lares_config_load (opts->config_path, overrides, &error);
   if (cfg == NULL)
-    fprintf(stderr, "lares: configuration error: %s\n", error->message);
+    fprintf (stderr, "lares: configuration error: %s\n", error->message);
   return cfg;
 }

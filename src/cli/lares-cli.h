@@ -19,11 +19,11 @@ enum
   LARES_EXIT_USAGE = 2,
 };
 
-int lares_cmd_serve(int argc, char **argv);
-int lares_cmd_version(int argc, char **argv);
-int lares_cmd_doctor(int argc, char **argv);
-int lares_cmd_backup(int argc, char **argv);
-int lares_cmd_config(int argc, char **argv);
+int lares_cmd_serve (int argc, char **argv);
+int lares_cmd_version (int argc, char **argv);
+int lares_cmd_doctor (int argc, char **argv);
+int lares_cmd_backup (int argc, char **argv);
+int lares_cmd_config (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct
@@ -34,14 +34,14 @@ typedef struct
 } LaresCliConfigOptions;
 
 /* Add -c/--config, -d/--data-dir and --set to @group. */
-void lares_cli_add_config_options(GOptionGroup *group, LaresCliConfigOptions *opts);
-void lares_cli_config_options_clear(LaresCliConfigOptions *opts);
+void lares_cli_add_config_options (GOptionGroup *group, LaresCliConfigOptions *opts);
+void lares_cli_config_options_clear (LaresCliConfigOptions *opts);
 
 /* Parse @argv with @ctx; prints the error and usage on failure.  Returns
  * -1 on success or the exit code to return. */
-int lares_cli_parse(GOptionContext *ctx, int *argc, char ***argv);
+int lares_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
 
 /* Load the configuration from the options; prints errors. */
-LaresConfig *lares_cli_load_config(LaresCliConfigOptions *opts, char **extra_overrides);
+LaresConfig *lares_cli_load_config (LaresCliConfigOptions *opts, char **extra_overrides);
 
 G_END_DECLS

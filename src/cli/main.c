@@ -13,7 +13,7 @@
 typedef struct
 {
   const char *name;
-  int (*run)(int argc, char **argv);
+  int (*run) (int argc, char **argv);
   const char *summary;
 } Command;
 
@@ -26,41 +26,42 @@ static const Command commands[] = {
 };
 
 static void
-usage(FILE *out)
+usage (FILE *out)
 {
-  fprintf(out, "Usage: lares COMMAND [OPTIONS]\n\n"
-               "lares is a local-first personal assistant hub.\n\nCommands:\n");
-  for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fprintf(out, "\nRun 'lares COMMAND --help' for the options of a command.\n");
+  fprintf (out, "Usage: lares COMMAND [OPTIONS]\n\n"
+                "lares is a local-first personal assistant hub.\n\nCommands:\n");
+  for (size_t i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun 'lares COMMAND --help' for the options of a command.\n");
 }
 
 int
-main(int argc, char **argv)
+main (int argc, char **argv)
 {
   const char *verb;
 
-  setlocale(LC_ALL, "");
+  setlocale (LC_ALL, "");
   if (argc < 2)
     {
-      usage(stderr);
+      usage (stderr);
       return LARES_EXIT_USAGE;
     }
   verb = argv[1];
-  if (g_strcmp0(verb, "help") == 0 || g_strcmp0(verb, "--help") == 0 || g_strcmp0(verb, "-h") == 0)
+  if (g_strcmp0 (verb, "help") == 0 || g_strcmp0 (verb, "--help") == 0 ||
+      g_strcmp0 (verb, "-h") == 0)
     {
-      usage(stdout);
+      usage (stdout);
       return LARES_EXIT_OK;
     }
-  if (g_strcmp0(verb, "--version") == 0)
+  if (g_strcmp0 (verb, "--version") == 0)
     verb = "version";
-  for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-    if (g_strcmp0(verb, commands[i].name) == 0)
+  for (size_t i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_strcmp0 (verb, commands[i].name) == 0)
       {
-        g_set_prgname(commands[i].name);
-        return commands[i].run(argc - 1, argv + 1);
+        g_set_prgname (commands[i].name);
+        return commands[i].run (argc - 1, argv + 1);
       }
-  fprintf(stderr, "lares: unknown command '%s'\n\n", verb);
-  usage(stderr);
+  fprintf (stderr, "lares: unknown command '%s'\n\n", verb);
+  usage (stderr);
   return LARES_EXIT_USAGE;
 }

@@ -21,24 +21,25 @@ G_BEGIN_DECLS
 typedef struct _LaresBus LaresBus;
 
 /* @payload: the event as UTF-8 JSON text (transfer none). */
-typedef void (*LaresBusFunc)(GBytes *payload, gpointer user_data);
+typedef void (*LaresBusFunc) (GBytes *payload, gpointer user_data);
 
-LaresBus *lares_bus_new(void);
-void lares_bus_free(LaresBus *bus);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LaresBus, lares_bus_free)
+LaresBus *lares_bus_new (void);
+void lares_bus_free (LaresBus *bus);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresBus, lares_bus_free)
 
 /* Returns a subscription id (never 0) for lares_bus_unsubscribe(). */
-unsigned lares_bus_subscribe(LaresBus *bus, int64_t user_id, LaresBusFunc func, gpointer user_data);
-void lares_bus_unsubscribe(LaresBus *bus, unsigned id);
+unsigned lares_bus_subscribe (LaresBus *bus, int64_t user_id, LaresBusFunc func,
+                              gpointer user_data);
+void lares_bus_unsubscribe (LaresBus *bus, unsigned id);
 
 /* Deliver @event (transfer none; an object with a "type" member) to every
  * subscriber of @user_id.  Returns how many received it. */
-unsigned lares_bus_publish(LaresBus *bus, int64_t user_id, JsonNode *event);
+unsigned lares_bus_publish (LaresBus *bus, int64_t user_id, JsonNode *event);
 
 /* Same, with an already-serialized payload. */
-unsigned lares_bus_publish_bytes(LaresBus *bus, int64_t user_id, GBytes *payload);
+unsigned lares_bus_publish_bytes (LaresBus *bus, int64_t user_id, GBytes *payload);
 
-unsigned lares_bus_count(LaresBus *bus, int64_t user_id);
-unsigned lares_bus_total(LaresBus *bus);
+unsigned lares_bus_count (LaresBus *bus, int64_t user_id);
+unsigned lares_bus_total (LaresBus *bus);
 
 G_END_DECLS

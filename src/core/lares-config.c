@@ -15,7 +15,7 @@
 
 #include "lares-util.h"
 
-G_DEFINE_QUARK(lares - config - error - quark, lares_config_error)
+G_DEFINE_QUARK (lares - config - error - quark, lares_config_error)
 
 typedef enum
 {
@@ -40,91 +40,91 @@ typedef struct
   uint64_t min, max;          /* bounds for INT, SIZE (bytes), DURATION (ms) */
   const char *const *choices; /* allowed strings, NULL-terminated; nullable */
   unsigned flags;
-  gboolean (*validate)(const char *value, char **why); /* nullable */
+  gboolean (*validate) (const char *value, char **why); /* nullable */
   const char *doc;
 } ConfigRow;
 
 static gboolean
-validate_ip(const char *value, char **why)
+validate_ip (const char *value, char **why)
 {
-  g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(value);
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (value);
 
   if (addr == NULL)
-    *why = g_strdup("not an IP address (for example 127.0.0.1 or ::1)");
+    *why = g_strdup ("not an IP address (for example 127.0.0.1 or ::1)");
   return addr != NULL;
 }
 
 static gboolean
-validate_url(const char *value, char **why)
+validate_url (const char *value, char **why)
 {
-  g_autoptr(GUri) uri = NULL;
+  g_autoptr (GUri) uri = NULL;
 
   if (*value == '\0')
     return TRUE;
-  uri = g_uri_parse(value, G_URI_FLAGS_NONE, NULL);
-  if (uri == NULL || g_uri_get_host(uri) == NULL ||
-      (g_strcmp0(g_uri_get_scheme(uri), "http") != 0 &&
-       g_strcmp0(g_uri_get_scheme(uri), "https") != 0))
+  uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL ||
+      (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 &&
+       g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
     {
-      *why = g_strdup("not an http:// or https:// URL");
+      *why = g_strdup ("not an http:// or https:// URL");
       return FALSE;
     }
   return TRUE;
 }
 
 static gboolean
-validate_nonempty(const char *value, char **why)
+validate_nonempty (const char *value, char **why)
 {
   if (*value != '\0')
     return TRUE;
-  *why = g_strdup("must not be empty");
+  *why = g_strdup ("must not be empty");
   return FALSE;
 }
 
 static const char *const log_levels[] = { "debug", "info", "warning", NULL };
 static const char *const llm_providers[] = { "none", "openai", "ollama", NULL };
 
-#define OFF(field) G_STRUCT_OFFSET(LaresConfig, field)
+#define OFF(field) G_STRUCT_OFFSET (LaresConfig, field)
 #define KIB        ((uint64_t)1024)
 #define MIB        (KIB * 1024)
 
 static const ConfigRow config_table[] = {
-  { "server.listen", TYPE_STRING, "127.0.0.1", OFF(listen), 0, 0, NULL, 0, validate_ip,
+  { "server.listen", TYPE_STRING, "127.0.0.1", OFF (listen), 0, 0, NULL, 0, validate_ip,
     "address to listen on; loopback by default" },
-  { "server.port", TYPE_INT, "8765", OFF(port), 0, 65535, NULL, 0, NULL,
+  { "server.port", TYPE_INT, "8765", OFF (port), 0, 65535, NULL, 0, NULL,
     "TCP port; 0 picks a free one" },
-  { "server.max_body", TYPE_SIZE, "1MiB", OFF(max_body), KIB, 64 * MIB, NULL, 0, NULL,
+  { "server.max_body", TYPE_SIZE, "1MiB", OFF (max_body), KIB, 64 * MIB, NULL, 0, NULL,
     "largest accepted request body" },
-  { "server.ws_max_message", TYPE_SIZE, "64KiB", OFF(ws_max_message), KIB, 16 * MIB, NULL, 0, NULL,
+  { "server.ws_max_message", TYPE_SIZE, "64KiB", OFF (ws_max_message), KIB, 16 * MIB, NULL, 0, NULL,
     "largest accepted WebSocket message" },
-  { "server.ws_ping_interval", TYPE_DURATION, "30s", OFF(ws_ping_interval_ms), 0, 3600 * 1000, NULL,
-    0, NULL, "WebSocket keepalive ping period; 0 disables" },
-  { "server.shutdown_timeout", TYPE_DURATION, "10s", OFF(shutdown_timeout_ms), 0, 300 * 1000, NULL,
+  { "server.ws_ping_interval", TYPE_DURATION, "30s", OFF (ws_ping_interval_ms), 0, 3600 * 1000,
+    NULL, 0, NULL, "WebSocket keepalive ping period; 0 disables" },
+  { "server.shutdown_timeout", TYPE_DURATION, "10s", OFF (shutdown_timeout_ms), 0, 300 * 1000, NULL,
     0, NULL, "how long SIGTERM waits for in-flight work" },
-  { "store.data_dir", TYPE_STRING, "./var", OFF(data_dir), 0, 0, NULL, 0, validate_nonempty,
+  { "store.data_dir", TYPE_STRING, "./var", OFF (data_dir), 0, 0, NULL, 0, validate_nonempty,
     "directory for the database, lock and secrets" },
-  { "store.busy_timeout", TYPE_DURATION, "5s", OFF(busy_timeout_ms), 0, 600 * 1000, NULL, 0, NULL,
+  { "store.busy_timeout", TYPE_DURATION, "5s", OFF (busy_timeout_ms), 0, 600 * 1000, NULL, 0, NULL,
     "how long a store call waits for a lock held elsewhere" },
-  { "log.level", TYPE_STRING, "info", OFF(log_level), 0, 0, log_levels, 0, NULL,
+  { "log.level", TYPE_STRING, "info", OFF (log_level), 0, 0, log_levels, 0, NULL,
     "least severe message logged" },
-  { "llm.provider", TYPE_STRING, "none", OFF(llm_provider), 0, 0, llm_providers, 0, NULL,
+  { "llm.provider", TYPE_STRING, "none", OFF (llm_provider), 0, 0, llm_providers, 0, NULL,
     "LLM backend; none uses the built-in intent engine only" },
-  { "llm.base_url", TYPE_STRING, "", OFF(llm_base_url), 0, 0, NULL, 0, validate_url,
+  { "llm.base_url", TYPE_STRING, "", OFF (llm_base_url), 0, 0, NULL, 0, validate_url,
     "base URL of the LLM server, e.g. http://127.0.0.1:8080/v1" },
-  { "llm.model", TYPE_STRING, "", OFF(llm_model), 0, 0, NULL, 0, NULL, "model name to request" },
-  { "llm.api_key", TYPE_STRING, "", OFF(llm_api_key), 0, 0, NULL, FLAG_SECRET, NULL,
+  { "llm.model", TYPE_STRING, "", OFF (llm_model), 0, 0, NULL, 0, NULL, "model name to request" },
+  { "llm.api_key", TYPE_STRING, "", OFF (llm_api_key), 0, 0, NULL, FLAG_SECRET, NULL,
     "API key sent to the LLM server (secret)" },
 };
 
-#define N_ROWS G_N_ELEMENTS(config_table)
+#define N_ROWS G_N_ELEMENTS (config_table)
 
 static const char *const source_names[] = { "default", "lares.conf", "environment", "flag" };
 
 static const ConfigRow *
-find_row(const char *key, size_t *index)
+find_row (const char *key, size_t *index)
 {
   for (size_t i = 0; i < N_ROWS; i++)
-    if (g_strcmp0(config_table[i].key, key) == 0)
+    if (g_strcmp0 (config_table[i].key, key) == 0)
       {
         if (index)
           *index = i;
@@ -134,23 +134,23 @@ find_row(const char *key, size_t *index)
 }
 
 static gboolean
-throw_invalid(GError **error, const ConfigRow *row, LaresConfigSource source, const char *value,
-              const char *why)
+throw_invalid (GError **error, const ConfigRow *row, LaresConfigSource source, const char *value,
+               const char *why)
 {
   /* Never echo a secret's value back, even when it is wrong. */
   if (row->flags & FLAG_SECRET)
-    g_set_error(error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INVALID_VALUE,
-                "invalid value for '%s' (from %s): %s", row->key, source_names[source], why);
+    g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INVALID_VALUE,
+                 "invalid value for '%s' (from %s): %s", row->key, source_names[source], why);
   else
-    g_set_error(error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INVALID_VALUE,
-                "invalid value '%s' for '%s' (from %s): %s", value, row->key, source_names[source],
-                why);
+    g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INVALID_VALUE,
+                 "invalid value '%s' for '%s' (from %s): %s", value, row->key, source_names[source],
+                 why);
   return FALSE;
 }
 
 static gboolean
-apply_row(LaresConfig *cfg, const ConfigRow *row, const char *value, LaresConfigSource source,
-          GError **error)
+apply_row (LaresConfig *cfg, const ConfigRow *row, const char *value, LaresConfigSource source,
+           GError **error)
 {
   char *field = (char *)cfg + row->offset;
   g_autofree char *why = NULL;
@@ -158,51 +158,52 @@ apply_row(LaresConfig *cfg, const ConfigRow *row, const char *value, LaresConfig
   int64_t i = 0;
   gboolean b = FALSE;
 
-  if (!g_utf8_validate(value, -1, NULL))
-    return throw_invalid(error, row, source, "", "not valid UTF-8");
+  if (!g_utf8_validate (value, -1, NULL))
+    return throw_invalid (error, row, source, "", "not valid UTF-8");
 
   switch (row->type)
     {
     case TYPE_STRING:
-      if (row->choices != NULL && !g_strv_contains(row->choices, value))
+      if (row->choices != NULL && !g_strv_contains (row->choices, value))
         {
-          g_autofree char *list = g_strjoinv(", ", (char **)row->choices);
-          why = g_strdup_printf("expected one of: %s", list);
-          return throw_invalid(error, row, source, value, why);
+          g_autofree char *list = g_strjoinv (", ", (char **)row->choices);
+          why = g_strdup_printf ("expected one of: %s", list);
+          return throw_invalid (error, row, source, value, why);
         }
-      if (row->validate != NULL && !row->validate(value, &why))
-        return throw_invalid(error, row, source, value, why);
-      g_free(*(char **)field);
-      *(char **)field = g_strdup(value);
+      if (row->validate != NULL && !row->validate (value, &why))
+        return throw_invalid (error, row, source, value, why);
+      g_free (*(char **)field);
+      *(char **)field = g_strdup (value);
       break;
     case TYPE_INT:
-      if (!lares_parse_int64(value, &i))
-        return throw_invalid(error, row, source, value, "not an integer");
+      if (!lares_parse_int64 (value, &i))
+        return throw_invalid (error, row, source, value, "not an integer");
       if (i < (int64_t)row->min || i > (int64_t)row->max)
         {
-          why = g_strdup_printf("must be between %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT,
-                                row->min, row->max);
-          return throw_invalid(error, row, source, value, why);
+          why = g_strdup_printf ("must be between %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT,
+                                 row->min, row->max);
+          return throw_invalid (error, row, source, value, why);
         }
       *(int64_t *)field = i;
       break;
     case TYPE_BOOL:
-      if (!lares_parse_bool(value, &b))
-        return throw_invalid(error, row, source, value, "expected true or false");
+      if (!lares_parse_bool (value, &b))
+        return throw_invalid (error, row, source, value, "expected true or false");
       *(gboolean *)field = b;
       break;
     case TYPE_SIZE:
     case TYPE_DURATION:
-      if (row->type == TYPE_SIZE ? !lares_parse_size(value, &u)
-                                 : !lares_parse_duration_ms(value, &u))
-        return throw_invalid(error, row, source, value,
-                             row->type == TYPE_SIZE ? "expected a size such as 64KiB or 1MiB"
-                                                    : "expected a duration such as 500ms or 10s");
+      if (row->type == TYPE_SIZE ? !lares_parse_size (value, &u)
+                                 : !lares_parse_duration_ms (value, &u))
+        return throw_invalid (error, row, source, value,
+                              row->type == TYPE_SIZE ? "expected a size such as 64KiB or 1MiB"
+                                                     : "expected a duration such as 500ms or 10s");
       if (u < row->min || u > row->max)
         {
-          why = g_strdup_printf("must be between %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT "%s",
-                                row->min, row->max, row->type == TYPE_SIZE ? " bytes" : " ms");
-          return throw_invalid(error, row, source, value, why);
+          why =
+              g_strdup_printf ("must be between %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT "%s",
+                               row->min, row->max, row->type == TYPE_SIZE ? " bytes" : " ms");
+          return throw_invalid (error, row, source, value, why);
         }
       *(uint64_t *)field = u;
       break;
@@ -211,22 +212,22 @@ apply_row(LaresConfig *cfg, const ConfigRow *row, const char *value, LaresConfig
 }
 
 LaresConfig *
-lares_config_new(void)
+lares_config_new (void)
 {
-  LaresConfig *cfg = g_new0(LaresConfig, 1);
+  LaresConfig *cfg = g_new0 (LaresConfig, 1);
 
-  cfg->sources = g_new0(LaresConfigSource, N_ROWS);
+  cfg->sources = g_new0 (LaresConfigSource, N_ROWS);
   for (size_t i = 0; i < N_ROWS; i++)
     {
       gboolean ok =
-          apply_row(cfg, &config_table[i], config_table[i].def, LARES_CONFIG_SOURCE_DEFAULT, NULL);
-      g_assert(ok); /* defaults must pass their own validation */
+          apply_row (cfg, &config_table[i], config_table[i].def, LARES_CONFIG_SOURCE_DEFAULT, NULL);
+      g_assert (ok); /* defaults must pass their own validation */
     }
   return cfg;
 }
 
 void
-lares_config_free(LaresConfig *cfg)
+lares_config_free (LaresConfig *cfg)
 {
   if (cfg == NULL)
     return;
@@ -235,116 +236,116 @@ lares_config_free(LaresConfig *cfg)
       {
         char **field = (char **)((char *)cfg + config_table[i].offset);
         if (*field != NULL && (config_table[i].flags & FLAG_SECRET))
-          memset(*field, 0, strlen(*field));
-        g_free(*field);
+          memset (*field, 0, strlen (*field));
+        g_free (*field);
       }
-  g_free(cfg->sources);
-  g_free(cfg->file_path);
-  g_free(cfg);
+  g_free (cfg->sources);
+  g_free (cfg->file_path);
+  g_free (cfg);
 }
 
 gboolean
-lares_config_set(LaresConfig *cfg, const char *key, const char *value, LaresConfigSource source,
-                 GError **error)
+lares_config_set (LaresConfig *cfg, const char *key, const char *value, LaresConfigSource source,
+                  GError **error)
 {
   size_t index;
-  const ConfigRow *row = find_row(key, &index);
+  const ConfigRow *row = find_row (key, &index);
 
-  g_return_val_if_fail(cfg != NULL && key != NULL && value != NULL, FALSE);
+  g_return_val_if_fail (cfg != NULL && key != NULL && value != NULL, FALSE);
 
   if (row == NULL)
     {
-      g_set_error(error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_UNKNOWN_KEY,
-                  "unknown configuration key '%s' (from %s)", key, source_names[source]);
+      g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_UNKNOWN_KEY,
+                   "unknown configuration key '%s' (from %s)", key, source_names[source]);
       return FALSE;
     }
-  if (!apply_row(cfg, row, value, source, error))
+  if (!apply_row (cfg, row, value, source, error))
     return FALSE;
   cfg->sources[index] = source;
   return TRUE;
 }
 
 gboolean
-lares_config_load_file(LaresConfig *cfg, const char *path, GError **error)
+lares_config_load_file (LaresConfig *cfg, const char *path, GError **error)
 {
-  g_autoptr(GKeyFile) kf = g_key_file_new();
-  g_autoptr(GError) local_error = NULL;
-  g_auto(GStrv) groups = NULL;
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local_error = NULL;
+  g_auto (GStrv) groups = NULL;
   gboolean private_file = FALSE;
   struct stat st;
 
-  if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local_error))
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error))
     {
-      g_set_error(error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_FILE,
-                  "cannot read config file '%s': %s", path, local_error->message);
+      g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_FILE,
+                   "cannot read config file '%s': %s", path, local_error->message);
       return FALSE;
     }
-  if (stat(path, &st) == 0)
+  if (stat (path, &st) == 0)
     private_file = (st.st_mode & 077) == 0;
 
-  groups = g_key_file_get_groups(kf, NULL);
+  groups = g_key_file_get_groups (kf, NULL);
   for (size_t g = 0; groups[g] != NULL; g++)
     {
-      g_auto(GStrv) keys = g_key_file_get_keys(kf, groups[g], NULL, NULL);
+      g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
       for (size_t k = 0; keys != NULL && keys[k] != NULL; k++)
         {
-          g_autofree char *key = g_strdup_printf("%s.%s", groups[g], keys[k]);
-          g_autofree char *value = g_key_file_get_string(kf, groups[g], keys[k], &local_error);
-          const ConfigRow *row = find_row(key, NULL);
+          g_autofree char *key = g_strdup_printf ("%s.%s", groups[g], keys[k]);
+          g_autofree char *value = g_key_file_get_string (kf, groups[g], keys[k], &local_error);
+          const ConfigRow *row = find_row (key, NULL);
 
           if (value == NULL)
             {
-              g_set_error(error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_FILE, "%s: key '%s': %s",
-                          path, key, local_error->message);
+              g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_FILE, "%s: key '%s': %s",
+                           path, key, local_error->message);
               return FALSE;
             }
           if (row != NULL && (row->flags & FLAG_SECRET) && *value != '\0' && !private_file)
             {
-              g_set_error(error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INSECURE,
-                          "%s holds the secret '%s' but others can read it; run 'chmod 600 "
-                          "%s' or set it in the environment instead",
-                          path, key, path);
+              g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INSECURE,
+                           "%s holds the secret '%s' but others can read it; run 'chmod 600 "
+                           "%s' or set it in the environment instead",
+                           path, key, path);
               return FALSE;
             }
-          if (!lares_config_set(cfg, key, value, LARES_CONFIG_SOURCE_FILE, error))
+          if (!lares_config_set (cfg, key, value, LARES_CONFIG_SOURCE_FILE, error))
             {
-              g_prefix_error(error, "%s: ", path);
+              g_prefix_error (error, "%s: ", path);
               return FALSE;
             }
         }
     }
-  g_free(cfg->file_path);
-  cfg->file_path = g_strdup(path);
+  g_free (cfg->file_path);
+  cfg->file_path = g_strdup (path);
   return TRUE;
 }
 
 /* "server.max_body" -> "LARES_SERVER_MAX_BODY" */
 static char *
-env_name_for(const char *key)
+env_name_for (const char *key)
 {
-  g_autofree char *up = g_ascii_strup(key, -1);
+  g_autofree char *up = g_ascii_strup (key, -1);
 
-  g_strdelimit(up, ".", '_');
-  return g_strconcat("LARES_", up, NULL);
+  g_strdelimit (up, ".", '_');
+  return g_strconcat ("LARES_", up, NULL);
 }
 
 gboolean
-lares_config_load_env(LaresConfig *cfg, char **envp, GError **error)
+lares_config_load_env (LaresConfig *cfg, char **envp, GError **error)
 {
-  g_auto(GStrv) own_env = NULL;
+  g_auto (GStrv) own_env = NULL;
 
   if (envp == NULL)
-    envp = own_env = g_get_environ();
+    envp = own_env = g_get_environ ();
   for (size_t i = 0; i < N_ROWS; i++)
     {
-      g_autofree char *name = env_name_for(config_table[i].key);
-      const char *value = g_environ_getenv(envp, name);
+      g_autofree char *name = env_name_for (config_table[i].key);
+      const char *value = g_environ_getenv (envp, name);
 
       if (value == NULL)
         continue;
-      if (!lares_config_set(cfg, config_table[i].key, value, LARES_CONFIG_SOURCE_ENV, error))
+      if (!lares_config_set (cfg, config_table[i].key, value, LARES_CONFIG_SOURCE_ENV, error))
         {
-          g_prefix_error(error, "%s: ", name);
+          g_prefix_error (error, "%s: ", name);
           return FALSE;
         }
     }
@@ -352,39 +353,39 @@ lares_config_load_env(LaresConfig *cfg, char **envp, GError **error)
 }
 
 LaresConfig *
-lares_config_load(const char *path, char **overrides, GError **error)
+lares_config_load (const char *path, char **overrides, GError **error)
 {
-  g_autoptr(LaresConfig) cfg = lares_config_new();
-  const char *env_path = g_getenv("LARES_CONFIG");
+  g_autoptr (LaresConfig) cfg = lares_config_new ();
+  const char *env_path = g_getenv ("LARES_CONFIG");
 
   if (path == NULL && env_path != NULL && *env_path != '\0')
     path = env_path;
-  if (path == NULL && g_file_test("lares.conf", G_FILE_TEST_EXISTS))
+  if (path == NULL && g_file_test ("lares.conf", G_FILE_TEST_EXISTS))
     path = "lares.conf";
-  if (path != NULL && !lares_config_load_file(cfg, path, error))
+  if (path != NULL && !lares_config_load_file (cfg, path, error))
     return NULL;
-  if (!lares_config_load_env(cfg, NULL, error))
+  if (!lares_config_load_env (cfg, NULL, error))
     return NULL;
   for (size_t i = 0; overrides != NULL && overrides[i] != NULL; i++)
     {
-      const char *eq = strchr(overrides[i], '=');
+      const char *eq = strchr (overrides[i], '=');
       g_autofree char *key = NULL;
 
       if (eq == NULL)
         {
-          g_set_error(error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INVALID_VALUE,
-                      "expected KEY=VALUE, got '%s'", overrides[i]);
+          g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INVALID_VALUE,
+                       "expected KEY=VALUE, got '%s'", overrides[i]);
           return NULL;
         }
-      key = g_strndup(overrides[i], (size_t)(eq - overrides[i]));
-      if (!lares_config_set(cfg, key, eq + 1, LARES_CONFIG_SOURCE_FLAG, error))
+      key = g_strndup (overrides[i], (size_t)(eq - overrides[i]));
+      if (!lares_config_set (cfg, key, eq + 1, LARES_CONFIG_SOURCE_FLAG, error))
         return NULL;
     }
-  return g_steal_pointer(&cfg);
+  return g_steal_pointer (&cfg);
 }
 
 static char *
-format_value(const LaresConfig *cfg, const ConfigRow *row)
+format_value (const LaresConfig *cfg, const ConfigRow *row)
 {
   const char *field = (const char *)cfg + row->offset;
   uint64_t u;
@@ -392,90 +393,90 @@ format_value(const LaresConfig *cfg, const ConfigRow *row)
   switch (row->type)
     {
     case TYPE_STRING:
-      return g_strdup(*(char *const *)field);
+      return g_strdup (*(char *const *)field);
     case TYPE_INT:
-      return g_strdup_printf("%" G_GINT64_FORMAT, *(const int64_t *)field);
+      return g_strdup_printf ("%" G_GINT64_FORMAT, *(const int64_t *)field);
     case TYPE_BOOL:
-      return g_strdup(*(const gboolean *)field ? "true" : "false");
+      return g_strdup (*(const gboolean *)field ? "true" : "false");
     case TYPE_SIZE:
       u = *(const uint64_t *)field;
       if (u != 0 && u % MIB == 0)
-        return g_strdup_printf("%" G_GUINT64_FORMAT "MiB", u / MIB);
+        return g_strdup_printf ("%" G_GUINT64_FORMAT "MiB", u / MIB);
       if (u != 0 && u % KIB == 0)
-        return g_strdup_printf("%" G_GUINT64_FORMAT "KiB", u / KIB);
-      return g_strdup_printf("%" G_GUINT64_FORMAT, u);
+        return g_strdup_printf ("%" G_GUINT64_FORMAT "KiB", u / KIB);
+      return g_strdup_printf ("%" G_GUINT64_FORMAT, u);
     case TYPE_DURATION:
       u = *(const uint64_t *)field;
       if (u != 0 && u % 1000 == 0)
-        return g_strdup_printf("%" G_GUINT64_FORMAT "s", u / 1000);
-      return g_strdup_printf("%" G_GUINT64_FORMAT "ms", u);
+        return g_strdup_printf ("%" G_GUINT64_FORMAT "s", u / 1000);
+      return g_strdup_printf ("%" G_GUINT64_FORMAT "ms", u);
     }
-  g_assert_not_reached();
+  g_assert_not_reached ();
 }
 
 /* Print rows grouped under [group] headers; @with_docs adds the example
  * file's comments, otherwise each line notes where its value came from. */
 static char *
-render(const LaresConfig *cfg, gboolean with_docs)
+render (const LaresConfig *cfg, gboolean with_docs)
 {
-  GString *out = g_string_new(NULL);
+  GString *out = g_string_new (NULL);
   const char *last_group = NULL;
   size_t last_group_len = 0;
 
   for (size_t i = 0; i < N_ROWS; i++)
     {
       const ConfigRow *row = &config_table[i];
-      const char *dot = strchr(row->key, '.');
+      const char *dot = strchr (row->key, '.');
       size_t group_len = (size_t)(dot - row->key);
       g_autofree char *value = NULL;
 
       if (last_group == NULL || group_len != last_group_len ||
-          strncmp(last_group, row->key, group_len) != 0)
+          strncmp (last_group, row->key, group_len) != 0)
         {
-          g_string_append_printf(out, "%s[%.*s]\n", last_group ? "\n" : "", (int)group_len,
-                                 row->key);
+          g_string_append_printf (out, "%s[%.*s]\n", last_group ? "\n" : "", (int)group_len,
+                                  row->key);
           last_group = row->key;
           last_group_len = group_len;
         }
       if (with_docs)
         {
-          g_autofree char *env = env_name_for(row->key);
-          g_string_append_printf(out, "# %s (env %s)\n", row->doc, env);
+          g_autofree char *env = env_name_for (row->key);
+          g_string_append_printf (out, "# %s (env %s)\n", row->doc, env);
           if (row->choices)
             {
-              g_autofree char *list = g_strjoinv(", ", (char **)row->choices);
-              g_string_append_printf(out, "# one of: %s\n", list);
+              g_autofree char *list = g_strjoinv (", ", (char **)row->choices);
+              g_string_append_printf (out, "# one of: %s\n", list);
             }
-          g_string_append_printf(out, "#%s=%s\n", dot + 1, row->def);
+          g_string_append_printf (out, "#%s=%s\n", dot + 1, row->def);
           continue;
         }
-      value = format_value(cfg, row);
+      value = format_value (cfg, row);
       if ((row->flags & FLAG_SECRET) && *value != '\0')
-        g_string_append_printf(out, "%s=<redacted>", dot + 1);
+        g_string_append_printf (out, "%s=<redacted>", dot + 1);
       else
-        g_string_append_printf(out, "%s=%s", dot + 1, value);
-      g_string_append_printf(out, "  # %s\n", source_names[cfg->sources[i]]);
+        g_string_append_printf (out, "%s=%s", dot + 1, value);
+      g_string_append_printf (out, "  # %s\n", source_names[cfg->sources[i]]);
     }
-  return g_string_free(out, FALSE);
+  return g_string_free (out, FALSE);
 }
 
 char *
-lares_config_dump(const LaresConfig *cfg)
+lares_config_dump (const LaresConfig *cfg)
 {
-  g_autofree char *body = render(cfg, FALSE);
+  g_autofree char *body = render (cfg, FALSE);
 
-  return g_strdup_printf("# effective configuration (file: %s)\n%s",
-                         cfg->file_path ? cfg->file_path : "none", body);
+  return g_strdup_printf ("# effective configuration (file: %s)\n%s",
+                          cfg->file_path ? cfg->file_path : "none", body);
 }
 
 char *
-lares_config_example(void)
+lares_config_example (void)
 {
-  g_autoptr(LaresConfig) cfg = lares_config_new();
-  g_autofree char *body = render(cfg, TRUE);
+  g_autoptr (LaresConfig) cfg = lares_config_new ();
+  g_autofree char *body = render (cfg, TRUE);
 
-  return g_strdup_printf("# lares.conf — every key with its default (commented out).\n"
-                         "# Precedence: defaults < this file < LARES_* environment < flags.\n\n"
-                         "%s",
-                         body);
+  return g_strdup_printf ("# lares.conf — every key with its default (commented out).\n"
+                          "# Precedence: defaults < this file < LARES_* environment < flags.\n\n"
+                          "%s",
+                          body);
 }

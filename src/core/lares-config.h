@@ -20,8 +20,8 @@
 
 G_BEGIN_DECLS
 
-#define LARES_CONFIG_ERROR (lares_config_error_quark())
-GQuark lares_config_error_quark(void);
+#define LARES_CONFIG_ERROR (lares_config_error_quark ())
+GQuark lares_config_error_quark (void);
 
 typedef enum
 {
@@ -66,32 +66,32 @@ struct _LaresConfig
   char *file_path; /* nullable (owned) */
 };
 
-LaresConfig *lares_config_new(void);
-void lares_config_free(LaresConfig *cfg);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LaresConfig, lares_config_free)
+LaresConfig *lares_config_new (void);
+void lares_config_free (LaresConfig *cfg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresConfig, lares_config_free)
 
 /* Set one key from a string as if it came from @source. */
-gboolean lares_config_set(LaresConfig *cfg, const char *key, const char *value,
-                          LaresConfigSource source, GError **error);
+gboolean lares_config_set (LaresConfig *cfg, const char *key, const char *value,
+                           LaresConfigSource source, GError **error);
 
 /* Read a GKeyFile.  Unknown groups or keys are errors (a typo must not be
  * silently ignored).  @path must exist. */
-gboolean lares_config_load_file(LaresConfig *cfg, const char *path, GError **error);
+gboolean lares_config_load_file (LaresConfig *cfg, const char *path, GError **error);
 
 /* Apply LARES_<GROUP>_<NAME> variables from @envp (NULL: the process
  * environment).  Other LARES_* variables are left alone. */
-gboolean lares_config_load_env(LaresConfig *cfg, char **envp, GError **error);
+gboolean lares_config_load_env (LaresConfig *cfg, char **envp, GError **error);
 
 /* The whole sequence: defaults, then the file (@path, else $LARES_CONFIG,
  * else ./lares.conf when it exists), then the environment, then @overrides
  * ("key=value" strings from flags, nullable), then cross-key checks. */
-LaresConfig *lares_config_load(const char *path, char **overrides, GError **error);
+LaresConfig *lares_config_load (const char *path, char **overrides, GError **error);
 
 /* The effective configuration as lares.conf text, with the source of each
  * value in a comment and secrets redacted.  (transfer full) */
-char *lares_config_dump(const LaresConfig *cfg);
+char *lares_config_dump (const LaresConfig *cfg);
 
 /* Write the documented example file (every key, default and description). */
-char *lares_config_example(void);
+char *lares_config_example (void);
 
 G_END_DECLS

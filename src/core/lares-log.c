@@ -16,7 +16,7 @@ static GLogWriterFunc custom_writer;
 static gpointer custom_writer_data;
 
 static const char *
-level_name(GLogLevelFlags level)
+level_name (GLogLevelFlags level)
 {
   if (level & G_LOG_LEVEL_ERROR)
     return "ERROR";
@@ -32,7 +32,7 @@ level_name(GLogLevelFlags level)
 }
 
 static gboolean
-level_enabled(GLogLevelFlags level, const char *domain)
+level_enabled (GLogLevelFlags level, const char *domain)
 {
   GLogLevelFlags l = level & G_LOG_LEVEL_MASK;
 
@@ -42,44 +42,45 @@ level_enabled(GLogLevelFlags level, const char *domain)
     return log_threshold >= G_LOG_LEVEL_INFO;
   if (log_threshold >= G_LOG_LEVEL_DEBUG)
     return TRUE;
-  return !g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, domain);
+  return !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, domain);
 }
 
 static GLogWriterOutput
-lares_log_writer(GLogLevelFlags level, const GLogField *fields, size_t n_fields, gpointer user_data)
+lares_log_writer (GLogLevelFlags level, const GLogField *fields, size_t n_fields,
+                  gpointer user_data)
 {
   const char *message = NULL, *domain = NULL, *req = NULL;
-  g_autoptr(GDateTime) now = NULL;
+  g_autoptr (GDateTime) now = NULL;
   g_autofree char *stamp = NULL;
   char line[2048];
   int len;
 
   if (custom_writer != NULL)
-    return custom_writer(level, fields, n_fields, custom_writer_data);
+    return custom_writer (level, fields, n_fields, custom_writer_data);
 
   for (size_t i = 0; i < n_fields; i++)
     {
-      if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+      if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
         message = fields[i].value;
-      else if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
+      else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
         domain = fields[i].value;
-      else if (g_strcmp0(fields[i].key, "LARES_REQ") == 0)
+      else if (g_strcmp0 (fields[i].key, "LARES_REQ") == 0)
         req = fields[i].value;
     }
-  if (!level_enabled(level, domain))
+  if (!level_enabled (level, domain))
     return G_LOG_WRITER_HANDLED;
 
-  now = g_date_time_new_now_utc();
-  stamp = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ");
+  now = g_date_time_new_now_utc ();
+  stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
   /* Keep milliseconds only: "...SS.mmmZ". */
-  if (stamp != NULL && strlen(stamp) > 23)
+  if (stamp != NULL && strlen (stamp) > 23)
     {
       stamp[23] = 'Z';
       stamp[24] = '\0';
     }
-  len = snprintf(line, sizeof line, "%s %-5s %s%s%s %s\n", stamp ? stamp : "-", level_name(level),
-                 domain ? domain : "lares", req ? " req=" : "", req ? req : "",
-                 message ? message : "");
+  len = snprintf (line, sizeof line, "%s %-5s %s%s%s %s\n", stamp ? stamp : "-", level_name (level),
+                  domain ? domain : "lares", req ? " req=" : "", req ? req : "",
+                  message ? message : "");
   if (len < 0)
     return G_LOG_WRITER_UNHANDLED;
   if ((size_t)len >= sizeof line)
@@ -87,47 +88,47 @@ lares_log_writer(GLogLevelFlags level, const GLogField *fields, size_t n_fields,
       len = sizeof line - 1;
       line[len - 1] = '\n';
     }
-  if (write(STDERR_FILENO, line, (size_t)len) < 0)
+  if (write (STDERR_FILENO, line, (size_t)len) < 0)
     return G_LOG_WRITER_UNHANDLED;
   return G_LOG_WRITER_HANDLED;
 }
 
 void
-lares_log_init(const char *level)
+lares_log_init (const char *level)
 {
-  if (g_strcmp0(level, "debug") == 0)
+  if (g_strcmp0 (level, "debug") == 0)
     log_threshold = G_LOG_LEVEL_DEBUG;
-  else if (g_strcmp0(level, "warning") == 0)
+  else if (g_strcmp0 (level, "warning") == 0)
     log_threshold = G_LOG_LEVEL_WARNING;
   else
     log_threshold = G_LOG_LEVEL_INFO;
-  g_log_set_writer_func(lares_log_writer, NULL, NULL);
+  g_log_set_writer_func (lares_log_writer, NULL, NULL);
 }
 
 void
-lares_log_set_writer(GLogWriterFunc func, gpointer user_data)
+lares_log_set_writer (GLogWriterFunc func, gpointer user_data)
 {
   custom_writer = func;
   custom_writer_data = user_data;
 }
 
 void
-lares_log_req_full(const char *domain, GLogLevelFlags level, const char *req_id, const char *format,
-                   ...)
+lares_log_req_full (const char *domain, GLogLevelFlags level, const char *req_id,
+                    const char *format, ...)
 {
   g_autofree char *message = NULL;
   va_list args;
   GLogField fields[4];
   size_t n = 0;
 
-  va_start(args, format);
-  message = g_strdup_vprintf(format, args);
-  va_end(args);
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
 
   fields[n++] = (GLogField){ "MESSAGE", message, -1 };
   fields[n++] = (GLogField){ "GLIB_DOMAIN", domain, -1 };
   fields[n++] = (GLogField){ "PRIORITY", (level & G_LOG_LEVEL_WARNING) ? "4" : "6", -1 };
   if (req_id != NULL)
     fields[n++] = (GLogField){ "LARES_REQ", req_id, -1 };
-  g_log_structured_array(level, fields, n);
+  g_log_structured_array (level, fields, n);
 }

@@ -18,7 +18,7 @@
 G_BEGIN_DECLS
 
 typedef struct _LaresRequest LaresRequest;
-typedef void (*LaresRouteHandler)(LaresRequest *req);
+typedef void (*LaresRouteHandler) (LaresRequest *req);
 
 typedef enum
 {
@@ -76,34 +76,34 @@ struct _LaresRequest
 };
 
 /* Responses.  Each frees @req (and resumes a paused message). */
-void lares_request_respond_json(LaresRequest *req, unsigned status, JsonNode *node);
-void lares_request_respond_text(LaresRequest *req, unsigned status, const char *content_type,
-                                char *text, size_t len); /* takes @text */
-void lares_request_respond_empty(LaresRequest *req, unsigned status);
-void lares_request_respond_error(LaresRequest *req, unsigned status, const char *code,
-                                 const char *format, ...) G_GNUC_PRINTF(4, 5);
+void lares_request_respond_json (LaresRequest *req, unsigned status, JsonNode *node);
+void lares_request_respond_text (LaresRequest *req, unsigned status, const char *content_type,
+                                 char *text, size_t len); /* takes @text */
+void lares_request_respond_empty (LaresRequest *req, unsigned status);
+void lares_request_respond_error (LaresRequest *req, unsigned status, const char *code,
+                                  const char *format, ...) G_GNUC_PRINTF (4, 5);
 /* Map a GError from a lower layer to a status and a stable code. */
-void lares_request_respond_gerror(LaresRequest *req, const GError *error);
+void lares_request_respond_gerror (LaresRequest *req, const GError *error);
 
 /* Query parameter, or NULL. */
-const char *lares_request_query(LaresRequest *req, const char *name);
+const char *lares_request_query (LaresRequest *req, const char *name);
 
 /* Route tables, one per group (routes/<group>.c). */
 extern const LaresRoute lares_system_routes[];
 extern const LaresRoute lares_notes_routes[];
 
 /* Prometheus text for /metrics.  (transfer full) */
-char *lares_server_render_metrics(LaresServer *server);
+char *lares_server_render_metrics (LaresServer *server);
 
 /* WebSocket endpoint (lares-ws.c). */
-void lares_ws_setup(LaresServer *server);
-void lares_ws_close_all(LaresServer *server, unsigned short code, const char *reason);
+void lares_ws_setup (LaresServer *server);
+void lares_ws_close_all (LaresServer *server, unsigned short code, const char *reason);
 /* Drop every remaining connection without a closing handshake (teardown). */
-void lares_ws_free_all(LaresServer *server);
+void lares_ws_free_all (LaresServer *server);
 /* A WebSocket has closed (lets a pending shutdown complete). */
-void lares_server_ws_gone(LaresServer *server);
+void lares_server_ws_gone (LaresServer *server);
 
 /* Mint a request id into @out (20 bytes). */
-void lares_server_next_id(LaresServer *server, char out[20]);
+void lares_server_next_id (LaresServer *server, char out[20]);
 
 G_END_DECLS

@@ -24,92 +24,51 @@
 
 #include <sys/socket.h>
 
+#include "lares-http-parse.h"
 #include "lares-http-private.h"
 #include "lares-util.h"
 
-#define JSON_MAX_DEPTH 64
-
 static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                          0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
-G_STATIC_ASSERT(G_N_ELEMENTS(latency_bounds) == 12);
+G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
 static const LaresRoute *const route_tables[] = { lares_system_routes, lares_notes_routes };
 
 void
-lares_server_next_id(LaresServer *server, char out[20])
+lares_server_next_id (LaresServer *server, char out[20])
 {
-  g_snprintf(out, 20, "%s%08" G_GINT64_MODIFIER "x", server->id_prefix,
-             (uint64_t)(server->next_request++ & 0xffffffffu));
+  g_snprintf (out, 20, "%s%08" G_GINT64_MODIFIER "x", server->id_prefix,
+              (uint64_t)(server->next_request++ & 0xffffffffu));
 }
 
 /* ---- routing ---------------------------------------------------------- */
 
-/* Match @path against @pattern segment by segment.  "{id}" takes a positive
- * decimal int64.  Returns FALSE on mismatch; *@id_ok is FALSE when the shape
- * matched but the id was not a valid number. */
-static gboolean
-match_pattern(const char *pattern, const char *path, int64_t *id, gboolean *id_ok)
-{
-  *id_ok = TRUE;
-  while (*pattern && *path)
-    {
-      if (g_str_has_prefix(pattern, "{id}"))
-        {
-          const char *end = path;
-          uint64_t v = 0;
-
-          while (*end && *end != '/')
-            end++;
-          for (const char *p = path; p < end; p++)
-            {
-              if (!g_ascii_isdigit(*p) || v > (uint64_t)(INT64_MAX - 9) / 10)
-                {
-                  *id_ok = FALSE;
-                  break;
-                }
-              v = v * 10 + (uint64_t)(*p - '0');
-            }
-          if (end == path || v == 0)
-            *id_ok = FALSE;
-          *id = (int64_t)v;
-          pattern += 4;
-          path = end;
-          continue;
-        }
-      if (*pattern != *path)
-        return FALSE;
-      pattern++;
-      path++;
-    }
-  return *pattern == '\0' && *path == '\0';
-}
-
 /* Find the route for @method @path.  Returns NULL and fills @allow with the
  * methods that would match when only the method is wrong. */
 static const LaresRoute *
-find_route(const char *method, const char *path, int64_t *id, gboolean *id_ok, GString *allow)
+find_route (const char *method, const char *path, int64_t *id, gboolean *id_ok, GString *allow)
 {
-  gboolean is_head = g_strcmp0(method, "HEAD") == 0;
+  gboolean is_head = g_strcmp0 (method, "HEAD") == 0;
 
-  for (size_t t = 0; t < G_N_ELEMENTS(route_tables); t++)
+  for (size_t t = 0; t < G_N_ELEMENTS (route_tables); t++)
     for (const LaresRoute *r = route_tables[t]; r->pattern != NULL; r++)
       {
         gboolean ok;
         int64_t v = 0;
 
-        if (!match_pattern(r->pattern, path, &v, &ok))
+        if (!lares_route_match (r->pattern, path, &v, &ok))
           continue;
-        if (g_strcmp0(r->method, method) == 0 || (is_head && g_strcmp0(r->method, "GET") == 0))
+        if (g_strcmp0 (r->method, method) == 0 || (is_head && g_strcmp0 (r->method, "GET") == 0))
           {
             *id = v;
             *id_ok = ok;
             return r;
           }
         if (allow->len)
-          g_string_append(allow, ", ");
-        g_string_append(allow, r->method);
-        if (g_strcmp0(r->method, "GET") == 0)
-          g_string_append(allow, ", HEAD");
+          g_string_append (allow, ", ");
+        g_string_append (allow, r->method);
+        if (g_strcmp0 (r->method, "GET") == 0)
+          g_string_append (allow, ", HEAD");
       }
   return NULL;
 }
@@ -117,29 +76,29 @@ find_route(const char *method, const char *path, int64_t *id, gboolean *id_ok, G
 /* ---- requests and responses ------------------------------------------- */
 
 static void
-request_free(gpointer p)
+request_free (gpointer p)
 {
   LaresRequest *req = p;
 
   if (req->body)
-    json_node_unref(req->body);
-  g_free(req);
+    json_node_unref (req->body);
+  g_free (req);
 }
 
 static void
-count_request(LaresServer *server, const char *route, unsigned status, int64_t started_us)
+count_request (LaresServer *server, const char *route, unsigned status, int64_t started_us)
 {
-  g_autofree char *key = g_strdup_printf("%s %u", route, status);
-  uint64_t *count = g_hash_table_lookup(server->request_counts, key);
-  double secs = (double)(g_get_monotonic_time() - started_us) / 1e6;
+  g_autofree char *key = g_strdup_printf ("%s %u", route, status);
+  uint64_t *count = g_hash_table_lookup (server->request_counts, key);
+  double secs = (double)(g_get_monotonic_time () - started_us) / 1e6;
 
   if (count == NULL)
     {
-      count = g_new0(uint64_t, 1);
-      g_hash_table_insert(server->request_counts, g_steal_pointer(&key), count);
+      count = g_new0 (uint64_t, 1);
+      g_hash_table_insert (server->request_counts, g_steal_pointer (&key), count);
     }
   (*count)++;
-  for (size_t i = 0; i < G_N_ELEMENTS(latency_bounds); i++)
+  for (size_t i = 0; i < G_N_ELEMENTS (latency_bounds); i++)
     if (secs <= latency_bounds[i])
       server->latency_buckets[i]++;
   server->latency_count++;
@@ -147,330 +106,266 @@ count_request(LaresServer *server, const char *route, unsigned status, int64_t s
 }
 
 static void
-finish_response(LaresRequest *req, unsigned status)
+finish_response (LaresRequest *req, unsigned status)
 {
   LaresServer *server = req->server;
   SoupServerMessage *msg = req->msg;
-  SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
 
-  g_assert(!req->done);
+  g_assert (!req->done);
   req->done = TRUE;
-  soup_server_message_set_status(msg, status, NULL);
+  soup_server_message_set_status (msg, status, NULL);
   if (server->draining)
-    soup_message_headers_replace(h, "Connection", "close");
-  count_request(server, req->route ? req->route->name : "other", status, req->started_us);
+    soup_message_headers_replace (h, "Connection", "close");
+  count_request (server, req->route ? req->route->name : "other", status, req->started_us);
   if (status >= 500)
-    lares_log_req(G_LOG_LEVEL_WARNING, req->id, "%s %s -> %u", soup_server_message_get_method(msg),
-                  g_uri_get_path(soup_server_message_get_uri(msg)), status);
+    lares_log_req (G_LOG_LEVEL_WARNING, req->id, "%s %s -> %u",
+                   soup_server_message_get_method (msg),
+                   g_uri_get_path (soup_server_message_get_uri (msg)), status);
   else
-    lares_log_req(G_LOG_LEVEL_DEBUG, req->id, "%s %s -> %u", soup_server_message_get_method(msg),
-                  g_uri_get_path(soup_server_message_get_uri(msg)), status);
+    lares_log_req (G_LOG_LEVEL_DEBUG, req->id, "%s %s -> %u", soup_server_message_get_method (msg),
+                   g_uri_get_path (soup_server_message_get_uri (msg)), status);
   if (req->paused)
-    soup_server_message_unpause(msg);
+    soup_server_message_unpause (msg);
   /* The request is owned by the message's object data; dropping it frees it. */
-  g_object_set_data(G_OBJECT(msg), "lares-request", NULL);
+  g_object_set_data (G_OBJECT (msg), "lares-request", NULL);
 }
 
 void
-lares_request_respond_text(LaresRequest *req, unsigned status, const char *content_type, char *text,
-                           size_t len)
+lares_request_respond_text (LaresRequest *req, unsigned status, const char *content_type,
+                            char *text, size_t len)
 {
-  soup_server_message_set_response(req->msg, content_type, SOUP_MEMORY_TAKE, text, len);
-  finish_response(req, status);
+  soup_server_message_set_response (req->msg, content_type, SOUP_MEMORY_TAKE, text, len);
+  finish_response (req, status);
 }
 
 void
-lares_request_respond_json(LaresRequest *req, unsigned status, JsonNode *node)
+lares_request_respond_json (LaresRequest *req, unsigned status, JsonNode *node)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
   size_t len = 0;
   char *text;
 
-  json_generator_set_root(gen, node);
-  text = json_generator_to_data(gen, &len);
-  lares_request_respond_text(req, status, "application/json; charset=utf-8", text, len);
+  json_generator_set_root (gen, node);
+  text = json_generator_to_data (gen, &len);
+  lares_request_respond_text (req, status, "application/json; charset=utf-8", text, len);
 }
 
 void
-lares_request_respond_empty(LaresRequest *req, unsigned status)
+lares_request_respond_empty (LaresRequest *req, unsigned status)
 {
-  finish_response(req, status);
+  finish_response (req, status);
 }
 
 void
-lares_request_respond_error(LaresRequest *req, unsigned status, const char *code,
-                            const char *format, ...)
+lares_request_respond_error (LaresRequest *req, unsigned status, const char *code,
+                             const char *format, ...)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
   g_autofree char *message = NULL;
   va_list args;
 
-  va_start(args, format);
-  message = g_strdup_vprintf(format, args);
-  va_end(args);
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
 
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "error");
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "code");
-  json_builder_add_string_value(b, code);
-  json_builder_set_member_name(b, "message");
-  json_builder_add_string_value(b, message);
-  json_builder_end_object(b);
-  json_builder_end_object(b);
-  root = json_builder_get_root(b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "code");
+  json_builder_add_string_value (b, code);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
   if (status >= 400 && status < 500)
-    lares_log_req(G_LOG_LEVEL_DEBUG, req->id, "rejected: %s: %s", code, message);
-  lares_request_respond_json(req, status, root);
+    lares_log_req (G_LOG_LEVEL_DEBUG, req->id, "rejected: %s: %s", code, message);
+  lares_request_respond_json (req, status, root);
 }
 
 void
-lares_request_respond_gerror(LaresRequest *req, const GError *error)
+lares_request_respond_gerror (LaresRequest *req, const GError *error)
 {
   if (error->domain == LARES_STORE_ERROR)
     switch ((LaresStoreError)error->code)
       {
       case LARES_STORE_ERROR_NOT_FOUND:
-        lares_request_respond_error(req, 404, "not_found", "%s", error->message);
+        lares_request_respond_error (req, 404, "not_found", "%s", error->message);
         return;
       case LARES_STORE_ERROR_BUSY:
-        lares_request_respond_error(req, 503, "busy", "the store is busy; try again");
+        lares_request_respond_error (req, 503, "busy", "the store is busy; try again");
         return;
       case LARES_STORE_ERROR_FULL:
-        lares_request_respond_error(req, 507, "storage_full",
-                                    "the disk is full; nothing was changed");
+        lares_request_respond_error (req, 507, "storage_full",
+                                     "the disk is full; nothing was changed");
         return;
       case LARES_STORE_ERROR_CONSTRAINT:
-        lares_request_respond_error(req, 409, "conflict", "the change conflicts with stored data");
+        lares_request_respond_error (req, 409, "conflict", "the change conflicts with stored data");
         return;
       default:
         break;
       }
-  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      lares_request_respond_error(req, 503, "unavailable", "the server is shutting down");
+      lares_request_respond_error (req, 503, "unavailable", "the server is shutting down");
       return;
     }
   /* Never leak internals: log them under the request id, answer generically. */
-  lares_log_req(G_LOG_LEVEL_WARNING, req->id, "internal error: %s", error->message);
-  lares_request_respond_error(req, 500, "internal", "internal error (request %s)", req->id);
+  lares_log_req (G_LOG_LEVEL_WARNING, req->id, "internal error: %s", error->message);
+  lares_request_respond_error (req, 500, "internal", "internal error (request %s)", req->id);
 }
 
 const char *
-lares_request_query(LaresRequest *req, const char *name)
+lares_request_query (LaresRequest *req, const char *name)
 {
-  const char *query = g_uri_get_query(soup_server_message_get_uri(req->msg));
-  g_autoptr(GHashTable) params = NULL;
+  const char *query = g_uri_get_query (soup_server_message_get_uri (req->msg));
+  g_autoptr (GHashTable) params = NULL;
   const char *value;
 
   if (query == NULL)
     return NULL;
-  params = soup_form_decode(query);
-  value = g_hash_table_lookup(params, name);
+  params = soup_form_decode (query);
+  value = g_hash_table_lookup (params, name);
   if (value == NULL)
     return NULL;
   /* Keep the string alive as long as the request by parking it on the message. */
-  g_object_set_data_full(G_OBJECT(req->msg), name, g_strdup(value), g_free);
-  return g_object_get_data(G_OBJECT(req->msg), name);
+  g_object_set_data_full (G_OBJECT (req->msg), name, g_strdup (value), g_free);
+  return g_object_get_data (G_OBJECT (req->msg), name);
 }
 
 /* ---- body checks ------------------------------------------------------ */
 
-/* Deepest nesting of [ and { outside strings; stops counting past @limit.
- * json-glib parses recursively, so a hostile body of a million '[' must be
- * refused before it reaches the parser. */
-static unsigned
-json_depth(const char *data, size_t len, unsigned limit)
-{
-  unsigned depth = 0, max = 0;
-  gboolean in_string = FALSE;
-
-  for (size_t i = 0; i < len; i++)
-    {
-      char c = data[i];
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > max)
-            max = depth;
-          if (max > limit)
-            return max;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-  return max;
-}
-
-/* Parse the request body as one JSON value; respond with the error and
+/* Parse the request body as one JSON object; respond with the error and
  * return FALSE when it is not acceptable. */
 static gboolean
-parse_body(LaresRequest *req)
+parse_body (LaresRequest *req)
 {
-  SoupMessageBody *body = soup_server_message_get_request_body(req->msg);
-  g_autoptr(GBytes) bytes = soup_message_body_flatten(body);
-  g_autoptr(JsonParser) parser = json_parser_new_immutable();
-  g_autoptr(GError) error = NULL;
+  SoupMessageBody *body = soup_server_message_get_request_body (req->msg);
+  g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
+  g_autofree char *message = NULL;
+  const char *code = NULL;
   size_t len = 0;
-  const char *data = g_bytes_get_data(bytes, &len);
+  const char *data = g_bytes_get_data (bytes, &len);
 
-  if (len == 0)
-    {
-      lares_request_respond_error(req, 400, "invalid_json", "the request body is empty");
-      return FALSE;
-    }
-  if (len > req->server->cfg->max_body)
-    {
-      lares_request_respond_error(req, 413, "payload_too_large",
-                                  "the request body is larger than %" G_GUINT64_FORMAT " bytes",
-                                  req->server->cfg->max_body);
-      return FALSE;
-    }
-  if (!g_utf8_validate_len(data, len, NULL))
-    {
-      lares_request_respond_error(req, 400, "invalid_utf8", "the request body is not valid UTF-8");
-      return FALSE;
-    }
-  if (json_depth(data, len, JSON_MAX_DEPTH) > JSON_MAX_DEPTH)
-    {
-      lares_request_respond_error(req, 400, "invalid_json",
-                                  "the JSON body nests deeper than %d levels", JSON_MAX_DEPTH);
-      return FALSE;
-    }
-  if (!json_parser_load_from_data(parser, data, (gssize)len, &error))
-    {
-      lares_request_respond_error(req, 400, "invalid_json", "the body is not valid JSON: %s",
-                                  error->message);
-      return FALSE;
-    }
-  req->body = json_parser_steal_root(parser);
-  if (req->body == NULL || !JSON_NODE_HOLDS_OBJECT(req->body))
-    {
-      lares_request_respond_error(req, 400, "invalid_json", "the body must be a JSON object");
-      return FALSE;
-    }
-  return TRUE;
+  req->body = lares_json_body_parse (data, len, req->server->cfg->max_body, &code, &message);
+  if (req->body != NULL)
+    return TRUE;
+  lares_request_respond_error (req, g_str_equal (code, "payload_too_large") ? 413 : 400, code, "%s",
+                               message);
+  return FALSE;
 }
 
 static gboolean
-is_loopback(SoupServerMessage *msg)
+is_loopback (SoupServerMessage *msg)
 {
-  GSocketAddress *addr = soup_server_message_get_remote_address(msg);
+  GSocketAddress *addr = soup_server_message_get_remote_address (msg);
 
-  if (addr == NULL || !G_IS_INET_SOCKET_ADDRESS(addr))
+  if (addr == NULL || !G_IS_INET_SOCKET_ADDRESS (addr))
     return FALSE;
-  return g_inet_address_get_is_loopback(
-      g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(addr)));
+  return g_inet_address_get_is_loopback (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)));
 }
 
 /* ---- handlers --------------------------------------------------------- */
 
 static void
-early_handler(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
-              gpointer user_data)
+early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+               gpointer user_data)
 {
   LaresServer *server = user_data;
-  SoupMessageHeaders *in = soup_server_message_get_request_headers(msg);
-  SoupMessageHeaders *out = soup_server_message_get_response_headers(msg);
-  LaresRequest *req = g_new0(LaresRequest, 1);
-  g_autoptr(GString) allow = g_string_new(NULL);
-  const char *method = soup_server_message_get_method(msg);
+  SoupMessageHeaders *in = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *out = soup_server_message_get_response_headers (msg);
+  LaresRequest *req = g_new0 (LaresRequest, 1);
+  g_autoptr (GString) allow = g_string_new (NULL);
+  const char *method = soup_server_message_get_method (msg);
   gboolean id_ok = TRUE;
   goffset length;
 
   req->server = server;
   req->msg = msg; /* the message owns req, so no ref is needed */
-  req->started_us = g_get_monotonic_time();
+  req->started_us = g_get_monotonic_time ();
   req->user_id = server->default_user_id;
-  lares_server_next_id(server, req->id);
-  g_object_set_data_full(G_OBJECT(msg), "lares-request", req, request_free);
+  lares_server_next_id (server, req->id);
+  g_object_set_data_full (G_OBJECT (msg), "lares-request", req, request_free);
 
-  soup_message_headers_replace(out, "X-Request-Id", req->id);
-  soup_message_headers_replace(out, "X-Content-Type-Options", "nosniff");
-  soup_message_headers_replace(out, "Cache-Control", "no-store");
+  soup_message_headers_replace (out, "X-Request-Id", req->id);
+  soup_message_headers_replace (out, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (out, "Cache-Control", "no-store");
 
-  req->route = find_route(method, path, &req->path_id, &id_ok, allow);
+  req->route = find_route (method, path, &req->path_id, &id_ok, allow);
   if (req->route == NULL && allow->len > 0)
     {
-      soup_message_headers_replace(out, "Allow", allow->str);
-      lares_request_respond_error(req, 405, "method_not_allowed",
-                                  "%s is not allowed on %s (allowed: %s)", method, path,
-                                  allow->str);
+      soup_message_headers_replace (out, "Allow", allow->str);
+      lares_request_respond_error (req, 405, "method_not_allowed",
+                                   "%s is not allowed on %s (allowed: %s)", method, path,
+                                   allow->str);
       return;
     }
   if (req->route == NULL || !id_ok)
     {
-      lares_request_respond_error(req, 404, "not_found", "no such resource: %s", path);
+      lares_request_respond_error (req, 404, "not_found", "no such resource: %s", path);
       return;
     }
-  if ((req->route->flags & LARES_ROUTE_LOOPBACK) && !is_loopback(msg))
+  if ((req->route->flags & LARES_ROUTE_LOOPBACK) && !is_loopback (msg))
     {
-      lares_request_respond_error(req, 403, "forbidden", "only available from this machine");
+      lares_request_respond_error (req, 403, "forbidden", "only available from this machine");
       return;
     }
   if (req->route->flags & LARES_ROUTE_JSON_BODY)
     {
-      const char *ctype = soup_message_headers_get_content_type(in, NULL);
-      SoupEncoding enc = soup_message_headers_get_encoding(in);
+      const char *ctype = soup_message_headers_get_content_type (in, NULL);
+      SoupEncoding enc = soup_message_headers_get_encoding (in);
 
       if (enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF)
         {
-          lares_request_respond_error(req, 411, "length_required",
-                                      "send the body with a Content-Length");
+          lares_request_respond_error (req, 411, "length_required",
+                                       "send the body with a Content-Length");
           return;
         }
-      length = soup_message_headers_get_content_length(in);
+      length = soup_message_headers_get_content_length (in);
       if ((uint64_t)length > server->cfg->max_body)
         {
-          lares_request_respond_error(req, 413, "payload_too_large",
-                                      "the request body is larger than %" G_GUINT64_FORMAT " bytes",
-                                      server->cfg->max_body);
+          lares_request_respond_error (
+              req, 413, "payload_too_large",
+              "the request body is larger than %" G_GUINT64_FORMAT " bytes", server->cfg->max_body);
           return;
         }
-      if (g_strcmp0(ctype, "application/json") != 0)
+      if (g_strcmp0 (ctype, "application/json") != 0)
         {
-          lares_request_respond_error(req, 415, "unsupported_media_type",
-                                      "send the body as application/json");
+          lares_request_respond_error (req, 415, "unsupported_media_type",
+                                       "send the body as application/json");
           return;
         }
     }
 }
 
 static void
-main_handler(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
-             gpointer user_data)
+main_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+              gpointer user_data)
 {
-  LaresRequest *req = g_object_get_data(G_OBJECT(msg), "lares-request");
+  LaresRequest *req = g_object_get_data (G_OBJECT (msg), "lares-request");
 
   if (req == NULL || req->done)
     return; /* the early handler already answered */
-  if ((req->route->flags & LARES_ROUTE_JSON_BODY) && !parse_body(req))
+  if ((req->route->flags & LARES_ROUTE_JSON_BODY) && !parse_body (req))
     return;
-  req->route->handler(req);
+  req->route->handler (req);
   /* Not answered yet: the handler went asynchronous.  Keep the message
    * paused until lares_request_respond_*() resumes it. */
-  req = g_object_get_data(G_OBJECT(msg), "lares-request");
+  req = g_object_get_data (G_OBJECT (msg), "lares-request");
   if (req != NULL && !req->done)
     {
       req->paused = TRUE;
-      soup_server_message_pause(msg);
+      soup_server_message_pause (msg);
     }
 }
 
 /* ---- lifecycle -------------------------------------------------------- */
 
 static void
-maybe_finish_shutdown(LaresServer *server)
+maybe_finish_shutdown (LaresServer *server)
 {
   GTask *task;
 
@@ -478,14 +373,14 @@ maybe_finish_shutdown(LaresServer *server)
     return;
   if (server->inflight > 0 || server->websockets->len > 0)
     return;
-  task = g_steal_pointer(&server->shutdown_task);
-  g_clear_handle_id(&server->shutdown_timer, g_source_remove);
-  g_task_return_boolean(task, TRUE);
-  g_object_unref(task);
+  task = g_steal_pointer (&server->shutdown_task);
+  g_clear_handle_id (&server->shutdown_timer, g_source_remove);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
 }
 
 static void
-on_request_started(SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
+on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
   LaresServer *server = user_data;
 
@@ -493,124 +388,124 @@ on_request_started(SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 }
 
 static void
-on_request_done(SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
+on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
   LaresServer *server = user_data;
 
-  g_assert(server->inflight > 0);
+  g_assert (server->inflight > 0);
   server->inflight--;
-  maybe_finish_shutdown(server);
+  maybe_finish_shutdown (server);
 }
 
 LaresServer *
-lares_server_new(const LaresConfig *cfg, LaresStore *store, LaresBus *bus, int64_t default_user_id)
+lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, int64_t default_user_id)
 {
-  LaresServer *server = g_new0(LaresServer, 1);
+  LaresServer *server = g_new0 (LaresServer, 1);
 
   server->cfg = cfg;
   server->store = store;
   server->bus = bus;
   server->default_user_id = default_user_id;
-  server->started_us = g_get_monotonic_time();
-  server->websockets = g_ptr_array_new();
-  server->request_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  g_snprintf(server->id_prefix, sizeof server->id_prefix, "%08x", g_random_int());
+  server->started_us = g_get_monotonic_time ();
+  server->websockets = g_ptr_array_new ();
+  server->request_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_snprintf (server->id_prefix, sizeof server->id_prefix, "%08x", g_random_int ());
 
-  server->soup = soup_server_new("server-header", "lares", NULL);
-  soup_server_add_early_handler(server->soup, NULL, early_handler, server, NULL);
-  soup_server_add_handler(server->soup, NULL, main_handler, server, NULL);
-  g_signal_connect(server->soup, "request-started", G_CALLBACK(on_request_started), server);
-  g_signal_connect(server->soup, "request-finished", G_CALLBACK(on_request_done), server);
-  g_signal_connect(server->soup, "request-aborted", G_CALLBACK(on_request_done), server);
-  lares_ws_setup(server);
+  server->soup = soup_server_new ("server-header", "lares", NULL);
+  soup_server_add_early_handler (server->soup, NULL, early_handler, server, NULL);
+  soup_server_add_handler (server->soup, NULL, main_handler, server, NULL);
+  g_signal_connect (server->soup, "request-started", G_CALLBACK (on_request_started), server);
+  g_signal_connect (server->soup, "request-finished", G_CALLBACK (on_request_done), server);
+  g_signal_connect (server->soup, "request-aborted", G_CALLBACK (on_request_done), server);
+  lares_ws_setup (server);
   return server;
 }
 
 void
-lares_server_free(LaresServer *server)
+lares_server_free (LaresServer *server)
 {
   if (server == NULL)
     return;
-  lares_ws_free_all(server);
-  g_signal_handlers_disconnect_by_data(server->soup, server);
-  soup_server_disconnect(server->soup);
-  g_clear_object(&server->soup);
-  g_clear_object(&server->listen_socket);
-  g_clear_handle_id(&server->shutdown_timer, g_source_remove);
-  g_ptr_array_unref(server->websockets);
-  g_hash_table_destroy(server->request_counts);
-  g_free(server);
+  lares_ws_free_all (server);
+  g_signal_handlers_disconnect_by_data (server->soup, server);
+  soup_server_disconnect (server->soup);
+  g_clear_object (&server->soup);
+  g_clear_object (&server->listen_socket);
+  g_clear_handle_id (&server->shutdown_timer, g_source_remove);
+  g_ptr_array_unref (server->websockets);
+  g_hash_table_destroy (server->request_counts);
+  g_free (server);
 }
 
 gboolean
-lares_server_listen(LaresServer *server, GError **error)
+lares_server_listen (LaresServer *server, GError **error)
 {
-  g_autoptr(GInetAddress) addr = g_inet_address_new_from_string(server->cfg->listen);
-  g_autoptr(GSocketAddress) sa = NULL;
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(GSocket) sock = NULL;
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (server->cfg->listen);
+  g_autoptr (GSocketAddress) sa = NULL;
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GSocket) sock = NULL;
 
   if (addr == NULL)
     {
-      g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad listen address '%s'",
-                  server->cfg->listen);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad listen address '%s'",
+                   server->cfg->listen);
       return FALSE;
     }
-  sa = g_inet_socket_address_new(addr, (uint16_t)server->cfg->port);
-  sock = g_socket_new(g_inet_address_get_family(addr), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                      error);
+  sa = g_inet_socket_address_new (addr, (uint16_t)server->cfg->port);
+  sock = g_socket_new (g_inet_address_get_family (addr), G_SOCKET_TYPE_STREAM,
+                       G_SOCKET_PROTOCOL_TCP, error);
   if (sock == NULL)
     return FALSE;
-  if (!g_socket_bind(sock, sa, TRUE, error))
+  if (!g_socket_bind (sock, sa, TRUE, error))
     {
-      g_prefix_error(error, "cannot listen on %s:%" G_GINT64_FORMAT ": ", server->cfg->listen,
-                     server->cfg->port);
+      g_prefix_error (error, "cannot listen on %s:%" G_GINT64_FORMAT ": ", server->cfg->listen,
+                      server->cfg->port);
       return FALSE;
     }
-  g_socket_set_listen_backlog(sock, 1024);
-  if (!g_socket_listen(sock, error))
+  g_socket_set_listen_backlog (sock, 1024);
+  if (!g_socket_listen (sock, error))
     return FALSE;
-  if (!soup_server_listen_socket(server->soup, sock, 0, error))
+  if (!soup_server_listen_socket (server->soup, sock, 0, error))
     return FALSE;
-  bound = g_socket_get_local_address(sock, error);
+  bound = g_socket_get_local_address (sock, error);
   if (bound == NULL)
     return FALSE;
-  server->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-  server->listen_socket = g_steal_pointer(&sock);
+  server->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  server->listen_socket = g_steal_pointer (&sock);
   return TRUE;
 }
 
 uint16_t
-lares_server_get_port(LaresServer *server)
+lares_server_get_port (LaresServer *server)
 {
   return server->port;
 }
 
 static gboolean
-shutdown_timeout_cb(gpointer user_data)
+shutdown_timeout_cb (gpointer user_data)
 {
   LaresServer *server = user_data;
-  GTask *task = g_steal_pointer(&server->shutdown_task);
+  GTask *task = g_steal_pointer (&server->shutdown_task);
 
   server->shutdown_timer = 0;
-  g_warning("shutdown: %u request(s) and %u WebSocket(s) still open after %" G_GUINT64_FORMAT
-            " ms; closing them",
-            server->inflight, server->websockets->len, server->cfg->shutdown_timeout_ms);
-  g_task_return_boolean(task, FALSE);
-  g_object_unref(task);
+  g_warning ("shutdown: %u request(s) and %u WebSocket(s) still open after %" G_GUINT64_FORMAT
+             " ms; closing them",
+             server->inflight, server->websockets->len, server->cfg->shutdown_timeout_ms);
+  g_task_return_boolean (task, FALSE);
+  g_object_unref (task);
   return G_SOURCE_REMOVE;
 }
 
 void
-lares_server_shutdown_async(LaresServer *server, GAsyncReadyCallback callback, gpointer user_data)
+lares_server_shutdown_async (LaresServer *server, GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task = g_task_new(NULL, NULL, callback, user_data);
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
 
-  g_task_set_source_tag(task, lares_server_shutdown_async);
+  g_task_set_source_tag (task, lares_server_shutdown_async);
   if (server->shutdown_task != NULL)
     {
-      g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_PENDING, "already shutting down");
-      g_object_unref(task);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING, "already shutting down");
+      g_object_unref (task);
       return;
     }
   server->draining = TRUE;
@@ -618,130 +513,130 @@ lares_server_shutdown_async(LaresServer *server, GAsyncReadyCallback callback, g
   /* Stop accepting: shutdown(2) on a listening socket makes accept() fail,
    * which removes libsoup's watch, while open connections keep going. */
   if (server->listen_socket)
-    (void)shutdown(g_socket_get_fd(server->listen_socket), SHUT_RDWR);
-  lares_ws_close_all(server, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server stopping");
+    (void)shutdown (g_socket_get_fd (server->listen_socket), SHUT_RDWR);
+  lares_ws_close_all (server, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server stopping");
   server->shutdown_timer =
-      g_timeout_add((unsigned)server->cfg->shutdown_timeout_ms, shutdown_timeout_cb, server);
-  maybe_finish_shutdown(server);
+      g_timeout_add ((unsigned)server->cfg->shutdown_timeout_ms, shutdown_timeout_cb, server);
+  maybe_finish_shutdown (server);
 }
 
 gboolean
-lares_server_shutdown_finish(LaresServer *server, GAsyncResult *result, GError **error)
+lares_server_shutdown_finish (LaresServer *server, GAsyncResult *result, GError **error)
 {
-  return g_task_propagate_boolean(G_TASK(result), error);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 void
-lares_server_ws_gone(LaresServer *server)
+lares_server_ws_gone (LaresServer *server)
 {
-  maybe_finish_shutdown(server);
+  maybe_finish_shutdown (server);
 }
 
 /* ---- metrics ---------------------------------------------------------- */
 
 static int
-compare_keys(gconstpointer a, gconstpointer b)
+compare_keys (gconstpointer a, gconstpointer b)
 {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+  return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
 char *
-lares_server_render_metrics(LaresServer *server)
+lares_server_render_metrics (LaresServer *server)
 {
-  GString *out = g_string_sized_new(4096);
+  GString *out = g_string_sized_new (4096);
   g_autofree gpointer *keys = NULL;
   unsigned n_keys = 0;
   LaresStoreStats st;
   uint64_t cumulative = 0;
 
-  g_string_append_printf(out,
-                         "# HELP lares_build_info Build information.\n"
-                         "# TYPE lares_build_info gauge\n"
-                         "lares_build_info{version=\"%s\"} 1\n",
-                         LARES_VERSION);
-  g_string_append_printf(out,
-                         "# HELP lares_uptime_seconds Seconds since the daemon started.\n"
-                         "# TYPE lares_uptime_seconds gauge\n"
-                         "lares_uptime_seconds %.3f\n",
-                         (double)(g_get_monotonic_time() - server->started_us) / 1e6);
-  g_string_append_printf(out,
-                         "# HELP lares_process_resident_memory_bytes Resident set size.\n"
-                         "# TYPE lares_process_resident_memory_bytes gauge\n"
-                         "lares_process_resident_memory_bytes %" G_GUINT64_FORMAT "\n",
-                         lares_proc_rss_kib() * 1024);
-  g_string_append_printf(out,
-                         "# HELP lares_process_open_fds Open file descriptors.\n"
-                         "# TYPE lares_process_open_fds gauge\n"
-                         "lares_process_open_fds %d\n",
-                         lares_proc_open_fds());
+  g_string_append_printf (out,
+                          "# HELP lares_build_info Build information.\n"
+                          "# TYPE lares_build_info gauge\n"
+                          "lares_build_info{version=\"%s\"} 1\n",
+                          LARES_VERSION);
+  g_string_append_printf (out,
+                          "# HELP lares_uptime_seconds Seconds since the daemon started.\n"
+                          "# TYPE lares_uptime_seconds gauge\n"
+                          "lares_uptime_seconds %.3f\n",
+                          (double)(g_get_monotonic_time () - server->started_us) / 1e6);
+  g_string_append_printf (out,
+                          "# HELP lares_process_resident_memory_bytes Resident set size.\n"
+                          "# TYPE lares_process_resident_memory_bytes gauge\n"
+                          "lares_process_resident_memory_bytes %" G_GUINT64_FORMAT "\n",
+                          lares_proc_rss_kib () * 1024);
+  g_string_append_printf (out,
+                          "# HELP lares_process_open_fds Open file descriptors.\n"
+                          "# TYPE lares_process_open_fds gauge\n"
+                          "lares_process_open_fds %d\n",
+                          lares_proc_open_fds ());
 
-  g_string_append(out, "# HELP lares_http_requests_total HTTP requests by route and status.\n"
-                       "# TYPE lares_http_requests_total counter\n");
-  keys = g_hash_table_get_keys_as_array(server->request_counts, &n_keys);
-  qsort(keys, n_keys, sizeof(gpointer), compare_keys);
+  g_string_append (out, "# HELP lares_http_requests_total HTTP requests by route and status.\n"
+                        "# TYPE lares_http_requests_total counter\n");
+  keys = g_hash_table_get_keys_as_array (server->request_counts, &n_keys);
+  qsort (keys, n_keys, sizeof (gpointer), compare_keys);
   for (unsigned i = 0; i < n_keys; i++)
     {
       const char *key = keys[i];
-      const char *space = strrchr(key, ' ');
-      uint64_t *count = g_hash_table_lookup(server->request_counts, key);
-      g_string_append_printf(
+      const char *space = strrchr (key, ' ');
+      uint64_t *count = g_hash_table_lookup (server->request_counts, key);
+      g_string_append_printf (
           out, "lares_http_requests_total{route=\"%.*s\",code=\"%s\"} %" G_GUINT64_FORMAT "\n",
           (int)(space - key), key, space + 1, *count);
     }
 
-  g_string_append(out, "# HELP lares_http_request_duration_seconds Time to produce a response.\n"
-                       "# TYPE lares_http_request_duration_seconds histogram\n");
-  for (size_t i = 0; i < G_N_ELEMENTS(latency_bounds); i++)
+  g_string_append (out, "# HELP lares_http_request_duration_seconds Time to produce a response.\n"
+                        "# TYPE lares_http_request_duration_seconds histogram\n");
+  for (size_t i = 0; i < G_N_ELEMENTS (latency_bounds); i++)
     {
       cumulative = server->latency_buckets[i];
-      g_string_append_printf(
+      g_string_append_printf (
           out, "lares_http_request_duration_seconds_bucket{le=\"%g\"} %" G_GUINT64_FORMAT "\n",
           latency_bounds[i], cumulative);
     }
-  g_string_append_printf(
+  g_string_append_printf (
       out,
       "lares_http_request_duration_seconds_bucket{le=\"+Inf\"} %" G_GUINT64_FORMAT "\n"
       "lares_http_request_duration_seconds_sum %.6f\n"
       "lares_http_request_duration_seconds_count %" G_GUINT64_FORMAT "\n",
       server->latency_count, server->latency_sum_s, server->latency_count);
 
-  g_string_append_printf(out,
-                         "# HELP lares_ws_connections Open WebSocket connections.\n"
-                         "# TYPE lares_ws_connections gauge\n"
-                         "lares_ws_connections %u\n"
-                         "# HELP lares_ws_messages_received_total WebSocket messages received.\n"
-                         "# TYPE lares_ws_messages_received_total counter\n"
-                         "lares_ws_messages_received_total %" G_GUINT64_FORMAT "\n"
-                         "# HELP lares_ws_messages_sent_total WebSocket messages sent.\n"
-                         "# TYPE lares_ws_messages_sent_total counter\n"
-                         "lares_ws_messages_sent_total %" G_GUINT64_FORMAT "\n"
-                         "# HELP lares_ws_messages_rejected_total Bad WebSocket messages.\n"
-                         "# TYPE lares_ws_messages_rejected_total counter\n"
-                         "lares_ws_messages_rejected_total %" G_GUINT64_FORMAT "\n",
-                         server->websockets->len, server->ws_received, server->ws_sent,
-                         server->ws_rejected);
+  g_string_append_printf (out,
+                          "# HELP lares_ws_connections Open WebSocket connections.\n"
+                          "# TYPE lares_ws_connections gauge\n"
+                          "lares_ws_connections %u\n"
+                          "# HELP lares_ws_messages_received_total WebSocket messages received.\n"
+                          "# TYPE lares_ws_messages_received_total counter\n"
+                          "lares_ws_messages_received_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lares_ws_messages_sent_total WebSocket messages sent.\n"
+                          "# TYPE lares_ws_messages_sent_total counter\n"
+                          "lares_ws_messages_sent_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lares_ws_messages_rejected_total Bad WebSocket messages.\n"
+                          "# TYPE lares_ws_messages_rejected_total counter\n"
+                          "lares_ws_messages_rejected_total %" G_GUINT64_FORMAT "\n",
+                          server->websockets->len, server->ws_received, server->ws_sent,
+                          server->ws_rejected);
 
-  lares_store_get_stats(server->store, &st);
-  g_string_append_printf(out,
-                         "# HELP lares_store_writes_total Committed write transactions.\n"
-                         "# TYPE lares_store_writes_total counter\n"
-                         "lares_store_writes_total %" G_GUINT64_FORMAT "\n"
-                         "# HELP lares_store_write_errors_total Failed write transactions.\n"
-                         "# TYPE lares_store_write_errors_total counter\n"
-                         "lares_store_write_errors_total %" G_GUINT64_FORMAT "\n"
-                         "# HELP lares_store_write_seconds_total Time in write transactions.\n"
-                         "# TYPE lares_store_write_seconds_total counter\n"
-                         "lares_store_write_seconds_total %.6f\n"
-                         "# HELP lares_store_reads_total Read operations.\n"
-                         "# TYPE lares_store_reads_total counter\n"
-                         "lares_store_reads_total %" G_GUINT64_FORMAT "\n"
-                         "# HELP lares_store_read_errors_total Failed read operations.\n"
-                         "# TYPE lares_store_read_errors_total counter\n"
-                         "lares_store_read_errors_total %" G_GUINT64_FORMAT "\n"
-                         "# HELP lares_store_queue Store operations waiting or running.\n"
-                         "# TYPE lares_store_queue gauge\n"
-                         "lares_store_queue %u\n",
-                         st.writes, st.write_errors, (double)st.write_us_total / 1e6, st.reads,
-                         st.read_errors, st.queued);
-  return g_string_free(out, FALSE);
+  lares_store_get_stats (server->store, &st);
+  g_string_append_printf (out,
+                          "# HELP lares_store_writes_total Committed write transactions.\n"
+                          "# TYPE lares_store_writes_total counter\n"
+                          "lares_store_writes_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lares_store_write_errors_total Failed write transactions.\n"
+                          "# TYPE lares_store_write_errors_total counter\n"
+                          "lares_store_write_errors_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lares_store_write_seconds_total Time in write transactions.\n"
+                          "# TYPE lares_store_write_seconds_total counter\n"
+                          "lares_store_write_seconds_total %.6f\n"
+                          "# HELP lares_store_reads_total Read operations.\n"
+                          "# TYPE lares_store_reads_total counter\n"
+                          "lares_store_reads_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lares_store_read_errors_total Failed read operations.\n"
+                          "# TYPE lares_store_read_errors_total counter\n"
+                          "lares_store_read_errors_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lares_store_queue Store operations waiting or running.\n"
+                          "# TYPE lares_store_queue gauge\n"
+                          "lares_store_queue %u\n",
+                          st.writes, st.write_errors, (double)st.write_us_total / 1e6, st.reads,
+                          st.read_errors, st.queued);
+  return g_string_free (out, FALSE);
 }

@@ -25,21 +25,21 @@ typedef struct _LaresServer LaresServer;
 
 /* @cfg, @store and @bus are borrowed and must outlive the server.
  * @default_user_id: the user requests act as until authentication lands. */
-LaresServer *lares_server_new(const LaresConfig *cfg, LaresStore *store, LaresBus *bus,
-                              int64_t default_user_id);
-void lares_server_free(LaresServer *server);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LaresServer, lares_server_free)
+LaresServer *lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus,
+                               int64_t default_user_id);
+void lares_server_free (LaresServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresServer, lares_server_free)
 
 /* Bind server.listen:server.port and start accepting on the thread-default
  * main context. */
-gboolean lares_server_listen(LaresServer *server, GError **error);
+gboolean lares_server_listen (LaresServer *server, GError **error);
 
 /* The bound port (useful with server.port=0). */
-uint16_t lares_server_get_port(LaresServer *server);
+uint16_t lares_server_get_port (LaresServer *server);
 
-void lares_server_shutdown_async(LaresServer *server, GAsyncReadyCallback callback,
-                                 gpointer user_data);
+void lares_server_shutdown_async (LaresServer *server, GAsyncReadyCallback callback,
+                                  gpointer user_data);
 /* FALSE when the timeout cut in-flight work short. */
-gboolean lares_server_shutdown_finish(LaresServer *server, GAsyncResult *result, GError **error);
+gboolean lares_server_shutdown_finish (LaresServer *server, GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include "lares-http-parse.h"
 #include "lares-http-private.h"
 
 typedef struct
@@ -27,246 +28,231 @@ typedef struct
 } LaresWs;
 
 static void
-ws_send(LaresWs *ws, GBytes *payload)
+ws_send (LaresWs *ws, GBytes *payload)
 {
-  if (soup_websocket_connection_get_state(ws->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (soup_websocket_connection_get_state (ws->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  soup_websocket_connection_send_message(ws->conn, SOUP_WEBSOCKET_DATA_TEXT, payload);
+  soup_websocket_connection_send_message (ws->conn, SOUP_WEBSOCKET_DATA_TEXT, payload);
   ws->server->ws_sent++;
 }
 
 static void
-ws_send_json(LaresWs *ws, JsonBuilder *b)
+ws_send_json (LaresWs *ws, JsonBuilder *b)
 {
-  g_autoptr(JsonNode) root = json_builder_get_root(b);
-  g_autoptr(JsonGenerator) gen = json_generator_new();
-  g_autoptr(GBytes) payload = NULL;
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (GBytes) payload = NULL;
   size_t len = 0;
   char *text;
 
-  json_generator_set_root(gen, root);
-  text = json_generator_to_data(gen, &len);
-  payload = g_bytes_new_take(text, len);
-  ws_send(ws, payload);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, &len);
+  payload = g_bytes_new_take (text, len);
+  ws_send (ws, payload);
 }
 
 static void
-ws_send_error(LaresWs *ws, const char *code, const char *message)
+ws_send_error (LaresWs *ws, const char *code, const char *message)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr (JsonBuilder) b = json_builder_new ();
 
   ws->server->ws_rejected++;
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, "error");
-  json_builder_set_member_name(b, "code");
-  json_builder_add_string_value(b, code);
-  json_builder_set_member_name(b, "message");
-  json_builder_add_string_value(b, message);
-  json_builder_end_object(b);
-  ws_send_json(ws, b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "error");
+  json_builder_set_member_name (b, "code");
+  json_builder_add_string_value (b, code);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  ws_send_json (ws, b);
 }
 
 static void
-on_bus_event(GBytes *payload, gpointer user_data)
+on_bus_event (GBytes *payload, gpointer user_data)
 {
-  ws_send(user_data, payload);
+  ws_send (user_data, payload);
 }
 
 static void
-on_message(SoupWebsocketConnection *conn, int type, GBytes *message, gpointer user_data)
+on_message (SoupWebsocketConnection *conn, int type, GBytes *message, gpointer user_data)
 {
   LaresWs *ws = user_data;
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr (JsonNode) root = NULL;
   size_t len = 0;
-  const char *data = g_bytes_get_data(message, &len);
-  JsonObject *obj;
-  const char *kind;
+  const char *data = g_bytes_get_data (message, &len);
+  const char *kind = NULL, *code = NULL;
 
   ws->server->ws_received++;
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     {
       ws->server->ws_rejected++;
-      soup_websocket_connection_close(conn, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
-                                      "only JSON text frames are accepted");
+      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
+                                       "only JSON text frames are accepted");
       return;
     }
-  /* libsoup already rejects text frames that are not UTF-8 (close 1007). */
-  parser = json_parser_new_immutable();
-  if (len == 0 || len > 64 * 1024 * 1024 ||
-      !json_parser_load_from_data(parser, data, (gssize)len, NULL))
+  /* libsoup already closes on text frames that are not UTF-8 (1007). */
+  root = lares_ws_message_parse (data, len, &kind, &code);
+  if (root == NULL)
     {
-      ws_send_error(ws, "invalid_json", "the message is not valid JSON");
+      ws_send_error (ws, code,
+                     g_str_equal (code, "invalid_json")
+                         ? "the message is not valid JSON"
+                         : "a message must be a JSON object with a string \"type\"");
       return;
     }
-  if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+  if (g_strcmp0 (kind, "ping") == 0)
     {
-      ws_send_error(ws, "invalid_message", "a message must be a JSON object");
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, "pong");
+      json_builder_end_object (b);
+      ws_send_json (ws, b);
       return;
     }
-  obj = json_node_get_object(json_parser_get_root(parser));
-  kind = json_object_has_member(obj, "type") &&
-                 JSON_NODE_HOLDS_VALUE(json_object_get_member(obj, "type")) &&
-                 json_node_get_value_type(json_object_get_member(obj, "type")) == G_TYPE_STRING
-             ? json_object_get_string_member(obj, "type")
-             : NULL;
-  if (kind == NULL)
-    {
-      ws_send_error(ws, "invalid_message", "a message needs a string \"type\"");
-      return;
-    }
-  if (g_strcmp0(kind, "ping") == 0)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new();
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "type");
-      json_builder_add_string_value(b, "pong");
-      json_builder_end_object(b);
-      ws_send_json(ws, b);
-      return;
-    }
-  ws_send_error(ws, "unknown_type", "this message type is not supported");
+  ws_send_error (ws, "unknown_type", "this message type is not supported");
 }
 
 static void
-ws_free(LaresWs *ws)
+ws_free (LaresWs *ws)
 {
   if (ws->sub_id)
-    lares_bus_unsubscribe(ws->server->bus, ws->sub_id);
-  g_signal_handlers_disconnect_by_data(ws->conn, ws);
-  g_object_unref(ws->conn);
-  g_free(ws);
+    lares_bus_unsubscribe (ws->server->bus, ws->sub_id);
+  g_signal_handlers_disconnect_by_data (ws->conn, ws);
+  g_object_unref (ws->conn);
+  g_free (ws);
 }
 
 static void
-on_closed(SoupWebsocketConnection *conn, gpointer user_data)
+on_closed (SoupWebsocketConnection *conn, gpointer user_data)
 {
   LaresWs *ws = user_data;
   LaresServer *server = ws->server;
 
-  lares_log_req(G_LOG_LEVEL_DEBUG, ws->id, "websocket closed (%u)",
-                soup_websocket_connection_get_close_code(conn));
-  g_ptr_array_remove_fast(server->websockets, ws);
-  ws_free(ws);
-  lares_server_ws_gone(server);
+  lares_log_req (G_LOG_LEVEL_DEBUG, ws->id, "websocket closed (%u)",
+                 soup_websocket_connection_get_close_code (conn));
+  g_ptr_array_remove_fast (server->websockets, ws);
+  ws_free (ws);
+  lares_server_ws_gone (server);
 }
 
 static void
-on_error(SoupWebsocketConnection *conn, GError *error, gpointer user_data)
+on_error (SoupWebsocketConnection *conn, GError *error, gpointer user_data)
 {
   LaresWs *ws = user_data;
 
-  lares_log_req(G_LOG_LEVEL_DEBUG, ws->id, "websocket error: %s", error->message);
+  lares_log_req (G_LOG_LEVEL_DEBUG, ws->id, "websocket error: %s", error->message);
 }
 
 static void
-ws_connected(SoupServer *soup, SoupServerMessage *msg, const char *path,
-             SoupWebsocketConnection *conn, gpointer user_data)
+ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
+              SoupWebsocketConnection *conn, gpointer user_data)
 {
   LaresServer *server = user_data;
-  LaresRequest *req = g_object_get_data(G_OBJECT(msg), "lares-request");
-  LaresWs *ws = g_new0(LaresWs, 1);
+  LaresRequest *req = g_object_get_data (G_OBJECT (msg), "lares-request");
+  LaresWs *ws = g_new0 (LaresWs, 1);
 
   ws->server = server;
-  ws->conn = g_object_ref(conn);
+  ws->conn = g_object_ref (conn);
   ws->user_id = req ? req->user_id : server->default_user_id;
   if (req)
-    memcpy(ws->id, req->id, sizeof ws->id);
+    memcpy (ws->id, req->id, sizeof ws->id);
   else
-    lares_server_next_id(server, ws->id);
-  soup_websocket_connection_set_max_incoming_payload_size(conn, server->cfg->ws_max_message);
-  soup_websocket_connection_set_keepalive_interval(
+    lares_server_next_id (server, ws->id);
+  soup_websocket_connection_set_max_incoming_payload_size (conn, server->cfg->ws_max_message);
+  soup_websocket_connection_set_keepalive_interval (
       conn, (unsigned)(server->cfg->ws_ping_interval_ms / 1000));
-  g_signal_connect(conn, "message", G_CALLBACK(on_message), ws);
-  g_signal_connect(conn, "closed", G_CALLBACK(on_closed), ws);
-  g_signal_connect(conn, "error", G_CALLBACK(on_error), ws);
-  g_ptr_array_add(server->websockets, ws);
+  g_signal_connect (conn, "message", G_CALLBACK (on_message), ws);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_closed), ws);
+  g_signal_connect (conn, "error", G_CALLBACK (on_error), ws);
+  g_ptr_array_add (server->websockets, ws);
   if (server->draining)
     {
-      soup_websocket_connection_close(conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server stopping");
+      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server stopping");
       return;
     }
-  ws->sub_id = lares_bus_subscribe(server->bus, ws->user_id, on_bus_event, ws);
-  lares_log_req(G_LOG_LEVEL_DEBUG, ws->id, "websocket open for user %" G_GINT64_FORMAT,
-                ws->user_id);
+  ws->sub_id = lares_bus_subscribe (server->bus, ws->user_id, on_bus_event, ws);
+  lares_log_req (G_LOG_LEVEL_DEBUG, ws->id, "websocket open for user %" G_GINT64_FORMAT,
+                 ws->user_id);
 }
 
 /* Before the upgrade: only the exact path, only GET with a valid handshake;
  * anything else gets a JSON error like every other route. */
 static void
-ws_early(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
-         gpointer user_data)
+ws_early (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+          gpointer user_data)
 {
   LaresServer *server = user_data;
-  LaresRequest *req = g_new0(LaresRequest, 1);
-  SoupMessageHeaders *out = soup_server_message_get_response_headers(msg);
-  g_autoptr(GError) error = NULL;
+  LaresRequest *req = g_new0 (LaresRequest, 1);
+  SoupMessageHeaders *out = soup_server_message_get_response_headers (msg);
+  g_autoptr (GError) error = NULL;
 
   req->server = server;
   req->msg = msg;
-  req->started_us = g_get_monotonic_time();
+  req->started_us = g_get_monotonic_time ();
   req->user_id = server->default_user_id;
-  lares_server_next_id(server, req->id);
-  g_object_set_data_full(G_OBJECT(msg), "lares-request", req, g_free);
-  soup_message_headers_replace(out, "X-Request-Id", req->id);
+  lares_server_next_id (server, req->id);
+  g_object_set_data_full (G_OBJECT (msg), "lares-request", req, g_free);
+  soup_message_headers_replace (out, "X-Request-Id", req->id);
 
-  if (g_strcmp0(path, "/ws") != 0)
+  if (g_strcmp0 (path, "/ws") != 0)
     {
-      lares_request_respond_error(req, 404, "not_found", "no such resource: %s", path);
+      lares_request_respond_error (req, 404, "not_found", "no such resource: %s", path);
       return;
     }
-  if (g_strcmp0(soup_server_message_get_method(msg), "GET") != 0)
+  if (g_strcmp0 (soup_server_message_get_method (msg), "GET") != 0)
     {
-      soup_message_headers_replace(out, "Allow", "GET");
-      lares_request_respond_error(req, 405, "method_not_allowed", "/ws takes GET only");
+      soup_message_headers_replace (out, "Allow", "GET");
+      lares_request_respond_error (req, 405, "method_not_allowed", "/ws takes GET only");
       return;
     }
   if (server->draining)
     {
-      lares_request_respond_error(req, 503, "unavailable", "the server is shutting down");
+      lares_request_respond_error (req, 503, "unavailable", "the server is shutting down");
       return;
     }
-  if (!soup_websocket_server_check_handshake(msg, NULL, NULL, NULL, &error))
+  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
     {
-      lares_request_respond_error(req, 400, "websocket_required",
-                                  "/ws needs a WebSocket handshake: %s", error->message);
+      lares_request_respond_error (req, 400, "websocket_required",
+                                   "/ws needs a WebSocket handshake: %s", error->message);
       return;
     }
 }
 
 void
-lares_ws_setup(LaresServer *server)
+lares_ws_setup (LaresServer *server)
 {
-  soup_server_remove_websocket_extension(server->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_early_handler(server->soup, "/ws", ws_early, server, NULL);
-  soup_server_add_websocket_handler(server->soup, "/ws", NULL, NULL, ws_connected, server, NULL);
+  soup_server_remove_websocket_extension (server->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  soup_server_add_early_handler (server->soup, "/ws", ws_early, server, NULL);
+  soup_server_add_websocket_handler (server->soup, "/ws", NULL, NULL, ws_connected, server, NULL);
 }
 
 void
-lares_ws_close_all(LaresServer *server, unsigned short code, const char *reason)
+lares_ws_close_all (LaresServer *server, unsigned short code, const char *reason)
 {
   /* Closing is asynchronous: entries leave the array in on_closed. */
   for (unsigned i = 0; i < server->websockets->len; i++)
     {
       LaresWs *ws = server->websockets->pdata[i];
-      SoupWebsocketState state = soup_websocket_connection_get_state(ws->conn);
+      SoupWebsocketState state = soup_websocket_connection_get_state (ws->conn);
 
       if (ws->sub_id)
         {
-          lares_bus_unsubscribe(server->bus, ws->sub_id);
+          lares_bus_unsubscribe (server->bus, ws->sub_id);
           ws->sub_id = 0;
         }
       if (state == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close(ws->conn, code, reason);
+        soup_websocket_connection_close (ws->conn, code, reason);
     }
 }
 
 void
-lares_ws_free_all(LaresServer *server)
+lares_ws_free_all (LaresServer *server)
 {
   while (server->websockets->len > 0)
     {
-      LaresWs *ws = g_ptr_array_steal_index_fast(server->websockets, 0);
-      ws_free(ws);
+      LaresWs *ws = g_ptr_array_steal_index_fast (server->websockets, 0);
+      ws_free (ws);
     }
 }

@@ -16,10 +16,10 @@ typedef struct _LaresDataDir LaresDataDir;
 /* Create @path (mode 0700) if missing and take the lock.  Fails with
  * LARES_STORE_ERROR_LOCKED, naming the holder's pid, when another daemon
  * has it. */
-LaresDataDir *lares_data_dir_acquire(const char *path, GError **error);
-void lares_data_dir_release(LaresDataDir *dir);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LaresDataDir, lares_data_dir_release)
+LaresDataDir *lares_data_dir_acquire (const char *path, GError **error);
+void lares_data_dir_release (LaresDataDir *dir);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresDataDir, lares_data_dir_release)
 
-const char *lares_data_dir_get_path(LaresDataDir *dir);
+const char *lares_data_dir_get_path (LaresDataDir *dir);
 
 G_END_DECLS

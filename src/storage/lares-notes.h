@@ -26,24 +26,24 @@ typedef struct
   int64_t updated_at; /* Unix ms */
 } LaresNote;
 
-void lares_note_free(LaresNote *note);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LaresNote, lares_note_free)
+void lares_note_free (LaresNote *note);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresNote, lares_note_free)
 
 /* (transfer full) */
-JsonNode *lares_note_to_json(const LaresNote *note);
+JsonNode *lares_note_to_json (const LaresNote *note);
 
 /* Insert; @out: OUT (transfer full), nullable. */
-gboolean lares_notes_insert(sqlite3 *db, int64_t user_id, const char *title, const char *body,
-                            int64_t now_ms, LaresNote **out, GError **error);
+gboolean lares_notes_insert (sqlite3 *db, int64_t user_id, const char *title, const char *body,
+                             int64_t now_ms, LaresNote **out, GError **error);
 
 /* (transfer full) or NULL with NOT_FOUND. */
-LaresNote *lares_notes_get(sqlite3 *db, int64_t user_id, int64_t id, GError **error);
+LaresNote *lares_notes_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error);
 
 /* Newest first; @before_id 0 starts at the newest.  (transfer full)
  * GPtrArray of LaresNote. */
-GPtrArray *lares_notes_list(sqlite3 *db, int64_t user_id, int64_t before_id, unsigned limit,
-                            GError **error);
+GPtrArray *lares_notes_list (sqlite3 *db, int64_t user_id, int64_t before_id, unsigned limit,
+                             GError **error);
 
-gboolean lares_notes_delete(sqlite3 *db, int64_t user_id, int64_t id, GError **error);
+gboolean lares_notes_delete (sqlite3 *db, int64_t user_id, int64_t id, GError **error);
 
 G_END_DECLS

@@ -23,7 +23,7 @@
 
 #include "lares-storage-resources.h"
 
-G_DEFINE_QUARK(lares - store - error - quark, lares_store_error)
+G_DEFINE_QUARK (lares - store - error - quark, lares_store_error)
 
 struct _LaresStore
 {
@@ -48,10 +48,10 @@ typedef struct
 } Job;
 
 gboolean
-lares_sql_throw(sqlite3 *db, int rc, GError **error)
+lares_sql_throw (sqlite3 *db, int rc, GError **error)
 {
   int code;
-  const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  const char *msg = db ? sqlite3_errmsg (db) : sqlite3_errstr (rc);
 
   switch (rc & 0xff)
     {
@@ -80,47 +80,47 @@ lares_sql_throw(sqlite3 *db, int rc, GError **error)
     default:
       code = LARES_STORE_ERROR_FAILED;
     }
-  g_set_error(error, LARES_STORE_ERROR, code, "sqlite: %s (%d)", msg, rc);
+  g_set_error (error, LARES_STORE_ERROR, code, "sqlite: %s (%d)", msg, rc);
   return FALSE;
 }
 
 gboolean
-lares_sql_exec(sqlite3 *db, const char *sql, GError **error)
+lares_sql_exec (sqlite3 *db, const char *sql, GError **error)
 {
-  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
 
   if (rc != SQLITE_OK)
-    return lares_sql_throw(db, rc, error);
+    return lares_sql_throw (db, rc, error);
   return TRUE;
 }
 
 sqlite3_stmt *
-lares_sql_prepare(sqlite3 *db, const char *sql, GError **error)
+lares_sql_prepare (sqlite3 *db, const char *sql, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
 
   if (rc != SQLITE_OK)
     {
-      lares_sql_throw(db, rc, error);
+      lares_sql_throw (db, rc, error);
       return NULL;
     }
   return stmt;
 }
 
 char *
-lares_store_db_path(const char *data_dir)
+lares_store_db_path (const char *data_dir)
 {
-  return g_build_filename(data_dir, "lares.db", NULL);
+  return g_build_filename (data_dir, "lares.db", NULL);
 }
 
 static sqlite3 *
-open_connection(const char *path, gboolean readonly, uint64_t busy_timeout_ms, GError **error)
+open_connection (const char *path, gboolean readonly, uint64_t busy_timeout_ms, GError **error)
 {
   sqlite3 *db = NULL;
   int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
               SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path, &db, flags, NULL);
+  int rc = sqlite3_open_v2 (path, &db, flags, NULL);
   const char *pragmas = readonly ? "PRAGMA foreign_keys=ON;"
                                  : "PRAGMA journal_mode=WAL;"
                                    "PRAGMA synchronous=FULL;"
@@ -128,242 +128,242 @@ open_connection(const char *path, gboolean readonly, uint64_t busy_timeout_ms, G
 
   if (rc != SQLITE_OK)
     {
-      g_set_error(error, LARES_STORE_ERROR, LARES_STORE_ERROR_OPEN, "cannot open '%s': %s", path,
-                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-      sqlite3_close(db);
+      g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_OPEN, "cannot open '%s': %s", path,
+                   db ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+      sqlite3_close (db);
       return NULL;
     }
-  sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, (int)MIN(busy_timeout_ms, (uint64_t)G_MAXINT));
-  if (!lares_sql_exec(db, pragmas, error))
+  sqlite3_extended_result_codes (db, 1);
+  sqlite3_busy_timeout (db, (int)MIN (busy_timeout_ms, (uint64_t)G_MAXINT));
+  if (!lares_sql_exec (db, pragmas, error))
     {
-      g_prefix_error(error, "'%s': ", path);
-      sqlite3_close(db);
+      g_prefix_error (error, "'%s': ", path);
+      sqlite3_close (db);
       return NULL;
     }
   return db;
 }
 
 static int
-user_version(sqlite3 *db)
+user_version (sqlite3 *db)
 {
-  g_autoptr(sqlite3_stmt) stmt = lares_sql_prepare(db, "PRAGMA user_version", NULL);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, "PRAGMA user_version", NULL);
 
-  if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+  if (stmt == NULL || sqlite3_step (stmt) != SQLITE_ROW)
     return -1;
-  return sqlite3_column_int(stmt, 0);
+  return sqlite3_column_int (stmt, 0);
 }
 
 /* Migration files are "NNNN-slug.sql"; returns NNNN or -1. */
 static int
-migration_number(const char *name)
+migration_number (const char *name)
 {
   int n = 0;
 
   for (int i = 0; i < 4; i++)
     {
-      if (!g_ascii_isdigit(name[i]))
+      if (!g_ascii_isdigit (name[i]))
         return -1;
       n = n * 10 + (name[i] - '0');
     }
-  return name[4] == '-' && g_str_has_suffix(name, ".sql") ? n : -1;
+  return name[4] == '-' && g_str_has_suffix (name, ".sql") ? n : -1;
 }
 
 static int
-compare_names(gconstpointer a, gconstpointer b)
+compare_names (gconstpointer a, gconstpointer b)
 {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+  return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
 static char **
-migration_names(void)
+migration_names (void)
 {
-  GResource *res = lares_storage_get_resource();
+  GResource *res = lares_storage_get_resource ();
   char **names =
-      g_resource_enumerate_children(res, "/lares/migrations", G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+      g_resource_enumerate_children (res, "/lares/migrations", G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
 
   if (names != NULL)
-    qsort(names, g_strv_length(names), sizeof(char *), compare_names);
+    qsort (names, g_strv_length (names), sizeof (char *), compare_names);
   return names;
 }
 
 int
-lares_store_schema_head(void)
+lares_store_schema_head (void)
 {
-  g_auto(GStrv) names = migration_names();
+  g_auto (GStrv) names = migration_names ();
   int head = 0;
 
   for (size_t i = 0; names && names[i]; i++)
-    head = MAX(head, migration_number(names[i]));
+    head = MAX (head, migration_number (names[i]));
   return head;
 }
 
 static gboolean
-migrate(sqlite3 *db, GError **error)
+migrate (sqlite3 *db, GError **error)
 {
-  g_auto(GStrv) names = migration_names();
-  int version = user_version(db);
-  int head = lares_store_schema_head();
+  g_auto (GStrv) names = migration_names ();
+  int version = user_version (db);
+  int head = lares_store_schema_head ();
 
   if (version < 0)
-    return lares_sql_throw(db, sqlite3_errcode(db), error);
+    return lares_sql_throw (db, sqlite3_errcode (db), error);
   if (version > head)
     {
-      g_set_error(error, LARES_STORE_ERROR, LARES_STORE_ERROR_MIGRATE,
-                  "database schema version %d is newer than this lares knows (%d); "
-                  "upgrade lares or restore a backup",
-                  version, head);
+      g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_MIGRATE,
+                   "database schema version %d is newer than this lares knows (%d); "
+                   "upgrade lares or restore a backup",
+                   version, head);
       return FALSE;
     }
   for (size_t i = 0; names && names[i]; i++)
     {
-      int n = migration_number(names[i]);
+      int n = migration_number (names[i]);
       g_autofree char *path = NULL;
-      g_autoptr(GBytes) sql = NULL;
+      g_autoptr (GBytes) sql = NULL;
       g_autofree char *set_version = NULL;
 
       if (n < 0)
         {
-          g_set_error(error, LARES_STORE_ERROR, LARES_STORE_ERROR_MIGRATE,
-                      "bad migration name '%s'", names[i]);
+          g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_MIGRATE,
+                       "bad migration name '%s'", names[i]);
           return FALSE;
         }
       if (n <= version)
         continue;
-      path = g_strconcat("/lares/migrations/", names[i], NULL);
-      sql = g_resource_lookup_data(lares_storage_get_resource(), path, G_RESOURCE_LOOKUP_FLAGS_NONE,
-                                   error);
+      path = g_strconcat ("/lares/migrations/", names[i], NULL);
+      sql = g_resource_lookup_data (lares_storage_get_resource (), path,
+                                    G_RESOURCE_LOOKUP_FLAGS_NONE, error);
       if (sql == NULL)
         return FALSE;
-      set_version = g_strdup_printf("PRAGMA user_version=%d;", n);
+      set_version = g_strdup_printf ("PRAGMA user_version=%d;", n);
       /* The migration and its version bump commit together or not at all. */
-      if (!lares_sql_exec(db, "BEGIN IMMEDIATE", error))
+      if (!lares_sql_exec (db, "BEGIN IMMEDIATE", error))
         return FALSE;
-      if (!lares_sql_exec(db, g_bytes_get_data(sql, NULL), error) ||
-          !lares_sql_exec(db, set_version, error) || !lares_sql_exec(db, "COMMIT", error))
+      if (!lares_sql_exec (db, g_bytes_get_data (sql, NULL), error) ||
+          !lares_sql_exec (db, set_version, error) || !lares_sql_exec (db, "COMMIT", error))
         {
-          sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-          g_prefix_error(error, "migration %s: ", names[i]);
+          sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+          g_prefix_error (error, "migration %s: ", names[i]);
           return FALSE;
         }
-      g_info("store: migrated to schema %d (%s)", n, names[i]);
+      g_info ("store: migrated to schema %d (%s)", n, names[i]);
     }
   return TRUE;
 }
 
 /* Run @func inside BEGIN IMMEDIATE ... COMMIT on @db. */
 static gboolean
-run_write(sqlite3 *db, LaresStoreFunc func, gpointer data, GError **error)
+run_write (sqlite3 *db, LaresStoreFunc func, gpointer data, GError **error)
 {
-  if (!lares_sql_exec(db, "BEGIN IMMEDIATE", error))
+  if (!lares_sql_exec (db, "BEGIN IMMEDIATE", error))
     return FALSE;
-  if (!func(db, data, error))
+  if (!func (db, data, error))
     {
-      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
       return FALSE;
     }
-  if (!lares_sql_exec(db, "COMMIT", error))
+  if (!lares_sql_exec (db, "COMMIT", error))
     {
-      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
       return FALSE;
     }
   return TRUE;
 }
 
 static void
-write_thread(gpointer task_ptr, gpointer pool_data)
+write_thread (gpointer task_ptr, gpointer pool_data)
 {
-  g_autoptr(GTask) task = task_ptr;
+  g_autoptr (GTask) task = task_ptr;
   LaresStore *store = pool_data;
-  Job *job = g_task_get_task_data(task);
+  Job *job = g_task_get_task_data (task);
   GError *error = NULL;
-  int64_t start = g_get_monotonic_time();
+  int64_t start = g_get_monotonic_time ();
 
-  if (!g_task_return_error_if_cancelled(task))
+  if (!g_task_return_error_if_cancelled (task))
     {
-      if (run_write(store->writer, job->func, job->data, &error))
+      if (run_write (store->writer, job->func, job->data, &error))
         {
-          store->write_us_total += (uint64_t)(g_get_monotonic_time() - start);
+          store->write_us_total += (uint64_t)(g_get_monotonic_time () - start);
           store->writes++;
-          g_task_return_boolean(task, TRUE);
+          g_task_return_boolean (task, TRUE);
         }
       else
         {
           store->write_errors++;
-          g_task_return_error(task, error);
+          g_task_return_error (task, error);
         }
     }
   store->queued--;
 }
 
 static void
-read_thread(gpointer task_ptr, gpointer pool_data)
+read_thread (gpointer task_ptr, gpointer pool_data)
 {
-  g_autoptr(GTask) task = task_ptr;
+  g_autoptr (GTask) task = task_ptr;
   LaresStore *store = pool_data;
-  Job *job = g_task_get_task_data(task);
+  Job *job = g_task_get_task_data (task);
   GError *error = NULL;
   sqlite3 *db;
 
-  if (g_task_return_error_if_cancelled(task))
+  if (g_task_return_error_if_cancelled (task))
     {
       store->queued--;
       return;
     }
-  db = g_async_queue_pop(store->readers);
-  if (job->func(db, job->data, &error))
+  db = g_async_queue_pop (store->readers);
+  if (job->func (db, job->data, &error))
     {
       store->reads++;
-      g_task_return_boolean(task, TRUE);
+      g_task_return_boolean (task, TRUE);
     }
   else
     {
       store->read_errors++;
-      g_task_return_error(task, error);
+      g_task_return_error (task, error);
     }
   /* A read never leaves a transaction open: reset in case func forgot. */
-  if (!sqlite3_get_autocommit(db))
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-  g_async_queue_push(store->readers, db);
+  if (!sqlite3_get_autocommit (db))
+    sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+  g_async_queue_push (store->readers, db);
   store->queued--;
 }
 
 LaresStore *
-lares_store_open(const char *data_dir, const LaresStoreOptions *options, GError **error)
+lares_store_open (const char *data_dir, const LaresStoreOptions *options, GError **error)
 {
-  g_autoptr(LaresStore) store = g_new0(LaresStore, 1);
+  g_autoptr (LaresStore) store = g_new0 (LaresStore, 1);
   LaresStoreOptions defaults = { 5000, 2 };
 
   if (options == NULL)
     options = &defaults;
-  store->path = lares_store_db_path(data_dir);
+  store->path = lares_store_db_path (data_dir);
   store->busy_timeout_ms = options->busy_timeout_ms;
   store->n_readers = options->n_readers ? options->n_readers : 2;
-  store->readers = g_async_queue_new();
+  store->readers = g_async_queue_new ();
 
-  store->writer = open_connection(store->path, FALSE, store->busy_timeout_ms, error);
+  store->writer = open_connection (store->path, FALSE, store->busy_timeout_ms, error);
   if (store->writer == NULL)
     return NULL;
-  if (!migrate(store->writer, error))
+  if (!migrate (store->writer, error))
     return NULL;
   for (unsigned i = 0; i < store->n_readers; i++)
     {
-      sqlite3 *db = open_connection(store->path, TRUE, store->busy_timeout_ms, error);
+      sqlite3 *db = open_connection (store->path, TRUE, store->busy_timeout_ms, error);
       if (db == NULL)
         return NULL;
-      g_async_queue_push(store->readers, db);
+      g_async_queue_push (store->readers, db);
     }
-  store->write_pool = g_thread_pool_new(write_thread, store, 1, TRUE, error);
+  store->write_pool = g_thread_pool_new (write_thread, store, 1, TRUE, error);
   if (store->write_pool == NULL)
     return NULL;
-  store->read_pool = g_thread_pool_new(read_thread, store, (int)store->n_readers, TRUE, error);
+  store->read_pool = g_thread_pool_new (read_thread, store, (int)store->n_readers, TRUE, error);
   if (store->read_pool == NULL)
     return NULL;
-  return g_steal_pointer(&store);
+  return g_steal_pointer (&store);
 }
 
 void
-lares_store_close(LaresStore *store)
+lares_store_close (LaresStore *store)
 {
   sqlite3 *db;
 
@@ -371,99 +371,100 @@ lares_store_close(LaresStore *store)
     return;
   /* Finish queued work first: every accepted write must commit. */
   if (store->write_pool)
-    g_thread_pool_free(store->write_pool, FALSE, TRUE);
+    g_thread_pool_free (store->write_pool, FALSE, TRUE);
   if (store->read_pool)
-    g_thread_pool_free(store->read_pool, FALSE, TRUE);
-  while ((db = g_async_queue_try_pop(store->readers)) != NULL)
-    sqlite3_close(db);
-  g_async_queue_unref(store->readers);
+    g_thread_pool_free (store->read_pool, FALSE, TRUE);
+  while ((db = g_async_queue_try_pop (store->readers)) != NULL)
+    sqlite3_close (db);
+  g_async_queue_unref (store->readers);
   if (store->writer)
     {
-      int rc = sqlite3_exec(store->writer, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+      int rc = sqlite3_exec (store->writer, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
       if (rc != SQLITE_OK)
-        g_warning("store: WAL checkpoint failed: %s", sqlite3_errmsg(store->writer));
-      sqlite3_close(store->writer);
+        g_warning ("store: WAL checkpoint failed: %s", sqlite3_errmsg (store->writer));
+      sqlite3_close (store->writer);
     }
-  g_free(store->path);
-  g_free(store);
+  g_free (store->path);
+  g_free (store);
 }
 
 const char *
-lares_store_get_path(LaresStore *store)
+lares_store_get_path (LaresStore *store)
 {
   return store->path;
 }
 
 static void
-submit(LaresStore *store, GThreadPool *pool, LaresStoreFunc func, gpointer data,
-       GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
+submit (LaresStore *store, GThreadPool *pool, LaresStoreFunc func, gpointer data,
+        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
 {
   /* LaresStore is not a GObject, so the task has no source object. */
-  GTask *task = g_task_new(NULL, cancellable, callback, user_data);
-  Job *job = g_new0(Job, 1);
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  Job *job = g_new0 (Job, 1);
   GError *error = NULL;
 
-  g_task_set_source_tag(task, tag);
+  g_task_set_source_tag (task, tag);
   job->store = store;
   job->func = func;
   job->data = data;
-  g_task_set_task_data(task, job, g_free);
+  g_task_set_task_data (task, job, g_free);
   store->queued++;
-  if (!g_thread_pool_push(pool, task, &error))
+  if (!g_thread_pool_push (pool, task, &error))
     {
       store->queued--;
-      g_task_return_error(task, error);
-      g_object_unref(task);
+      g_task_return_error (task, error);
+      g_object_unref (task);
     }
 }
 
 void
-lares_store_write_async(LaresStore *store, LaresStoreFunc func, gpointer data,
-                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+lares_store_write_async (LaresStore *store, LaresStoreFunc func, gpointer data,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data)
 {
-  g_return_if_fail(store != NULL && func != NULL);
-  submit(store, store->write_pool, func, data, cancellable, callback, user_data,
-         lares_store_write_async);
+  g_return_if_fail (store != NULL && func != NULL);
+  submit (store, store->write_pool, func, data, cancellable, callback, user_data,
+          lares_store_write_async);
 }
 
 gboolean
-lares_store_write_finish(LaresStore *store, GAsyncResult *result, GError **error)
+lares_store_write_finish (LaresStore *store, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
-  return g_task_propagate_boolean(G_TASK(result), error);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 void
-lares_store_read_async(LaresStore *store, LaresStoreFunc func, gpointer data,
-                       GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+lares_store_read_async (LaresStore *store, LaresStoreFunc func, gpointer data,
+                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_return_if_fail(store != NULL && func != NULL);
-  submit(store, store->read_pool, func, data, cancellable, callback, user_data,
-         lares_store_read_async);
+  g_return_if_fail (store != NULL && func != NULL);
+  submit (store, store->read_pool, func, data, cancellable, callback, user_data,
+          lares_store_read_async);
 }
 
 gboolean
-lares_store_read_finish(LaresStore *store, GAsyncResult *result, GError **error)
+lares_store_read_finish (LaresStore *store, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail(g_task_is_valid(result, NULL), FALSE);
-  return g_task_propagate_boolean(G_TASK(result), error);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 gboolean
-lares_store_write_sync(LaresStore *store, LaresStoreFunc func, gpointer data, GError **error)
+lares_store_write_sync (LaresStore *store, LaresStoreFunc func, gpointer data, GError **error)
 {
-  sqlite3 *db = open_connection(store->path, FALSE, store->busy_timeout_ms, error);
+  sqlite3 *db = open_connection (store->path, FALSE, store->busy_timeout_ms, error);
   gboolean ok;
 
   if (db == NULL)
     return FALSE;
-  ok = run_write(db, func, data, error);
-  sqlite3_close(db);
+  ok = run_write (db, func, data, error);
+  sqlite3_close (db);
   return ok;
 }
 
 void
-lares_store_get_stats(LaresStore *store, LaresStoreStats *out)
+lares_store_get_stats (LaresStore *store, LaresStoreStats *out)
 {
   int queued = store->queued;
 
@@ -472,121 +473,122 @@ lares_store_get_stats(LaresStore *store, LaresStoreStats *out)
   out->reads = store->reads;
   out->read_errors = store->read_errors;
   out->write_us_total = store->write_us_total;
-  out->queued = (unsigned)MAX(0, queued);
+  out->queued = (unsigned)MAX (0, queued);
 }
 
 gboolean
-lares_store_backup(const char *db_path, const char *dest, GError **error)
+lares_store_backup (const char *db_path, const char *dest, GError **error)
 {
-  g_autofree char *tmp = g_strconcat(dest, ".partial", NULL);
+  g_autofree char *tmp = g_strconcat (dest, ".partial", NULL);
   sqlite3 *src = NULL, *dst = NULL;
   sqlite3_backup *bk;
   gboolean ok = FALSE;
   int rc, fd;
 
-  if (!g_file_test(db_path, G_FILE_TEST_IS_REGULAR))
+  if (!g_file_test (db_path, G_FILE_TEST_IS_REGULAR))
     {
-      g_set_error(error, LARES_STORE_ERROR, LARES_STORE_ERROR_OPEN,
-                  "no database at '%s' (is store.data_dir right?)", db_path);
+      g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_OPEN,
+                   "no database at '%s' (is store.data_dir right?)", db_path);
       return FALSE;
     }
-  src = open_connection(db_path, TRUE, 5000, error);
+  src = open_connection (db_path, TRUE, 5000, error);
   if (src == NULL)
     return FALSE;
-  (void)unlink(tmp);
-  rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  (void)unlink (tmp);
+  rc = sqlite3_open_v2 (tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   if (rc != SQLITE_OK)
     {
-      g_set_error(error, LARES_STORE_ERROR, LARES_STORE_ERROR_OPEN, "cannot create '%s': %s", tmp,
-                  dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+      g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_OPEN, "cannot create '%s': %s", tmp,
+                   dst ? sqlite3_errmsg (dst) : sqlite3_errstr (rc));
       goto out;
     }
-  bk = sqlite3_backup_init(dst, "main", src, "main");
+  bk = sqlite3_backup_init (dst, "main", src, "main");
   if (bk == NULL)
     {
-      lares_sql_throw(dst, sqlite3_errcode(dst), error);
+      lares_sql_throw (dst, sqlite3_errcode (dst), error);
       goto out;
     }
   /* Copy in steps so a busy writer gets the lock between them. */
   do
     {
-      rc = sqlite3_backup_step(bk, 256);
+      rc = sqlite3_backup_step (bk, 256);
       if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-        g_usleep(10 * 1000);
+        g_usleep (10 * 1000);
     }
   while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-  sqlite3_backup_finish(bk);
+  sqlite3_backup_finish (bk);
   if (rc != SQLITE_DONE)
     {
-      lares_sql_throw(dst, rc, error);
+      lares_sql_throw (dst, rc, error);
       goto out;
     }
   /* The copy is a plain rollback-journal database any sqlite3 can open. */
-  if (!lares_sql_exec(dst, "PRAGMA journal_mode=DELETE", error))
+  if (!lares_sql_exec (dst, "PRAGMA journal_mode=DELETE", error))
     goto out;
-  sqlite3_close(dst);
+  sqlite3_close (dst);
   dst = NULL;
-  fd = open(tmp, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0)
+  fd = open (tmp, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync (fd) != 0)
     {
-      g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot sync '%s': %s", tmp,
-                  g_strerror(errno));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot sync '%s': %s", tmp,
+                   g_strerror (errno));
       if (fd >= 0)
-        close(fd);
+        close (fd);
       goto out;
     }
-  close(fd);
-  if (rename(tmp, dest) != 0)
+  close (fd);
+  if (rename (tmp, dest) != 0)
     {
-      g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot rename to '%s': %s",
-                  dest, g_strerror(errno));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot rename to '%s': %s",
+                   dest, g_strerror (errno));
       goto out;
     }
   ok = TRUE;
 out:
   if (dst)
-    sqlite3_close(dst);
-  sqlite3_close(src);
+    sqlite3_close (dst);
+  sqlite3_close (src);
   if (!ok)
-    (void)unlink(tmp);
+    (void)unlink (tmp);
   return ok;
 }
 
 gboolean
-lares_store_check(const char *db_path, int *schema_version, GError **error)
+lares_store_check (const char *db_path, int *schema_version, GError **error)
 {
   sqlite3 *db;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr (sqlite3_stmt) stmt = NULL;
   gboolean ok = FALSE;
   int rc;
 
-  if (!g_file_test(db_path, G_FILE_TEST_IS_REGULAR))
+  if (!g_file_test (db_path, G_FILE_TEST_IS_REGULAR))
     {
-      g_set_error(error, LARES_STORE_ERROR, LARES_STORE_ERROR_OPEN, "no database at '%s'", db_path);
+      g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_OPEN, "no database at '%s'",
+                   db_path);
       return FALSE;
     }
-  db = open_connection(db_path, TRUE, 2000, error);
+  db = open_connection (db_path, TRUE, 2000, error);
   if (db == NULL)
     return FALSE;
-  *schema_version = user_version(db);
-  stmt = lares_sql_prepare(db, "PRAGMA quick_check", error);
+  *schema_version = user_version (db);
+  stmt = lares_sql_prepare (db, "PRAGMA quick_check", error);
   if (stmt == NULL)
     goto out;
-  rc = sqlite3_step(stmt);
+  rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     {
-      lares_sql_throw(db, rc, error);
+      lares_sql_throw (db, rc, error);
       goto out;
     }
-  if (g_strcmp0((const char *)sqlite3_column_text(stmt, 0), "ok") != 0)
+  if (g_strcmp0 ((const char *)sqlite3_column_text (stmt, 0), "ok") != 0)
     {
-      g_set_error(error, LARES_STORE_ERROR, LARES_STORE_ERROR_CORRUPT, "quick_check: %s",
-                  sqlite3_column_text(stmt, 0));
+      g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_CORRUPT, "quick_check: %s",
+                   sqlite3_column_text (stmt, 0));
       goto out;
     }
   ok = TRUE;
 out:
-  g_clear_pointer(&stmt, sqlite3_finalize);
-  sqlite3_close(db);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  sqlite3_close (db);
   return ok;
 }

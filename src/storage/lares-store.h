@@ -25,8 +25,8 @@
 
 G_BEGIN_DECLS
 
-#define LARES_STORE_ERROR (lares_store_error_quark())
-GQuark lares_store_error_quark(void);
+#define LARES_STORE_ERROR (lares_store_error_quark ())
+GQuark lares_store_error_quark (void);
 
 typedef enum
 {
@@ -42,13 +42,13 @@ typedef enum
   LARES_STORE_ERROR_CLOSED,
 } LaresStoreError;
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
 typedef struct _LaresStore LaresStore;
 
 /* Work run on a store thread.  @db is the thread's connection; @data is the
  * caller's (transfer none).  Return FALSE with @error set to fail. */
-typedef gboolean (*LaresStoreFunc)(sqlite3 *db, gpointer data, GError **error);
+typedef gboolean (*LaresStoreFunc) (sqlite3 *db, gpointer data, GError **error);
 
 typedef struct
 {
@@ -58,32 +58,32 @@ typedef struct
 
 /* Open (creating if needed) <data_dir>/lares.db and migrate it to the newest
  * schema.  Synchronous: call it at start-up, before serving. */
-LaresStore *lares_store_open(const char *data_dir, const LaresStoreOptions *options,
-                             GError **error);
+LaresStore *lares_store_open (const char *data_dir, const LaresStoreOptions *options,
+                              GError **error);
 
 /* Wait for queued work, checkpoint the WAL (TRUNCATE) and close.  Callbacks
  * of work still queued are dispatched to their contexts later; the daemon
  * drains requests first. */
-void lares_store_close(LaresStore *store);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LaresStore, lares_store_close)
+void lares_store_close (LaresStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresStore, lares_store_close)
 
-const char *lares_store_get_path(LaresStore *store);
+const char *lares_store_get_path (LaresStore *store);
 
-void lares_store_write_async(LaresStore *store, LaresStoreFunc func, gpointer data,
+void lares_store_write_async (LaresStore *store, LaresStoreFunc func, gpointer data,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+gboolean lares_store_write_finish (LaresStore *store, GAsyncResult *result, GError **error);
+
+void lares_store_read_async (LaresStore *store, LaresStoreFunc func, gpointer data,
                              GCancellable *cancellable, GAsyncReadyCallback callback,
                              gpointer user_data);
-gboolean lares_store_write_finish(LaresStore *store, GAsyncResult *result, GError **error);
-
-void lares_store_read_async(LaresStore *store, LaresStoreFunc func, gpointer data,
-                            GCancellable *cancellable, GAsyncReadyCallback callback,
-                            gpointer user_data);
-gboolean lares_store_read_finish(LaresStore *store, GAsyncResult *result, GError **error);
+gboolean lares_store_read_finish (LaresStore *store, GAsyncResult *result, GError **error);
 
 /* Run a write synchronously on the calling thread's own short-lived
  * connection.  Start-up and the CLI only; never on the main loop of a
  * running daemon. */
-gboolean lares_store_write_sync(LaresStore *store, LaresStoreFunc func, gpointer data,
-                                GError **error);
+gboolean lares_store_write_sync (LaresStore *store, LaresStoreFunc func, gpointer data,
+                                 GError **error);
 
 /* Counters for /metrics.  Safe from any thread. */
 typedef struct
@@ -96,26 +96,26 @@ typedef struct
   unsigned queued;         /* submitted, not yet finished */
 } LaresStoreStats;
 
-void lares_store_get_stats(LaresStore *store, LaresStoreStats *out);
+void lares_store_get_stats (LaresStore *store, LaresStoreStats *out);
 
 /* The schema version this binary migrates to. */
-int lares_store_schema_head(void);
+int lares_store_schema_head (void);
 
 /* Helpers for LaresStoreFunc bodies. */
-gboolean lares_sql_exec(sqlite3 *db, const char *sql, GError **error);
-sqlite3_stmt *lares_sql_prepare(sqlite3 *db, const char *sql, GError **error);
+gboolean lares_sql_exec (sqlite3 *db, const char *sql, GError **error);
+sqlite3_stmt *lares_sql_prepare (sqlite3 *db, const char *sql, GError **error);
 /* Turn @rc (and sqlite3_errmsg) into a GError; returns FALSE. */
-gboolean lares_sql_throw(sqlite3 *db, int rc, GError **error);
+gboolean lares_sql_throw (sqlite3 *db, int rc, GError **error);
 
 /* Open @db_path read-only and copy it with the online backup API to @dest
  * (written to a temporary name, fsynced, then renamed).  Safe while a daemon
  * is writing. */
-gboolean lares_store_backup(const char *db_path, const char *dest, GError **error);
+gboolean lares_store_backup (const char *db_path, const char *dest, GError **error);
 
 /* Quick health facts for `lares doctor`: schema version and integrity. */
-gboolean lares_store_check(const char *db_path, int *schema_version, GError **error);
+gboolean lares_store_check (const char *db_path, int *schema_version, GError **error);
 
 /* The path of the database inside @data_dir.  (transfer full) */
-char *lares_store_db_path(const char *data_dir);
+char *lares_store_db_path (const char *data_dir);
 
 G_END_DECLS

@@ -12,22 +12,22 @@
 #include <sys/resource.h>
 
 gboolean
-lares_parse_int64(const char *text, int64_t *out)
+lares_parse_int64 (const char *text, int64_t *out)
 {
   char *end = NULL;
   long long v;
 
   if (text == NULL)
     return FALSE;
-  while (g_ascii_isspace(*text))
+  while (g_ascii_isspace (*text))
     text++;
   if (*text == '\0')
     return FALSE;
   errno = 0;
-  v = strtoll(text, &end, 10);
+  v = strtoll (text, &end, 10);
   if (errno != 0 || end == text)
     return FALSE;
-  while (g_ascii_isspace(*end))
+  while (g_ascii_isspace (*end))
     end++;
   if (*end != '\0')
     return FALSE;
@@ -38,18 +38,18 @@ lares_parse_int64(const char *text, int64_t *out)
 /* Split "123unit" into the number and the unit suffix (spaces allowed
  * between).  The number must be non-negative and fit in uint64_t. */
 static gboolean
-split_number_unit(const char *text, uint64_t *num, const char **unit)
+split_number_unit (const char *text, uint64_t *num, const char **unit)
 {
   const char *p = text;
   uint64_t v = 0;
 
   if (text == NULL)
     return FALSE;
-  while (g_ascii_isspace(*p))
+  while (g_ascii_isspace (*p))
     p++;
-  if (!g_ascii_isdigit(*p))
+  if (!g_ascii_isdigit (*p))
     return FALSE;
-  while (g_ascii_isdigit(*p))
+  while (g_ascii_isdigit (*p))
     {
       unsigned d = (unsigned)(*p - '0');
       if (v > (UINT64_MAX - d) / 10)
@@ -57,7 +57,7 @@ split_number_unit(const char *text, uint64_t *num, const char **unit)
       v = v * 10 + d;
       p++;
     }
-  while (g_ascii_isspace(*p))
+  while (g_ascii_isspace (*p))
     p++;
   *num = v;
   *unit = p;
@@ -65,20 +65,20 @@ split_number_unit(const char *text, uint64_t *num, const char **unit)
 }
 
 static gboolean
-unit_is(const char *unit, const char *const *names)
+unit_is (const char *unit, const char *const *names)
 {
-  size_t len = strlen(unit);
+  size_t len = strlen (unit);
 
-  while (len > 0 && g_ascii_isspace(unit[len - 1]))
+  while (len > 0 && g_ascii_isspace (unit[len - 1]))
     len--;
   for (; *names; names++)
-    if (strlen(*names) == len && g_ascii_strncasecmp(unit, *names, len) == 0)
+    if (strlen (*names) == len && g_ascii_strncasecmp (unit, *names, len) == 0)
       return TRUE;
   return FALSE;
 }
 
 gboolean
-lares_parse_size(const char *text, uint64_t *out)
+lares_parse_size (const char *text, uint64_t *out)
 {
   static const char *const bytes[] = { "", "b", NULL };
   static const char *const kib[] = { "k", "kb", "kib", NULL };
@@ -87,15 +87,15 @@ lares_parse_size(const char *text, uint64_t *out)
   uint64_t v, mult;
   const char *unit;
 
-  if (!split_number_unit(text, &v, &unit))
+  if (!split_number_unit (text, &v, &unit))
     return FALSE;
-  if (unit_is(unit, bytes))
+  if (unit_is (unit, bytes))
     mult = 1;
-  else if (unit_is(unit, kib))
+  else if (unit_is (unit, kib))
     mult = 1024;
-  else if (unit_is(unit, mib))
+  else if (unit_is (unit, mib))
     mult = 1024 * 1024;
-  else if (unit_is(unit, gib))
+  else if (unit_is (unit, gib))
     mult = 1024 * 1024 * 1024;
   else
     return FALSE;
@@ -106,7 +106,7 @@ lares_parse_size(const char *text, uint64_t *out)
 }
 
 gboolean
-lares_parse_duration_ms(const char *text, uint64_t *out_ms)
+lares_parse_duration_ms (const char *text, uint64_t *out_ms)
 {
   static const char *const ms[] = { "ms", NULL };
   static const char *const s[] = { "", "s", "sec", NULL };
@@ -116,17 +116,17 @@ lares_parse_duration_ms(const char *text, uint64_t *out_ms)
   uint64_t v, mult;
   const char *unit;
 
-  if (!split_number_unit(text, &v, &unit))
+  if (!split_number_unit (text, &v, &unit))
     return FALSE;
-  if (unit_is(unit, ms))
+  if (unit_is (unit, ms))
     mult = 1;
-  else if (unit_is(unit, s))
+  else if (unit_is (unit, s))
     mult = 1000;
-  else if (unit_is(unit, m))
+  else if (unit_is (unit, m))
     mult = 60 * 1000;
-  else if (unit_is(unit, h))
+  else if (unit_is (unit, h))
     mult = 3600 * 1000;
-  else if (unit_is(unit, d))
+  else if (unit_is (unit, d))
     mult = 86400 * 1000;
   else
     return FALSE;
@@ -137,18 +137,18 @@ lares_parse_duration_ms(const char *text, uint64_t *out_ms)
 }
 
 gboolean
-lares_parse_bool(const char *text, gboolean *out)
+lares_parse_bool (const char *text, gboolean *out)
 {
   static const char *const yes[] = { "true", "yes", "on", "1", NULL };
   static const char *const no[] = { "false", "no", "off", "0", NULL };
 
   if (text == NULL)
     return FALSE;
-  while (g_ascii_isspace(*text))
+  while (g_ascii_isspace (*text))
     text++;
-  if (unit_is(text, yes))
+  if (unit_is (text, yes))
     *out = TRUE;
-  else if (unit_is(text, no))
+  else if (unit_is (text, no))
     *out = FALSE;
   else
     return FALSE;
@@ -156,50 +156,50 @@ lares_parse_bool(const char *text, gboolean *out)
 }
 
 uint64_t
-lares_proc_rss_kib(void)
+lares_proc_rss_kib (void)
 {
   g_autofree char *status = NULL;
   const char *line;
   uint64_t kib = 0;
 
-  if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL))
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
     return 0;
-  line = strstr(status, "\nVmRSS:");
+  line = strstr (status, "\nVmRSS:");
   if (line == NULL)
     return 0;
-  line += strlen("\nVmRSS:");
+  line += strlen ("\nVmRSS:");
   while (*line == ' ' || *line == '\t')
     line++;
-  while (g_ascii_isdigit(*line))
+  while (g_ascii_isdigit (*line))
     kib = kib * 10 + (uint64_t)(*line++ - '0');
   return kib;
 }
 
 int
-lares_proc_open_fds(void)
+lares_proc_open_fds (void)
 {
-  g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
   int n = 0;
 
   if (dir == NULL)
     return -1;
-  while (g_dir_read_name(dir) != NULL)
+  while (g_dir_read_name (dir) != NULL)
     n++;
   return n - 1; /* the GDir's own descriptor */
 }
 
 uint64_t
-lares_raise_fd_limit(void)
+lares_raise_fd_limit (void)
 {
   struct rlimit rl;
 
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0)
     return 0;
   if (rl.rlim_cur < rl.rlim_max)
     {
       rl.rlim_cur = rl.rlim_max;
-      (void)setrlimit(RLIMIT_NOFILE, &rl);
-      (void)getrlimit(RLIMIT_NOFILE, &rl);
+      (void)setrlimit (RLIMIT_NOFILE, &rl);
+      (void)getrlimit (RLIMIT_NOFILE, &rl);
     }
   return (uint64_t)rl.rlim_cur;
 }

@@ -15,29 +15,29 @@ G_BEGIN_DECLS
 /* Parse a byte size: a decimal integer with an optional unit B, K/KiB, M/MiB,
  * G/GiB (powers of 1024; case-insensitive).  Returns FALSE on syntax error or
  * overflow.  @out: OUT, only written on success. */
-gboolean lares_parse_size(const char *text, uint64_t *out);
+gboolean lares_parse_size (const char *text, uint64_t *out);
 
 /* Parse a duration: a decimal integer with a unit ms, s, m, h or d (a bare
  * number means seconds).  @out_ms: OUT milliseconds, only written on success. */
-gboolean lares_parse_duration_ms(const char *text, uint64_t *out_ms);
+gboolean lares_parse_duration_ms (const char *text, uint64_t *out_ms);
 
 /* Parse a boolean: true/false, yes/no, on/off, 1/0 (case-insensitive). */
-gboolean lares_parse_bool(const char *text, gboolean *out);
+gboolean lares_parse_bool (const char *text, gboolean *out);
 
 /* Parse a whole decimal int64 with no trailing garbage; unlike atoi it
  * rejects empty input and overflow. */
-gboolean lares_parse_int64(const char *text, int64_t *out);
+gboolean lares_parse_int64 (const char *text, int64_t *out);
 
 /* Resident set size of this process in KiB, from /proc/self/status; 0 if it
  * cannot be read. */
-uint64_t lares_proc_rss_kib(void);
+uint64_t lares_proc_rss_kib (void);
 
 /* Number of open file descriptors of this process (entries in /proc/self/fd),
  * or -1 if unknown. */
-int lares_proc_open_fds(void);
+int lares_proc_open_fds (void);
 
 /* Raise the soft RLIMIT_NOFILE to the hard limit so a thousand WebSocket
  * clients fit.  Returns the new soft limit. */
-uint64_t lares_raise_fd_limit(void);
+uint64_t lares_raise_fd_limit (void);
 
 G_END_DECLS

@@ -29,9 +29,9 @@ typedef struct
 } NotesOp;
 
 static NotesOp *
-op_new(LaresRequest *req)
+op_new (LaresRequest *req)
 {
-  NotesOp *op = g_new0(NotesOp, 1);
+  NotesOp *op = g_new0 (NotesOp, 1);
 
   op->req = req;
   op->user_id = req->user_id;
@@ -40,71 +40,71 @@ op_new(LaresRequest *req)
 }
 
 static void
-op_free(NotesOp *op)
+op_free (NotesOp *op)
 {
-  g_free(op->title);
-  g_free(op->body);
-  lares_note_free(op->note);
+  g_free (op->title);
+  g_free (op->body);
+  lares_note_free (op->note);
   if (op->notes)
-    g_ptr_array_unref(op->notes);
-  g_free(op);
+    g_ptr_array_unref (op->notes);
+  g_free (op);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(NotesOp, op_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NotesOp, op_free)
 
 static void
-publish(LaresServer *server, int64_t user_id, const char *type, JsonNode *note, int64_t id)
+publish (LaresServer *server, int64_t user_id, const char *type, JsonNode *note, int64_t id)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  g_autoptr(JsonNode) event = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) event = NULL;
 
-  if (lares_bus_count(server->bus, user_id) == 0)
+  if (lares_bus_count (server->bus, user_id) == 0)
     return;
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, type);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
   if (note)
     {
-      json_builder_set_member_name(b, "note");
-      json_builder_add_value(b, json_node_copy(note));
+      json_builder_set_member_name (b, "note");
+      json_builder_add_value (b, json_node_copy (note));
     }
   else
     {
-      json_builder_set_member_name(b, "id");
-      json_builder_add_int_value(b, id);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_int_value (b, id);
     }
-  json_builder_end_object(b);
-  event = json_builder_get_root(b);
-  lares_bus_publish(server->bus, user_id, event);
+  json_builder_end_object (b);
+  event = json_builder_get_root (b);
+  lares_bus_publish (server->bus, user_id, event);
 }
 
 /* Read an optional string member with a character limit.  Responds and
  * returns FALSE on a wrong type or length. */
 static gboolean
-get_string(LaresRequest *req, JsonObject *obj, const char *name, gboolean required,
-           size_t max_chars, const char **out)
+get_string (LaresRequest *req, JsonObject *obj, const char *name, gboolean required,
+            size_t max_chars, const char **out)
 {
-  JsonNode *node = json_object_get_member(obj, name);
+  JsonNode *node = json_object_get_member (obj, name);
 
   *out = NULL;
-  if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     {
       if (required)
         {
-          lares_request_respond_error(req, 400, "invalid_argument", "'%s' is required", name);
+          lares_request_respond_error (req, 400, "invalid_argument", "'%s' is required", name);
           return FALSE;
         }
       return TRUE;
     }
-  if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      lares_request_respond_error(req, 400, "invalid_argument", "'%s' must be a string", name);
+      lares_request_respond_error (req, 400, "invalid_argument", "'%s' must be a string", name);
       return FALSE;
     }
-  *out = json_node_get_string(node);
-  if (g_utf8_strlen(*out, -1) > (glong)max_chars)
+  *out = json_node_get_string (node);
+  if (g_utf8_strlen (*out, -1) > (glong)max_chars)
     {
-      lares_request_respond_error(req, 400, "invalid_argument",
-                                  "'%s' is longer than %zu characters", name, max_chars);
+      lares_request_respond_error (req, 400, "invalid_argument",
+                                   "'%s' is longer than %zu characters", name, max_chars);
       return FALSE;
     }
   return TRUE;
@@ -113,111 +113,111 @@ get_string(LaresRequest *req, JsonObject *obj, const char *name, gboolean requir
 /* POST /api/v1/notes {"title"?: string, "body": string} */
 
 static gboolean
-create_run(sqlite3 *db, gpointer data, GError **error)
+create_run (sqlite3 *db, gpointer data, GError **error)
 {
   NotesOp *op = data;
 
-  return lares_notes_insert(db, op->user_id, op->title, op->body, g_get_real_time() / 1000,
-                            &op->note, error);
+  return lares_notes_insert (db, op->user_id, op->title, op->body, g_get_real_time () / 1000,
+                             &op->note, error);
 }
 
 static void
-create_done(GObject *source, GAsyncResult *result, gpointer data)
+create_done (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_autoptr(NotesOp) op = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
+  g_autoptr (NotesOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
 
-  if (!lares_store_write_finish(op->req->server->store, result, &error))
+  if (!lares_store_write_finish (op->req->server->store, result, &error))
     {
-      lares_request_respond_gerror(op->req, error);
+      lares_request_respond_gerror (op->req, error);
       return;
     }
-  node = lares_note_to_json(op->note);
-  publish(op->req->server, op->user_id, "note_created", node, 0);
-  lares_request_respond_json(op->req, 201, node);
+  node = lares_note_to_json (op->note);
+  publish (op->req->server, op->user_id, "note_created", node, 0);
+  lares_request_respond_json (op->req, 201, node);
 }
 
 static void
-notes_create(LaresRequest *req)
+notes_create (LaresRequest *req)
 {
-  JsonObject *obj = json_node_get_object(req->body);
-  g_autoptr(GList) members = json_object_get_members(obj);
+  JsonObject *obj = json_node_get_object (req->body);
+  g_autoptr (GList) members = json_object_get_members (obj);
   const char *title, *body;
   NotesOp *op;
 
   for (GList *l = members; l; l = l->next)
-    if (g_strcmp0(l->data, "title") != 0 && g_strcmp0(l->data, "body") != 0)
+    if (g_strcmp0 (l->data, "title") != 0 && g_strcmp0 (l->data, "body") != 0)
       {
-        lares_request_respond_error(req, 400, "invalid_argument", "unknown field '%s'",
-                                    (const char *)l->data);
+        lares_request_respond_error (req, 400, "invalid_argument", "unknown field '%s'",
+                                     (const char *)l->data);
         return;
       }
-  if (!get_string(req, obj, "title", FALSE, LARES_NOTE_TITLE_MAX, &title) ||
-      !get_string(req, obj, "body", TRUE, LARES_NOTE_BODY_MAX, &body))
+  if (!get_string (req, obj, "title", FALSE, LARES_NOTE_TITLE_MAX, &title) ||
+      !get_string (req, obj, "body", TRUE, LARES_NOTE_BODY_MAX, &body))
     return;
   if (*body == '\0')
     {
-      lares_request_respond_error(req, 400, "invalid_argument", "'body' must not be empty");
+      lares_request_respond_error (req, 400, "invalid_argument", "'body' must not be empty");
       return;
     }
-  op = op_new(req);
-  op->title = g_strdup(title ? title : "");
-  op->body = g_strdup(body);
-  lares_store_write_async(req->server->store, create_run, op, NULL, create_done, op);
+  op = op_new (req);
+  op->title = g_strdup (title ? title : "");
+  op->body = g_strdup (body);
+  lares_store_write_async (req->server->store, create_run, op, NULL, create_done, op);
 }
 
 /* GET /api/v1/notes?limit=&before= */
 
 static gboolean
-list_run(sqlite3 *db, gpointer data, GError **error)
+list_run (sqlite3 *db, gpointer data, GError **error)
 {
   NotesOp *op = data;
 
-  op->notes = lares_notes_list(db, op->user_id, op->before, op->limit, error);
+  op->notes = lares_notes_list (db, op->user_id, op->before, op->limit, error);
   return op->notes != NULL;
 }
 
 static void
-list_done(GObject *source, GAsyncResult *result, gpointer data)
+list_done (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_autoptr(NotesOp) op = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr (NotesOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
 
-  if (!lares_store_read_finish(op->req->server->store, result, &error))
+  if (!lares_store_read_finish (op->req->server->store, result, &error))
     {
-      lares_request_respond_gerror(op->req, error);
+      lares_request_respond_gerror (op->req, error);
       return;
     }
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "notes");
-  json_builder_begin_array(b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "notes");
+  json_builder_begin_array (b);
   for (unsigned i = 0; i < op->notes->len; i++)
-    json_builder_add_value(b, lares_note_to_json(op->notes->pdata[i]));
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "next_before");
+    json_builder_add_value (b, lares_note_to_json (op->notes->pdata[i]));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "next_before");
   if (op->notes->len == op->limit && op->notes->len > 0)
-    json_builder_add_int_value(b, ((LaresNote *)op->notes->pdata[op->notes->len - 1])->id);
+    json_builder_add_int_value (b, ((LaresNote *)op->notes->pdata[op->notes->len - 1])->id);
   else
-    json_builder_add_null_value(b);
-  json_builder_end_object(b);
-  root = json_builder_get_root(b);
-  lares_request_respond_json(op->req, 200, root);
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  lares_request_respond_json (op->req, 200, root);
 }
 
 static gboolean
-query_int(LaresRequest *req, const char *name, int64_t min, int64_t max, int64_t *out)
+query_int (LaresRequest *req, const char *name, int64_t min, int64_t max, int64_t *out)
 {
-  const char *text = lares_request_query(req, name);
+  const char *text = lares_request_query (req, name);
   int64_t v;
 
   if (text == NULL)
     return TRUE;
-  if (!lares_parse_int64(text, &v) || v < min || v > max)
+  if (!lares_parse_int64 (text, &v) || v < min || v > max)
     {
-      lares_request_respond_error(
+      lares_request_respond_error (
           req, 400, "invalid_argument",
           "'%s' must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, name, min, max);
       return FALSE;
@@ -227,86 +227,86 @@ query_int(LaresRequest *req, const char *name, int64_t min, int64_t max, int64_t
 }
 
 static void
-notes_list(LaresRequest *req)
+notes_list (LaresRequest *req)
 {
   int64_t limit = LIST_DEFAULT, before = 0;
   NotesOp *op;
 
-  if (!query_int(req, "limit", 1, LIST_MAX, &limit) ||
-      !query_int(req, "before", 1, INT64_MAX, &before))
+  if (!query_int (req, "limit", 1, LIST_MAX, &limit) ||
+      !query_int (req, "before", 1, INT64_MAX, &before))
     return;
-  op = op_new(req);
+  op = op_new (req);
   op->limit = (unsigned)limit;
   op->before = before;
-  lares_store_read_async(req->server->store, list_run, op, NULL, list_done, op);
+  lares_store_read_async (req->server->store, list_run, op, NULL, list_done, op);
 }
 
 /* GET /api/v1/notes/{id} */
 
 static gboolean
-get_run(sqlite3 *db, gpointer data, GError **error)
+get_run (sqlite3 *db, gpointer data, GError **error)
 {
   NotesOp *op = data;
 
-  op->note = lares_notes_get(db, op->user_id, op->id, error);
+  op->note = lares_notes_get (db, op->user_id, op->id, error);
   return op->note != NULL;
 }
 
 static void
-get_done(GObject *source, GAsyncResult *result, gpointer data)
+get_done (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_autoptr(NotesOp) op = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
+  g_autoptr (NotesOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
 
-  if (!lares_store_read_finish(op->req->server->store, result, &error))
+  if (!lares_store_read_finish (op->req->server->store, result, &error))
     {
-      lares_request_respond_gerror(op->req, error);
+      lares_request_respond_gerror (op->req, error);
       return;
     }
-  node = lares_note_to_json(op->note);
-  lares_request_respond_json(op->req, 200, node);
+  node = lares_note_to_json (op->note);
+  lares_request_respond_json (op->req, 200, node);
 }
 
 static void
-notes_get(LaresRequest *req)
+notes_get (LaresRequest *req)
 {
-  NotesOp *op = op_new(req);
+  NotesOp *op = op_new (req);
 
-  lares_store_read_async(req->server->store, get_run, op, NULL, get_done, op);
+  lares_store_read_async (req->server->store, get_run, op, NULL, get_done, op);
 }
 
 /* DELETE /api/v1/notes/{id} */
 
 static gboolean
-delete_run(sqlite3 *db, gpointer data, GError **error)
+delete_run (sqlite3 *db, gpointer data, GError **error)
 {
   NotesOp *op = data;
 
-  return lares_notes_delete(db, op->user_id, op->id, error);
+  return lares_notes_delete (db, op->user_id, op->id, error);
 }
 
 static void
-delete_done(GObject *source, GAsyncResult *result, gpointer data)
+delete_done (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_autoptr(NotesOp) op = data;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (NotesOp) op = data;
+  g_autoptr (GError) error = NULL;
 
-  if (!lares_store_write_finish(op->req->server->store, result, &error))
+  if (!lares_store_write_finish (op->req->server->store, result, &error))
     {
-      lares_request_respond_gerror(op->req, error);
+      lares_request_respond_gerror (op->req, error);
       return;
     }
-  publish(op->req->server, op->user_id, "note_deleted", NULL, op->id);
-  lares_request_respond_empty(op->req, 204);
+  publish (op->req->server, op->user_id, "note_deleted", NULL, op->id);
+  lares_request_respond_empty (op->req, 204);
 }
 
 static void
-notes_delete(LaresRequest *req)
+notes_delete (LaresRequest *req)
 {
-  NotesOp *op = op_new(req);
+  NotesOp *op = op_new (req);
 
-  lares_store_write_async(req->server->store, delete_run, op, NULL, delete_done, op);
+  lares_store_write_async (req->server->store, delete_run, op, NULL, delete_done, op);
 }
 
 const LaresRoute lares_notes_routes[] = {

@@ -10,60 +10,60 @@
 #include "lares-http-private.h"
 
 static void
-healthz(LaresRequest *req)
+healthz (LaresRequest *req)
 {
-  lares_request_respond_text(req, 200, "application/json", g_strdup("{\"status\":\"ok\"}"),
-                             strlen("{\"status\":\"ok\"}"));
+  lares_request_respond_text (req, 200, "application/json", g_strdup ("{\"status\":\"ok\"}"),
+                              strlen ("{\"status\":\"ok\"}"));
 }
 
 static gboolean
-ready_probe(sqlite3 *db, gpointer data, GError **error)
+ready_probe (sqlite3 *db, gpointer data, GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = lares_sql_prepare(db, "SELECT count(*) FROM users", error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, "SELECT count(*) FROM users", error);
   int rc;
 
   if (stmt == NULL)
     return FALSE;
-  rc = sqlite3_step(stmt);
+  rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
-    return lares_sql_throw(db, rc, error);
+    return lares_sql_throw (db, rc, error);
   return TRUE;
 }
 
 static void
-ready_done(GObject *source, GAsyncResult *result, gpointer user_data)
+ready_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   LaresRequest *req = user_data;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
-  if (!lares_store_read_finish(req->server->store, result, &error))
+  if (!lares_store_read_finish (req->server->store, result, &error))
     {
-      lares_log_req(G_LOG_LEVEL_WARNING, req->id, "not ready: %s", error->message);
-      lares_request_respond_error(req, 503, "unavailable", "the store is not reachable");
+      lares_log_req (G_LOG_LEVEL_WARNING, req->id, "not ready: %s", error->message);
+      lares_request_respond_error (req, 503, "unavailable", "the store is not reachable");
       return;
     }
   if (req->server->draining)
     {
-      lares_request_respond_error(req, 503, "unavailable", "the server is shutting down");
+      lares_request_respond_error (req, 503, "unavailable", "the server is shutting down");
       return;
     }
-  lares_request_respond_text(req, 200, "application/json", g_strdup("{\"status\":\"ready\"}"),
-                             strlen("{\"status\":\"ready\"}"));
+  lares_request_respond_text (req, 200, "application/json", g_strdup ("{\"status\":\"ready\"}"),
+                              strlen ("{\"status\":\"ready\"}"));
 }
 
 static void
-readyz(LaresRequest *req)
+readyz (LaresRequest *req)
 {
-  lares_store_read_async(req->server->store, ready_probe, NULL, NULL, ready_done, req);
+  lares_store_read_async (req->server->store, ready_probe, NULL, NULL, ready_done, req);
 }
 
 static void
-metrics(LaresRequest *req)
+metrics (LaresRequest *req)
 {
-  char *text = lares_server_render_metrics(req->server);
+  char *text = lares_server_render_metrics (req->server);
 
-  lares_request_respond_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text,
-                             strlen(text));
+  lares_request_respond_text (req, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                              strlen (text));
 }
 
 const LaresRoute lares_system_routes[] = {

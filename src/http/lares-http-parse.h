@@ -1,0 +1,38 @@
+/* lares-http-parse.h — parsers of outside input used by the gateway.
+ *
+ * Pure functions with no server state, so unit tests and fuzz targets call
+ * them directly.  Each takes a pointer and a length (the input need not be
+ * NUL-terminated) and never reads past it.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define LARES_JSON_MAX_DEPTH 64
+
+/* Parse a request body that must be one JSON object.  On failure returns
+ * NULL, sets *@code to a stable error code ("invalid_json", "invalid_utf8",
+ * "payload_too_large") and *@message to a sentence for the client
+ * (transfer full).  (transfer full) */
+JsonNode *lares_json_body_parse (const char *data, size_t len, uint64_t max_len, const char **code,
+                                 char **message);
+
+/* Deepest nesting of [ and { outside strings, counting no further than
+ * @limit + 1. */
+unsigned lares_json_depth (const char *data, size_t len, unsigned limit);
+
+/* Parse one WebSocket text message: a JSON object with a string "type".
+ * Returns the object's root node (transfer full) and *@type points into it;
+ * on failure NULL with *@code ("invalid_json", "invalid_message"). */
+JsonNode *lares_ws_message_parse (const char *data, size_t len, const char **type,
+                                  const char **code);
+
+/* Match @path against a route @pattern where "{id}" takes a positive
+ * decimal int64.  Returns FALSE on a shape mismatch; *@id_ok is FALSE when
+ * the shape matched but the id segment was not a valid id. */
+gboolean lares_route_match (const char *pattern, const char *path, int64_t *id, gboolean *id_ok);
+
+G_END_DECLS
