@@ -265,13 +265,68 @@ lares_config_set (LaresConfig *cfg, const char *key, const char *value, LaresCon
   return TRUE;
 }
 
+/* Apply every key of @kf; @label names the source in errors and
+ * @private_file says whether secrets may appear in it. */
+static gboolean
+apply_key_file (LaresConfig *cfg, GKeyFile *kf, const char *label, gboolean private_file,
+                GError **error)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (size_t g = 0; groups[g] != NULL; g++)
+    {
+      g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+      for (size_t k = 0; keys != NULL && keys[k] != NULL; k++)
+        {
+          g_autofree char *key = g_strdup_printf ("%s.%s", groups[g], keys[k]);
+          g_autoptr (GError) local_error = NULL;
+          g_autofree char *value = g_key_file_get_string (kf, groups[g], keys[k], &local_error);
+          const ConfigRow *row = find_row (key, NULL);
+
+          if (value == NULL)
+            {
+              g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_FILE, "%s: key '%s': %s",
+                           label, key, local_error->message);
+              return FALSE;
+            }
+          if (row != NULL && (row->flags & FLAG_SECRET) && *value != '\0' && !private_file)
+            {
+              g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INSECURE,
+                           "%s holds the secret '%s' but others can read it; run 'chmod 600 "
+                           "%s' or set it in the environment instead",
+                           label, key, label);
+              return FALSE;
+            }
+          if (!lares_config_set (cfg, key, value, LARES_CONFIG_SOURCE_FILE, error))
+            {
+              g_prefix_error (error, "%s: ", label);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+lares_config_load_data (LaresConfig *cfg, const char *data, size_t len, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local_error = NULL;
+
+  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_FILE, "cannot parse config: %s",
+                   local_error->message);
+      return FALSE;
+    }
+  return apply_key_file (cfg, kf, "config", TRUE, error);
+}
+
 gboolean
 lares_config_load_file (LaresConfig *cfg, const char *path, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) local_error = NULL;
-  g_auto (GStrv) groups = NULL;
-  gboolean private_file = FALSE;
   struct stat st;
 
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error))
@@ -280,40 +335,8 @@ lares_config_load_file (LaresConfig *cfg, const char *path, GError **error)
                    "cannot read config file '%s': %s", path, local_error->message);
       return FALSE;
     }
-  if (stat (path, &st) == 0)
-    private_file = (st.st_mode & 077) == 0;
-
-  groups = g_key_file_get_groups (kf, NULL);
-  for (size_t g = 0; groups[g] != NULL; g++)
-    {
-      g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
-      for (size_t k = 0; keys != NULL && keys[k] != NULL; k++)
-        {
-          g_autofree char *key = g_strdup_printf ("%s.%s", groups[g], keys[k]);
-          g_autofree char *value = g_key_file_get_string (kf, groups[g], keys[k], &local_error);
-          const ConfigRow *row = find_row (key, NULL);
-
-          if (value == NULL)
-            {
-              g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_FILE, "%s: key '%s': %s",
-                           path, key, local_error->message);
-              return FALSE;
-            }
-          if (row != NULL && (row->flags & FLAG_SECRET) && *value != '\0' && !private_file)
-            {
-              g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INSECURE,
-                           "%s holds the secret '%s' but others can read it; run 'chmod 600 "
-                           "%s' or set it in the environment instead",
-                           path, key, path);
-              return FALSE;
-            }
-          if (!lares_config_set (cfg, key, value, LARES_CONFIG_SOURCE_FILE, error))
-            {
-              g_prefix_error (error, "%s: ", path);
-              return FALSE;
-            }
-        }
-    }
+  if (!apply_key_file (cfg, kf, path, stat (path, &st) == 0 && (st.st_mode & 077) == 0, error))
+    return FALSE;
   g_free (cfg->file_path);
   cfg->file_path = g_strdup (path);
   return TRUE;

@@ -78,6 +78,10 @@ gboolean lares_config_set (LaresConfig *cfg, const char *key, const char *value,
  * silently ignored).  @path must exist. */
 gboolean lares_config_load_file (LaresConfig *cfg, const char *path, GError **error);
 
+/* The same from text in memory (@len bytes, need not be NUL-terminated);
+ * secrets are accepted, as there is no file whose mode could be wrong. */
+gboolean lares_config_load_data (LaresConfig *cfg, const char *data, size_t len, GError **error);
+
 /* Apply LARES_<GROUP>_<NAME> variables from @envp (NULL: the process
  * environment).  Other LARES_* variables are left alone. */
 gboolean lares_config_load_env (LaresConfig *cfg, char **envp, GError **error);
