@@ -22,7 +22,7 @@ lares_cmd_backup (int argc, char **argv)
   g_autofree char *db_path = NULL;
   int rc;
 
-  lares_cli_add_config_options (g_option_context_get_main_group (ctx), &copts);
+  lares_cli_add_config_options (ctx, &copts);
   if ((rc = lares_cli_parse (ctx, &argc, &argv)) >= 0)
     goto out;
   if (argc != 2)

@@ -159,7 +159,7 @@ lares_cmd_doctor (int argc, char **argv)
   Report r = { 0 };
   int rc;
 
-  lares_cli_add_config_options (g_option_context_get_main_group (ctx), &copts);
+  lares_cli_add_config_options (ctx, &copts);
   if ((rc = lares_cli_parse (ctx, &argc, &argv)) >= 0)
     goto out;
   cfg = lares_cli_load_config (&copts, NULL);

@@ -104,7 +104,7 @@ lares_cmd_serve (int argc, char **argv)
   int rc;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  lares_cli_add_config_options (g_option_context_get_main_group (ctx), &copts);
+  lares_cli_add_config_options (ctx, &copts);
   g_option_context_set_description (
       ctx, "Settings come from defaults, then lares.conf, then LARES_* variables, then flags.\n"
            "Run 'lares config' for every key with its default.\n");

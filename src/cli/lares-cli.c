@@ -8,7 +8,7 @@
 #include "lares-config.h"
 
 void
-lares_cli_add_config_options (GOptionGroup *group, LaresCliConfigOptions *opts)
+lares_cli_add_config_options (GOptionContext *ctx, LaresCliConfigOptions *opts)
 {
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_path,
@@ -20,7 +20,7 @@ lares_cli_add_config_options (GOptionGroup *group, LaresCliConfigOptions *opts)
     G_OPTION_ENTRY_NULL
   };
 
-  g_option_group_add_entries (group, entries);
+  g_option_context_add_main_entries (ctx, entries, NULL);
 }
 
 void

@@ -33,8 +33,8 @@ typedef struct
   char **set; /* KEY=VALUE */
 } LaresCliConfigOptions;
 
-/* Add -c/--config, -d/--data-dir and --set to @group. */
-void lares_cli_add_config_options (GOptionGroup *group, LaresCliConfigOptions *opts);
+/* Add -c/--config, -d/--data-dir and --set to @ctx's main options. */
+void lares_cli_add_config_options (GOptionContext *ctx, LaresCliConfigOptions *opts);
 void lares_cli_config_options_clear (LaresCliConfigOptions *opts);
 
 /* Parse @argv with @ctx; prints the error and usage on failure.  Returns

@@ -160,6 +160,11 @@ apply_row (LaresConfig *cfg, const ConfigRow *row, const char *value, LaresConfi
 
   if (!g_utf8_validate (value, -1, NULL))
     return throw_invalid (error, row, source, "", "not valid UTF-8");
+  /* No value needs a control character, and refusing them keeps every
+   * printed value on its own line (--print-config cannot be spoofed). */
+  for (const char *p = value; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      return throw_invalid (error, row, source, "", "contains a control character");
 
   switch (row->type)
     {
@@ -255,8 +260,10 @@ lares_config_set (LaresConfig *cfg, const char *key, const char *value, LaresCon
 
   if (row == NULL)
     {
+      /* The key is outside input: escape it so the message stays printable. */
+      g_autofree char *shown = g_strescape (key, NULL);
       g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_UNKNOWN_KEY,
-                   "unknown configuration key '%s' (from %s)", key, source_names[source]);
+                   "unknown configuration key '%s' (from %s)", shown, source_names[source]);
       return FALSE;
     }
   if (!apply_row (cfg, row, value, source, error))
@@ -473,12 +480,14 @@ render (const LaresConfig *cfg, gboolean with_docs)
           g_string_append_printf (out, "#%s=%s\n", dot + 1, row->def);
           continue;
         }
+      /* The source goes on a comment line of its own so the output is
+       * itself a valid lares.conf (GKeyFile has no trailing comments). */
       value = format_value (cfg, row);
+      g_string_append_printf (out, "# %s: %s\n", dot + 1, source_names[cfg->sources[i]]);
       if ((row->flags & FLAG_SECRET) && *value != '\0')
-        g_string_append_printf (out, "%s=<redacted>", dot + 1);
+        g_string_append_printf (out, "%s=<redacted>\n", dot + 1);
       else
-        g_string_append_printf (out, "%s=%s", dot + 1, value);
-      g_string_append_printf (out, "  # %s\n", source_names[cfg->sources[i]]);
+        g_string_append_printf (out, "%s=%s\n", dot + 1, value);
     }
   return g_string_free (out, FALSE);
 }

@@ -1,44 +1,117 @@
 /* lares-http-parse.c — body, message and path parsers.
  *
  * DESIGN: json-glib parses recursively, so a hostile body of a million '['
- * could exhaust the stack; lares_json_depth() refuses deep nesting in one
- * linear pass before the parser sees it.  UTF-8 is checked up front too, so
- * the parser only ever sees valid text.
+ * could exhaust the stack; and it expands \u escapes without checking them,
+ * so valid UTF-8 in can become invalid UTF-8 out (a lone surrogate, a short
+ * escape) or a string cut short (\u0000).  lares_json_prescan() refuses both
+ * in one linear pass before the parser sees the text, after UTF-8 has been
+ * checked, so every string the parser returns is valid UTF-8.
  */
 #include "config.h"
 
 #include "lares-http-parse.h"
 
-unsigned
-lares_json_depth (const char *data, size_t len, unsigned limit)
+static int
+hex_value (char c)
 {
-  unsigned depth = 0, max = 0;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Read the 4 hex digits of a \u escape at @p (up to @end); -1 if malformed. */
+static int
+read_u_escape (const char *p, const char *end)
+{
+  int v = 0;
+
+  if (end - p < 4)
+    return -1;
+  for (int k = 0; k < 4; k++)
+    {
+      int h = hex_value (p[k]);
+      if (h < 0)
+        return -1;
+      v = v * 16 + h;
+    }
+  return v;
+}
+
+gboolean
+lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char **why)
+{
+  const char *p = data, *end = data + len;
+  unsigned depth = 0;
   gboolean in_string = FALSE;
 
-  for (size_t i = 0; i < len; i++)
+  while (p < end)
     {
-      char c = data[i];
-      if (in_string)
+      char c = *p++;
+
+      if (!in_string)
         {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
+          if (c == '"')
+            in_string = TRUE;
+          else if (c == '[' || c == '{')
+            {
+              if (++depth > max_depth)
+                {
+                  *why = "the JSON nests too deeply";
+                  return FALSE;
+                }
+            }
+          else if ((c == ']' || c == '}') && depth > 0)
+            depth--;
           continue;
         }
       if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
+        in_string = FALSE;
+      else if (c != '\\')
+        continue;
+      else if (p == end)
+        break; /* truncated: the parser reports it */
+      else if (*p != 'u')
+        p++;
+      else
         {
-          if (++depth > max)
-            max = depth;
-          if (max > limit)
-            return max;
+          /* json-glib turns bad \u escapes into invalid UTF-8 or cuts the
+           * string at \u0000 (RFC 8259 §7 allows the code points, but we
+           * store and forward text, so they are refused). */
+          int u = read_u_escape (p + 1, end);
+          if (u < 0)
+            {
+              *why = "a \\u escape needs four hex digits";
+              return FALSE;
+            }
+          p += 5;
+          if (u == 0)
+            {
+              *why = "a string holds \\u0000";
+              return FALSE;
+            }
+          if (u >= 0xDC00 && u <= 0xDFFF)
+            {
+              *why = "a string holds a lone low surrogate";
+              return FALSE;
+            }
+          if (u >= 0xD800 && u <= 0xDBFF)
+            {
+              int low =
+                  (end - p >= 2 && p[0] == '\\' && p[1] == 'u') ? read_u_escape (p + 2, end) : -1;
+              if (low < 0xDC00 || low > 0xDFFF)
+                {
+                  *why = "a string holds a lone high surrogate";
+                  return FALSE;
+                }
+              p += 6;
+            }
         }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
     }
-  return max;
+  return TRUE;
 }
 
 /* Parse @data as JSON after the UTF-8 and depth checks. */
@@ -47,6 +120,7 @@ parse_json (const char *data, size_t len, const char **code, char **message)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) error = NULL;
+  const char *why = NULL;
 
   if (!g_utf8_validate_len (data, len, NULL))
     {
@@ -54,10 +128,10 @@ parse_json (const char *data, size_t len, const char **code, char **message)
       *message = g_strdup ("the text is not valid UTF-8");
       return NULL;
     }
-  if (lares_json_depth (data, len, LARES_JSON_MAX_DEPTH) > LARES_JSON_MAX_DEPTH)
+  if (!lares_json_prescan (data, len, LARES_JSON_MAX_DEPTH, &why))
     {
       *code = "invalid_json";
-      *message = g_strdup_printf ("the JSON nests deeper than %d levels", LARES_JSON_MAX_DEPTH);
+      *message = g_strdup (why);
       return NULL;
     }
   if (!json_parser_load_from_data (parser, data, (gssize)len, &error))
@@ -155,12 +229,13 @@ lares_route_match (const char *pattern, const char *path, int64_t *id, gboolean 
             end++;
           for (const char *p = path; p < end; p++)
             {
-              if (!g_ascii_isdigit (*p) || v > (uint64_t)(INT64_MAX - 9) / 10)
+              uint64_t d = (uint64_t)(*p - '0');
+              if (!g_ascii_isdigit (*p) || v > ((uint64_t)INT64_MAX - d) / 10)
                 {
                   *id_ok = FALSE;
                   break;
                 }
-              v = v * 10 + (uint64_t)(*p - '0');
+              v = v * 10 + d;
             }
           if (end == path || v == 0)
             *id_ok = FALSE;

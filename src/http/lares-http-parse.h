@@ -20,9 +20,11 @@ G_BEGIN_DECLS
 JsonNode *lares_json_body_parse (const char *data, size_t len, uint64_t max_len, const char **code,
                                  char **message);
 
-/* Deepest nesting of [ and { outside strings, counting no further than
- * @limit + 1. */
-unsigned lares_json_depth (const char *data, size_t len, unsigned limit);
+/* One linear pass over JSON text that refuses, with a reason in *@why,
+ * what json-glib would mishandle: nesting deeper than @max_depth, and \u
+ * escapes that are malformed, lone surrogates or \u0000.  Syntax errors are
+ * left to the parser. */
+gboolean lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char **why);
 
 /* Parse one WebSocket text message: a JSON object with a string "type".
  * Returns the object's root node (transfer full) and *@type points into it;

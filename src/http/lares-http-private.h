@@ -85,6 +85,10 @@ void lares_request_respond_error (LaresRequest *req, unsigned status, const char
 /* Map a GError from a lower layer to a status and a stable code. */
 void lares_request_respond_gerror (LaresRequest *req, const GError *error);
 
+/* Refuse chunked bodies (411) and a Content-Length over server.max_body
+ * (413) from the headers alone.  Returns FALSE after responding. */
+gboolean lares_request_check_body_framing (LaresRequest *req);
+
 /* Query parameter, or NULL. */
 const char *lares_request_query (LaresRequest *req, const char *name);
 

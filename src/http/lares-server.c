@@ -115,6 +115,10 @@ finish_response (LaresRequest *req, unsigned status)
   g_assert (!req->done);
   req->done = TRUE;
   soup_server_message_set_status (msg, status, NULL);
+  /* Answered before the body was read (an early rejection): libsoup still
+   * drains the body to keep the connection in sync, but must not keep it.
+   * With "Expect: 100-continue" the client is told not to send it at all. */
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
   if (server->draining)
     soup_message_headers_replace (h, "Connection", "close");
   count_request (server, req->route ? req->route->name : "other", status, req->started_us);
@@ -270,6 +274,31 @@ is_loopback (SoupServerMessage *msg)
 
 /* ---- handlers --------------------------------------------------------- */
 
+gboolean
+lares_request_check_body_framing (LaresRequest *req)
+{
+  SoupMessageHeaders *in = soup_server_message_get_request_headers (req->msg);
+  SoupEncoding enc = soup_message_headers_get_encoding (in);
+  uint64_t max = req->server->cfg->max_body;
+
+  /* Bodies must declare their length so the cap applies before reading. */
+  if (enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF)
+    {
+      lares_request_respond_error (req, 411, "length_required",
+                                   "send the body with a Content-Length");
+      return FALSE;
+    }
+  if (enc == SOUP_ENCODING_CONTENT_LENGTH &&
+      (uint64_t)soup_message_headers_get_content_length (in) > max)
+    {
+      lares_request_respond_error (req, 413, "payload_too_large",
+                                   "the request body is larger than %" G_GUINT64_FORMAT " bytes",
+                                   max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
                gpointer user_data)
@@ -281,7 +310,6 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
   g_autoptr (GString) allow = g_string_new (NULL);
   const char *method = soup_server_message_get_method (msg);
   gboolean id_ok = TRUE;
-  goffset length;
 
   req->server = server;
   req->msg = msg; /* the message owns req, so no ref is needed */
@@ -294,6 +322,8 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
   soup_message_headers_replace (out, "X-Content-Type-Options", "nosniff");
   soup_message_headers_replace (out, "Cache-Control", "no-store");
 
+  if (!lares_request_check_body_framing (req))
+    return;
   req->route = find_route (method, path, &req->path_id, &id_ok, allow);
   if (req->route == NULL && allow->len > 0)
     {
@@ -316,22 +346,7 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
   if (req->route->flags & LARES_ROUTE_JSON_BODY)
     {
       const char *ctype = soup_message_headers_get_content_type (in, NULL);
-      SoupEncoding enc = soup_message_headers_get_encoding (in);
 
-      if (enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF)
-        {
-          lares_request_respond_error (req, 411, "length_required",
-                                       "send the body with a Content-Length");
-          return;
-        }
-      length = soup_message_headers_get_content_length (in);
-      if ((uint64_t)length > server->cfg->max_body)
-        {
-          lares_request_respond_error (
-              req, 413, "payload_too_large",
-              "the request body is larger than %" G_GUINT64_FORMAT " bytes", server->cfg->max_body);
-          return;
-        }
       if (g_strcmp0 (ctype, "application/json") != 0)
         {
           lares_request_respond_error (req, 415, "unsupported_media_type",

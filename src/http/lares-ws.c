@@ -153,6 +153,11 @@ ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
   LaresRequest *req = g_object_get_data (G_OBJECT (msg), "lares-request");
   LaresWs *ws = g_new0 (LaresWs, 1);
 
+  /* libsoup reports a stolen (upgraded) request neither finished nor
+   * aborted, so the request-started count is settled here. */
+  g_assert (server->inflight > 0);
+  server->inflight--;
+
   ws->server = server;
   ws->conn = g_object_ref (conn);
   ws->user_id = req ? req->user_id : server->default_user_id;
@@ -196,6 +201,8 @@ ws_early (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable
   g_object_set_data_full (G_OBJECT (msg), "lares-request", req, g_free);
   soup_message_headers_replace (out, "X-Request-Id", req->id);
 
+  if (!lares_request_check_body_framing (req))
+    return;
   if (g_strcmp0 (path, "/ws") != 0)
     {
       lares_request_respond_error (req, 404, "not_found", "no such resource: %s", path);

@@ -127,6 +127,7 @@ create_done (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (NotesOp) op = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) node = NULL;
+  LaresServer *server;
 
   if (!lares_store_write_finish (op->req->server->store, result, &error))
     {
@@ -134,8 +135,10 @@ create_done (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   node = lares_note_to_json (op->note);
-  publish (op->req->server, op->user_id, "note_created", node, 0);
+  /* Answer first: the writer should not wait for the fan-out. */
+  server = op->req->server;
   lares_request_respond_json (op->req, 201, node);
+  publish (server, op->user_id, "note_created", node, 0);
 }
 
 static void
@@ -291,14 +294,16 @@ delete_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (NotesOp) op = data;
   g_autoptr (GError) error = NULL;
+  LaresServer *server;
 
   if (!lares_store_write_finish (op->req->server->store, result, &error))
     {
       lares_request_respond_gerror (op->req, error);
       return;
     }
-  publish (op->req->server, op->user_id, "note_deleted", NULL, op->id);
+  server = op->req->server;
   lares_request_respond_empty (op->req, 204);
+  publish (server, op->user_id, "note_deleted", NULL, op->id);
 }
 
 static void

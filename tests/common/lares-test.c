@@ -1,0 +1,285 @@
+/* lares-test.c — integration test helpers (see lares-test.h). */
+#include "config.h"
+
+#include "lares-test.h"
+
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+char *
+lares_test_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("lares-test-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+lares_test_rmdir (const char *path)
+{
+  const char *argv[] = { "rm", "-rf", path, NULL };
+  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_NONE, NULL);
+
+  if (p)
+    g_subprocess_wait (p, NULL, NULL);
+}
+
+static const char *
+lares_bin (void)
+{
+  const char *bin = g_getenv ("LARES_BIN");
+
+  g_assert_nonnull (bin);
+  return bin;
+}
+
+LaresTestDaemon *
+lares_test_daemon_start (const char *data_dir, const char *const *extra)
+{
+  LaresTestDaemon *d = g_new0 (LaresTestDaemon, 1);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  const char *colon;
+
+  d->data_dir = data_dir ? g_strdup (data_dir) : lares_test_tmpdir ();
+  g_ptr_array_add (argv, (gpointer)lares_bin ());
+  g_ptr_array_add (argv, (gpointer) "serve");
+  g_ptr_array_add (argv, (gpointer) "-d");
+  g_ptr_array_add (argv, d->data_dir);
+  g_ptr_array_add (argv, (gpointer) "-p");
+  g_ptr_array_add (argv, (gpointer) "0");
+  for (size_t i = 0; extra && extra[i]; i++)
+    g_ptr_array_add (argv, (gpointer)extra[i]);
+  g_ptr_array_add (argv, NULL);
+
+  d->proc =
+      g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (d->proc));
+  /* Blocks until the daemon is serving; meson's test timeout bounds it. */
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "lares: listening on http://127.0.0.1:"));
+  colon = strrchr (line, ':');
+  d->port = (uint16_t)g_ascii_strtoull (colon + 1, NULL, 10);
+  g_assert_cmpuint (d->port, >, 0);
+  d->base = g_strdup_printf ("http://127.0.0.1:%u", d->port);
+  d->session = soup_session_new_with_options ("timeout", 30, "max-conns-per-host", 64, NULL);
+  return d;
+}
+
+int
+lares_test_daemon_stop (LaresTestDaemon *d, int sig)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (sig)
+    g_subprocess_send_signal (d->proc, sig);
+  g_subprocess_wait (d->proc, NULL, &error);
+  g_assert_no_error (error);
+  if (g_subprocess_get_if_signaled (d->proc))
+    return 128 + g_subprocess_get_term_sig (d->proc);
+  return g_subprocess_get_exit_status (d->proc);
+}
+
+void
+lares_test_daemon_free (LaresTestDaemon *d, gboolean remove)
+{
+  if (d == NULL)
+    return;
+  if (remove)
+    lares_test_rmdir (d->data_dir);
+  g_clear_object (&d->session);
+  g_clear_object (&d->proc);
+  g_free (d->data_dir);
+  g_free (d->base);
+  g_free (d);
+}
+
+int
+lares_test_run (const char *const *args, char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_ptr_array_add (argv, (gpointer)lares_bin ());
+  for (size_t i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer)args[i]);
+  g_ptr_array_add (argv, NULL);
+  p = g_subprocess_newv ((const char *const *)argv->pdata,
+                         G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (p, NULL, NULL, out, err, &error);
+  g_assert_no_error (error);
+  return g_subprocess_get_exit_status (p);
+}
+
+GBytes *
+lares_test_http (LaresTestDaemon *d, const char *method, const char *path, const char *content_type,
+                 const char *body, size_t len, unsigned *status, SoupMessageHeaders **resp_headers)
+{
+  g_autofree char *url = g_strconcat (d->base, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GError) error = NULL;
+  GBytes *resp;
+
+  g_assert_nonnull (msg);
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) b = g_bytes_new (body, len);
+      soup_message_set_request_body_from_bytes (msg, content_type, b);
+    }
+  resp = soup_session_send_and_read (d->session, msg, NULL, &error);
+  g_assert_no_error (error);
+  *status = soup_message_get_status (msg);
+  /* Every response carries a request id. */
+  g_assert_nonnull (
+      soup_message_headers_get_one (soup_message_get_response_headers (msg), "X-Request-Id"));
+  if (resp_headers)
+    *resp_headers =
+        g_boxed_copy (SOUP_TYPE_MESSAGE_HEADERS, soup_message_get_response_headers (msg));
+  return resp;
+}
+
+unsigned
+lares_test_status (LaresTestDaemon *d, const char *method, const char *path,
+                   const char *content_type, const char *body, size_t len)
+{
+  unsigned status = 0;
+
+  g_bytes_unref (lares_test_http (d, method, path, content_type, body, len, &status, NULL));
+  return status;
+}
+
+char *
+lares_test_raw (LaresTestDaemon *d, const char *request, size_t len)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GError) error = NULL;
+  GOutputStream *os;
+  GInputStream *is;
+  GString *resp = g_string_new (NULL);
+  char buf[4096];
+  gssize n;
+
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", d->port, NULL, &error);
+  g_assert_no_error (error);
+  os = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  is = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  g_output_stream_write_all (os, request, len, NULL, NULL, &error);
+  g_assert_no_error (error);
+  while ((n = g_input_stream_read (is, buf, sizeof buf, NULL, NULL)) > 0)
+    g_string_append_len (resp, buf, n);
+  return g_string_free (resp, FALSE);
+}
+
+JsonNode *
+lares_test_json (GBytes *body)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  size_t len;
+  const char *data = g_bytes_get_data (body, &len);
+
+  json_parser_load_from_data (parser, data, (gssize)len, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_parser_steal_root (parser);
+}
+
+void
+lares_test_assert_error (GBytes *body, const char *code)
+{
+  g_autoptr (JsonNode) root = lares_test_json (body);
+  JsonObject *obj = json_node_get_object (root);
+  JsonObject *err;
+
+  g_assert_true (json_object_has_member (obj, "error"));
+  err = json_object_get_object_member (obj, "error");
+  g_assert_cmpstr (json_object_get_string_member (err, "code"), ==, code);
+  g_assert_cmpuint (strlen (json_object_get_string_member (err, "message")), >, 0);
+  g_assert_cmpuint (json_object_get_size (obj), ==, 1);
+}
+
+sqlite3 *
+lares_test_db_open (const char *data_dir)
+{
+  g_autofree char *path = g_build_filename (data_dir, "lares.db", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  return db;
+}
+
+int64_t
+lares_test_db_count (const char *data_dir, const char *table)
+{
+  sqlite3 *db = lares_test_db_open (data_dir);
+  g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM %s", table);
+  sqlite3_stmt *stmt = NULL;
+  int64_t n;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return n;
+}
+
+static gboolean
+deadline_cb (gpointer data)
+{
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+lares_test_wait_flag (gboolean *flag, unsigned ms)
+{
+  gboolean expired = FALSE;
+  unsigned id = g_timeout_add (ms, deadline_cb, &expired);
+
+  while (!*flag && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (id);
+  g_assert_true (*flag);
+}
+
+static void
+ws_connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  SoupWebsocketConnection **out = data;
+  g_autoptr (GError) error = NULL;
+
+  *out = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+SoupWebsocketConnection *
+lares_test_ws_connect (LaresTestDaemon *d)
+{
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws", d->port);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  SoupWebsocketConnection *conn = NULL;
+  gboolean done = FALSE;
+
+  soup_session_websocket_connect_async (d->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        ws_connected, &conn);
+  while (conn == NULL && !done)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      done = conn != NULL;
+    }
+  return conn;
+}

@@ -1,0 +1,74 @@
+/* lares-test.h — helpers for integration tests: run a real `lares serve`
+ * on 127.0.0.1 port 0 with a temporary data directory and talk to it over
+ * real HTTP and WebSocket.
+ *
+ * The binary comes from $LARES_BIN (set by meson).  Every wait is bounded:
+ * a condition that does not come true within the deadline fails the test.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  GSubprocess *proc;
+  char *data_dir; /* owned */
+  uint16_t port;
+  char *base; /* "http://127.0.0.1:PORT" */
+  SoupSession *session;
+  GString *stderr_text; /* filled by lares_test_daemon_wait */
+} LaresTestDaemon;
+
+/* A fresh temporary directory (removed by lares_test_rmdir). */
+char *lares_test_tmpdir (void);
+void lares_test_rmdir (const char *path);
+
+/* Start `lares serve -d DATA_DIR -p 0 [extra...]` and wait for its
+ * "listening" line.  @data_dir NULL makes a temporary one. */
+LaresTestDaemon *lares_test_daemon_start (const char *data_dir, const char *const *extra);
+/* Send @sig and wait for exit; returns the exit status (or 128+signal). */
+int lares_test_daemon_stop (LaresTestDaemon *d, int sig);
+/* Free without stopping (after stop). Removes the data dir if @remove. */
+void lares_test_daemon_free (LaresTestDaemon *d, gboolean remove);
+
+/* Run the lares binary with @argv (NULL-terminated, without "lares") and
+ * capture its output.  Returns the exit status. */
+int lares_test_run (const char *const *argv, char **out, char **err);
+
+/* One HTTP request; returns the body (never NULL) and fills @status and,
+ * when not NULL, @resp_headers (transfer full). */
+GBytes *lares_test_http (LaresTestDaemon *d, const char *method, const char *path,
+                         const char *content_type, const char *body, size_t len, unsigned *status,
+                         SoupMessageHeaders **resp_headers);
+
+/* The same, when only the status matters. */
+unsigned lares_test_status (LaresTestDaemon *d, const char *method, const char *path,
+                            const char *content_type, const char *body, size_t len);
+
+/* Write @request raw to the daemon's port and read the whole response
+ * (the request should carry "Connection: close"). */
+char *lares_test_raw (LaresTestDaemon *d, const char *request, size_t len);
+
+/* Parse @body as JSON; asserts it is an object.  (transfer full) */
+JsonNode *lares_test_json (GBytes *body);
+
+/* Assert @body is the JSON error model with @code. */
+void lares_test_assert_error (GBytes *body, const char *code);
+
+/* Open the daemon's database read-only (a real SQLite connection). */
+sqlite3 *lares_test_db_open (const char *data_dir);
+int64_t lares_test_db_count (const char *data_dir, const char *table);
+
+/* Iterate the default main context until *@flag is TRUE, at most @ms. */
+void lares_test_wait_flag (gboolean *flag, unsigned ms);
+
+/* Connect a WebSocket client to /ws.  (transfer full) */
+SoupWebsocketConnection *lares_test_ws_connect (LaresTestDaemon *d);
+
+G_END_DECLS
