@@ -39,7 +39,7 @@ test-gcc: test-deps build
 
 test-asan: test-deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/supp/lsan.supp \
 	    meson test -C $(ASAN_BUILD) $(MESON_TEST_ARGS) --timeout-multiplier=3

@@ -129,7 +129,9 @@ check_llm (Report *r, const LaresConfig *cfg)
     }
   url = g_strconcat (cfg->llm_base_url, g_str_has_suffix (cfg->llm_base_url, "/") ? "" : "/",
                      ollama ? "api/tags" : "models", NULL);
-  session = soup_session_new_with_options ("timeout", 5, NULL);
+  /* No system proxy lookup: the LLM is normally on this machine or the
+   * LAN, and libproxy's resolver thread is heavy for one probe. */
+  session = soup_session_new_with_options ("timeout", 5, "proxy-resolver", NULL, NULL);
   msg = soup_message_new ("GET", url);
   if (msg == NULL)
     {

@@ -19,12 +19,20 @@ typedef struct
   gpointer user_data;
 } Sub;
 
+typedef struct
+{
+  int64_t user_id;
+  GBytes *payload; /* (owned) */
+} Pending;
+
 struct _LaresBus
 {
   GHashTable *by_user; /* int64 user id -> GPtrArray<Sub> (owned) */
   GHashTable *by_id;   /* subscription id -> Sub (borrowed from by_user) */
   unsigned next_id;
   unsigned total;
+  GQueue pending;   /* Pending* for lares_bus_publish_later, FIFO */
+  unsigned idle_id; /* source flushing @pending, 0 if none */
 };
 
 static Sub *
@@ -55,11 +63,22 @@ lares_bus_new (void)
   return bus;
 }
 
+static void
+pending_free (gpointer p)
+{
+  Pending *pe = p;
+
+  g_bytes_unref (pe->payload);
+  g_free (pe);
+}
+
 void
 lares_bus_free (LaresBus *bus)
 {
   if (bus == NULL)
     return;
+  g_clear_handle_id (&bus->idle_id, g_source_remove);
+  g_queue_clear_full (&bus->pending, pending_free);
   g_hash_table_destroy (bus->by_id);
   g_hash_table_destroy (bus->by_user);
   g_free (bus);
@@ -135,22 +154,59 @@ lares_bus_publish_bytes (LaresBus *bus, int64_t user_id, GBytes *payload)
   return delivered;
 }
 
+static GBytes *
+serialize (JsonNode *event)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  size_t len = 0;
+  char *text;
+
+  json_generator_set_root (gen, event);
+  text = json_generator_to_data (gen, &len);
+  return g_bytes_new_take (text, len);
+}
+
 unsigned
 lares_bus_publish (LaresBus *bus, int64_t user_id, JsonNode *event)
 {
-  g_autoptr (JsonGenerator) gen = NULL;
   g_autoptr (GBytes) payload = NULL;
-  size_t len = 0;
-  char *text;
 
   g_return_val_if_fail (event != NULL, 0);
   if (lares_bus_count (bus, user_id) == 0)
     return 0;
-  gen = json_generator_new ();
-  json_generator_set_root (gen, event);
-  text = json_generator_to_data (gen, &len);
-  payload = g_bytes_new_take (text, len);
+  payload = serialize (event);
   return lares_bus_publish_bytes (bus, user_id, payload);
+}
+
+static gboolean
+flush_pending (gpointer data)
+{
+  LaresBus *bus = data;
+  Pending *pe;
+
+  bus->idle_id = 0;
+  while ((pe = g_queue_pop_head (&bus->pending)) != NULL)
+    {
+      lares_bus_publish_bytes (bus, pe->user_id, pe->payload);
+      pending_free (pe);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+lares_bus_publish_later (LaresBus *bus, int64_t user_id, JsonNode *event)
+{
+  Pending *pe;
+
+  g_return_if_fail (event != NULL);
+  if (lares_bus_count (bus, user_id) == 0)
+    return;
+  pe = g_new0 (Pending, 1);
+  pe->user_id = user_id;
+  pe->payload = serialize (event);
+  g_queue_push_tail (&bus->pending, pe);
+  if (bus->idle_id == 0)
+    bus->idle_id = g_idle_add (flush_pending, bus);
 }
 
 unsigned

@@ -39,6 +39,12 @@ unsigned lares_bus_publish (LaresBus *bus, int64_t user_id, JsonNode *event);
 /* Same, with an already-serialized payload. */
 unsigned lares_bus_publish_bytes (LaresBus *bus, int64_t user_id, GBytes *payload);
 
+/* Deliver @event from an idle callback instead of now, so the caller's own
+ * reply (an HTTP response resumed just before) goes out first.  Events
+ * queued this way keep their order.  Serializes @event at once (transfer
+ * none). */
+void lares_bus_publish_later (LaresBus *bus, int64_t user_id, JsonNode *event);
+
 unsigned lares_bus_count (LaresBus *bus, int64_t user_id);
 unsigned lares_bus_total (LaresBus *bus);
 

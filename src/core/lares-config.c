@@ -444,10 +444,9 @@ format_value (const LaresConfig *cfg, const ConfigRow *row)
   g_assert_not_reached ();
 }
 
-/* Print rows grouped under [group] headers; @with_docs adds the example
- * file's comments, otherwise each line notes where its value came from. */
+/* The example file: every key commented out with its default and doc. */
 static char *
-render (const LaresConfig *cfg, gboolean with_docs)
+render_example (void)
 {
   GString *out = g_string_new (NULL);
   const char *last_group = NULL;
@@ -458,7 +457,7 @@ render (const LaresConfig *cfg, gboolean with_docs)
       const ConfigRow *row = &config_table[i];
       const char *dot = strchr (row->key, '.');
       size_t group_len = (size_t)(dot - row->key);
-      g_autofree char *value = NULL;
+      g_autofree char *env = env_name_for (row->key);
 
       if (last_group == NULL || group_len != last_group_len ||
           strncmp (last_group, row->key, group_len) != 0)
@@ -468,26 +467,13 @@ render (const LaresConfig *cfg, gboolean with_docs)
           last_group = row->key;
           last_group_len = group_len;
         }
-      if (with_docs)
+      g_string_append_printf (out, "# %s (env %s)\n", row->doc, env);
+      if (row->choices)
         {
-          g_autofree char *env = env_name_for (row->key);
-          g_string_append_printf (out, "# %s (env %s)\n", row->doc, env);
-          if (row->choices)
-            {
-              g_autofree char *list = g_strjoinv (", ", (char **)row->choices);
-              g_string_append_printf (out, "# one of: %s\n", list);
-            }
-          g_string_append_printf (out, "#%s=%s\n", dot + 1, row->def);
-          continue;
+          g_autofree char *list = g_strjoinv (", ", (char **)row->choices);
+          g_string_append_printf (out, "# one of: %s\n", list);
         }
-      /* The source goes on a comment line of its own so the output is
-       * itself a valid lares.conf (GKeyFile has no trailing comments). */
-      value = format_value (cfg, row);
-      g_string_append_printf (out, "# %s: %s\n", dot + 1, source_names[cfg->sources[i]]);
-      if ((row->flags & FLAG_SECRET) && *value != '\0')
-        g_string_append_printf (out, "%s=<redacted>\n", dot + 1);
-      else
-        g_string_append_printf (out, "%s=%s\n", dot + 1, value);
+      g_string_append_printf (out, "#%s=%s\n", dot + 1, row->def);
     }
   return g_string_free (out, FALSE);
 }
@@ -495,8 +481,28 @@ render (const LaresConfig *cfg, gboolean with_docs)
 char *
 lares_config_dump (const LaresConfig *cfg)
 {
-  g_autofree char *body = render (cfg, FALSE);
+  /* Written through GKeyFile so values are escaped its way and the output
+   * loads back as a lares.conf with the same values (secrets aside).  The
+   * source of each value is a comment line above it. */
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *body = NULL;
 
+  for (size_t i = 0; i < N_ROWS; i++)
+    {
+      const ConfigRow *row = &config_table[i];
+      const char *dot = strchr (row->key, '.');
+      g_autofree char *group = g_strndup (row->key, (size_t)(dot - row->key));
+      g_autofree char *value = format_value (cfg, row);
+      g_autofree char *comment =
+          g_strdup_printf (" %s: %s", dot + 1, source_names[cfg->sources[i]]);
+
+      if ((row->flags & FLAG_SECRET) && *value != '\0')
+        g_key_file_set_string (kf, group, dot + 1, "<redacted>");
+      else
+        g_key_file_set_string (kf, group, dot + 1, value);
+      g_key_file_set_comment (kf, group, dot + 1, comment, NULL);
+    }
+  body = g_key_file_to_data (kf, NULL, NULL);
   return g_strdup_printf ("# effective configuration (file: %s)\n%s",
                           cfg->file_path ? cfg->file_path : "none", body);
 }
@@ -504,8 +510,7 @@ lares_config_dump (const LaresConfig *cfg)
 char *
 lares_config_example (void)
 {
-  g_autoptr (LaresConfig) cfg = lares_config_new ();
-  g_autofree char *body = render (cfg, TRUE);
+  g_autofree char *body = render_example ();
 
   return g_strdup_printf ("# lares.conf — every key with its default (commented out).\n"
                           "# Precedence: defaults < this file < LARES_* environment < flags.\n\n"

@@ -270,6 +270,19 @@ run_write (sqlite3 *db, LaresStoreFunc func, gpointer data, GError **error)
   return TRUE;
 }
 
+/* Settle the bookkeeping, then hand the result back.  The order matters:
+ * once g_task_return_* runs, the caller's callback may already be running
+ * on the main thread and may look at the stats or queue more work. */
+static void
+finish_job (LaresStore *store, GTask *task, gboolean ok, GError *error)
+{
+  store->queued--;
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
 static void
 write_thread (gpointer task_ptr, gpointer pool_data)
 {
@@ -278,22 +291,22 @@ write_thread (gpointer task_ptr, gpointer pool_data)
   Job *job = g_task_get_task_data (task);
   GError *error = NULL;
   int64_t start = g_get_monotonic_time ();
+  gboolean ok;
 
-  if (!g_task_return_error_if_cancelled (task))
+  if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
     {
-      if (run_write (store->writer, job->func, job->data, &error))
-        {
-          store->write_us_total += (uint64_t)(g_get_monotonic_time () - start);
-          store->writes++;
-          g_task_return_boolean (task, TRUE);
-        }
-      else
-        {
-          store->write_errors++;
-          g_task_return_error (task, error);
-        }
+      finish_job (store, task, FALSE, error);
+      return;
     }
-  store->queued--;
+  ok = run_write (store->writer, job->func, job->data, &error);
+  if (ok)
+    {
+      store->write_us_total += (uint64_t)(g_get_monotonic_time () - start);
+      store->writes++;
+    }
+  else
+    store->write_errors++;
+  finish_job (store, task, ok, error);
 }
 
 static void
@@ -304,28 +317,24 @@ read_thread (gpointer task_ptr, gpointer pool_data)
   Job *job = g_task_get_task_data (task);
   GError *error = NULL;
   sqlite3 *db;
+  gboolean ok;
 
-  if (g_task_return_error_if_cancelled (task))
+  if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
     {
-      store->queued--;
+      finish_job (store, task, FALSE, error);
       return;
     }
   db = g_async_queue_pop (store->readers);
-  if (job->func (db, job->data, &error))
-    {
-      store->reads++;
-      g_task_return_boolean (task, TRUE);
-    }
-  else
-    {
-      store->read_errors++;
-      g_task_return_error (task, error);
-    }
+  ok = job->func (db, job->data, &error);
   /* A read never leaves a transaction open: reset in case func forgot. */
   if (!sqlite3_get_autocommit (db))
     sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
   g_async_queue_push (store->readers, db);
-  store->queued--;
+  if (ok)
+    store->reads++;
+  else
+    store->read_errors++;
+  finish_job (store, task, ok, error);
 }
 
 LaresStore *

@@ -5,6 +5,7 @@
 
 #include <json-glib/json-glib.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 char *
@@ -36,6 +37,21 @@ lares_bin (void)
   return bin;
 }
 
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+SoupSession *
+lares_test_session_new (unsigned timeout_s)
+{
+  /* No proxy lookup for loopback: libproxy's resolver thread throws C++
+   * exceptions internally, which ASan's interceptor cannot follow. */
+  return soup_session_new_with_options ("timeout", timeout_s, "max-conns-per-host", 64,
+                                        "proxy-resolver", NULL, NULL);
+}
+
 LaresTestDaemon *
 lares_test_daemon_start (const char *data_dir, const char *const *extra)
 {
@@ -43,6 +59,7 @@ lares_test_daemon_start (const char *data_dir, const char *const *extra)
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   g_autoptr (GDataInputStream) out = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autofree char *line = NULL;
   const char *colon;
 
@@ -57,8 +74,11 @@ lares_test_daemon_start (const char *data_dir, const char *const *extra)
     g_ptr_array_add (argv, (gpointer)extra[i]);
   g_ptr_array_add (argv, NULL);
 
-  d->proc =
-      g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  /* If the test dies, the daemon dies with it instead of lingering and
+   * holding the test's output pipes open. */
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  d->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (d->proc));
   /* Blocks until the daemon is serving; meson's test timeout bounds it. */
@@ -70,7 +90,7 @@ lares_test_daemon_start (const char *data_dir, const char *const *extra)
   d->port = (uint16_t)g_ascii_strtoull (colon + 1, NULL, 10);
   g_assert_cmpuint (d->port, >, 0);
   d->base = g_strdup_printf ("http://127.0.0.1:%u", d->port);
-  d->session = soup_session_new_with_options ("timeout", 30, "max-conns-per-host", 64, NULL);
+  d->session = lares_test_session_new (30);
   return d;
 }
 

@@ -29,6 +29,9 @@ typedef struct
 char *lares_test_tmpdir (void);
 void lares_test_rmdir (const char *path);
 
+/* A client session for loopback tests.  (transfer full) */
+SoupSession *lares_test_session_new (unsigned timeout_s);
+
 /* Start `lares serve -d DATA_DIR -p 0 [extra...]` and wait for its
  * "listening" line.  @data_dir NULL makes a temporary one. */
 LaresTestDaemon *lares_test_daemon_start (const char *data_dir, const char *const *extra);

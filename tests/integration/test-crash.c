@@ -38,7 +38,7 @@ writer_thread (gpointer data)
 {
   Writer *w = data;
   CrashState *st = w->st;
-  g_autoptr (SoupSession) session = soup_session_new_with_options ("timeout", 10, NULL);
+  g_autoptr (SoupSession) session = lares_test_session_new (10);
   g_autofree char *url = g_strdup_printf ("%s/api/v1/notes", st->d->base);
 
   for (int i = 0;; i++)

@@ -89,11 +89,34 @@ test_unsubscribe_in_callback (void)
   g_assert_cmpuint (b.got, ==, 0);
 }
 
+static void
+test_publish_later (void)
+{
+  g_autoptr (LaresBus) bus = lares_bus_new ();
+  Sink a = { bus };
+  g_autoptr (JsonNode) first = event ("first");
+  g_autoptr (JsonNode) second = event ("second");
+
+  lares_bus_subscribe (bus, 1, sink_cb, &a);
+  lares_bus_publish_later (bus, 1, first);
+  lares_bus_publish_later (bus, 1, second);
+  lares_bus_publish_later (bus, 2, first); /* nobody listens: dropped */
+  g_assert_cmpuint (a.got, ==, 0);         /* not delivered synchronously */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (a.got, ==, 2);
+  g_assert_cmpstr (a.last, ==, "{\"type\":\"second\"}"); /* in order */
+  g_free (a.last);
+  /* Freeing the bus with events still queued drops them cleanly. */
+  lares_bus_publish_later (bus, 1, first);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/bus/fanout-per-user", test_fanout_per_user);
   g_test_add_func ("/bus/unsubscribe-in-callback", test_unsubscribe_in_callback);
+  g_test_add_func ("/bus/publish-later", test_publish_later);
   return g_test_run ();
 }

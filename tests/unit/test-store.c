@@ -218,6 +218,7 @@ test_backup_errors (void)
   g_autofree char *missing = g_build_filename (dir, "nope", "lares.db", NULL);
   g_autofree char *dest = g_build_filename (dir, "out.db", NULL);
   g_autofree char *bad_dest = g_build_filename (dir, "no-such-dir", "out.db", NULL);
+  g_autofree char *db = lares_store_db_path (dir);
   g_autoptr (GError) error = NULL;
   LaresStore *store;
 
@@ -226,10 +227,10 @@ test_backup_errors (void)
   g_clear_error (&error);
   store = lares_store_open (dir, NULL, &error);
   lares_store_close (store);
-  g_assert_false (lares_store_backup (lares_store_db_path (dir), bad_dest, &error));
+  g_assert_false (lares_store_backup (db, bad_dest, &error));
   g_assert_false (g_file_test (bad_dest, G_FILE_TEST_EXISTS));
   g_clear_error (&error);
-  g_assert_true (lares_store_backup (lares_store_db_path (dir), dest, &error));
+  g_assert_true (lares_store_backup (db, dest, &error));
   g_assert_no_error (error);
   g_assert_cmpint (read_user_version (dir), ==, lares_store_schema_head ());
   lares_test_rmdir (dir);

@@ -74,7 +74,8 @@ publish (LaresServer *server, int64_t user_id, const char *type, JsonNode *note,
     }
   json_builder_end_object (b);
   event = json_builder_get_root (b);
-  lares_bus_publish (server->bus, user_id, event);
+  /* After the response: the writer should not wait for the fan-out. */
+  lares_bus_publish_later (server->bus, user_id, event);
 }
 
 /* Read an optional string member with a character limit.  Responds and
@@ -135,7 +136,6 @@ create_done (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   node = lares_note_to_json (op->note);
-  /* Answer first: the writer should not wait for the fan-out. */
   server = op->req->server;
   lares_request_respond_json (op->req, 201, node);
   publish (server, op->user_id, "note_created", node, 0);
