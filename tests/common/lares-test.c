@@ -190,6 +190,7 @@ lares_test_raw (LaresTestDaemon *d, const char *request, size_t len)
   char buf[4096];
   gssize n;
 
+  g_socket_client_set_enable_proxy (client, FALSE);
   conn = g_socket_client_connect_to_host (client, "127.0.0.1", d->port, NULL, &error);
   g_assert_no_error (error);
   os = g_io_stream_get_output_stream (G_IO_STREAM (conn));
