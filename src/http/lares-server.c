@@ -226,6 +226,7 @@ lares_request_query (LaresRequest *req, const char *name)
 {
   const char *query = g_uri_get_query (soup_server_message_get_uri (req->msg));
   g_autoptr (GHashTable) params = NULL;
+  g_autofree char *key = NULL;
   const char *value;
 
   if (query == NULL)
@@ -234,9 +235,11 @@ lares_request_query (LaresRequest *req, const char *name)
   value = g_hash_table_lookup (params, name);
   if (value == NULL)
     return NULL;
-  /* Keep the string alive as long as the request by parking it on the message. */
-  g_object_set_data_full (G_OBJECT (req->msg), name, g_strdup (value), g_free);
-  return g_object_get_data (G_OBJECT (req->msg), name);
+  /* Keep the string alive as long as the request by parking it on the
+   * message, under a prefix that cannot collide with our own keys. */
+  key = g_strconcat ("lares-query:", name, NULL);
+  g_object_set_data_full (G_OBJECT (req->msg), key, g_strdup (value), g_free);
+  return g_object_get_data (G_OBJECT (req->msg), key);
 }
 
 /* ---- body checks ------------------------------------------------------ */
