@@ -77,63 +77,57 @@ unit_is (const char *unit, const char *const *names)
   return FALSE;
 }
 
-gboolean
-lares_parse_size (const char *text, uint64_t *out)
+typedef struct
 {
-  static const char *const bytes[] = { "", "b", NULL };
-  static const char *const kib[] = { "k", "kb", "kib", NULL };
-  static const char *const mib[] = { "m", "mb", "mib", NULL };
-  static const char *const gib[] = { "g", "gb", "gib", NULL };
-  uint64_t v, mult;
+  const char *name; /* lower case; "" is a bare number */
+  uint64_t mult;
+} Unit;
+
+/* "<number><unit>" with @unit looked up in @units (NULL-name terminated). */
+static gboolean
+parse_with_units (const char *text, const Unit *units, uint64_t *out)
+{
+  uint64_t v;
   const char *unit;
+  size_t len;
 
   if (!split_number_unit (text, &v, &unit))
     return FALSE;
-  if (unit_is (unit, bytes))
-    mult = 1;
-  else if (unit_is (unit, kib))
-    mult = 1024;
-  else if (unit_is (unit, mib))
-    mult = 1024 * 1024;
-  else if (unit_is (unit, gib))
-    mult = 1024 * 1024 * 1024;
-  else
-    return FALSE;
-  if (v > UINT64_MAX / mult)
-    return FALSE;
-  *out = v * mult;
-  return TRUE;
+  len = strlen (unit);
+  while (len > 0 && g_ascii_isspace (unit[len - 1]))
+    len--;
+  for (; units->name != NULL; units++)
+    if (strlen (units->name) == len && g_ascii_strncasecmp (unit, units->name, len) == 0)
+      {
+        if (v > UINT64_MAX / units->mult)
+          return FALSE;
+        *out = v * units->mult;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+lares_parse_size (const char *text, uint64_t *out)
+{
+  static const Unit units[] = {
+    { "", 1 },          { "b", 1 },        { "k", 1 << 10 },   { "kb", 1 << 10 },
+    { "kib", 1 << 10 }, { "m", 1 << 20 },  { "mb", 1 << 20 },  { "mib", 1 << 20 },
+    { "g", 1 << 30 },   { "gb", 1 << 30 }, { "gib", 1 << 30 }, { NULL, 0 },
+  };
+
+  return parse_with_units (text, units, out);
 }
 
 gboolean
 lares_parse_duration_ms (const char *text, uint64_t *out_ms)
 {
-  static const char *const ms[] = { "ms", NULL };
-  static const char *const s[] = { "", "s", "sec", NULL };
-  static const char *const m[] = { "m", "min", NULL };
-  static const char *const h[] = { "h", NULL };
-  static const char *const d[] = { "d", NULL };
-  uint64_t v, mult;
-  const char *unit;
+  static const Unit units[] = {
+    { "ms", 1 },      { "", 1000 },     { "s", 1000 },     { "sec", 1000 }, { "m", 60000 },
+    { "min", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { NULL, 0 },
+  };
 
-  if (!split_number_unit (text, &v, &unit))
-    return FALSE;
-  if (unit_is (unit, ms))
-    mult = 1;
-  else if (unit_is (unit, s))
-    mult = 1000;
-  else if (unit_is (unit, m))
-    mult = 60 * 1000;
-  else if (unit_is (unit, h))
-    mult = 3600 * 1000;
-  else if (unit_is (unit, d))
-    mult = 86400 * 1000;
-  else
-    return FALSE;
-  if (v > UINT64_MAX / mult)
-    return FALSE;
-  *out_ms = v * mult;
-  return TRUE;
+  return parse_with_units (text, units, out_ms);
 }
 
 gboolean
