@@ -10,11 +10,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "lares-auth.h"
 #include "lares-bus.h"
 #include "lares-cli.h"
 #include "lares-config.h"
@@ -22,6 +25,7 @@
 #include "lares-log.h"
 #include "lares-server.h"
 #include "lares-store.h"
+#include "lares-credentials.h"
 #include "lares-users.h"
 #include "lares-util.h"
 
@@ -37,15 +41,43 @@ typedef struct
 {
   int64_t user_id;
   gboolean created;
+  char *hash; /* for the admin, should this start create it */
 } FirstUser;
 
 static gboolean
 ensure_first_user (sqlite3 *db, gpointer data, GError **error)
 {
   FirstUser *fu = data;
+  int64_t now = g_get_real_time () / 1000;
 
-  return lares_users_ensure_admin (db, g_get_real_time () / 1000, &fu->user_id, &fu->created,
-                                   error);
+  if (!lares_users_ensure_admin (db, now, &fu->user_id, &fu->created, error))
+    return FALSE;
+  if (!fu->created)
+    return TRUE;
+  return lares_users_set_password (db, fu->user_id, fu->hash, now, 0, error) &&
+         lares_audit_append (db, now, fu->user_id, "user_created", "local", "{\"name\":\"admin\"}",
+                             error);
+}
+
+/* Write the first admin's password to a 0600 file in the data directory. */
+static gboolean
+save_admin_password (const char *data_dir, const char *password, char **out_path, GError **error)
+{
+  g_autofree char *path = g_build_filename (data_dir, "admin-password", NULL);
+  g_autofree char *text = g_strconcat (password, "\n", NULL);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+  if (fd < 0 || write (fd, text, strlen (text)) != (ssize_t)strlen (text) || fsync (fd) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "cannot write '%s': %s", path,
+                   g_strerror (errno));
+      if (fd >= 0)
+        close (fd);
+      return FALSE;
+    }
+  close (fd);
+  *out_path = g_steal_pointer (&path);
+  return TRUE;
 }
 
 static void
@@ -99,6 +131,7 @@ lares_cmd_serve (int argc, char **argv)
   g_autoptr (GMainLoop) loop = NULL;
   LaresStoreOptions sopts;
   FirstUser fu = { 0 };
+  g_autofree char *admin_password = NULL;
   ServeState st = { 0 };
   int64_t t0 = g_get_monotonic_time ();
   int rc;
@@ -154,22 +187,47 @@ lares_cmd_serve (int argc, char **argv)
     }
   sopts.busy_timeout_ms = cfg->busy_timeout_ms;
   sopts.n_readers = 2;
+  if (!lares_auth_init (&error))
+    {
+      g_printerr ("lares: %s\n", error->message);
+      rc = LARES_EXIT_FAILURE;
+      goto out;
+    }
   store = lares_store_open (cfg->data_dir, &sopts, &error);
-  if (store == NULL || !lares_store_write_sync (store, ensure_first_user, &fu, &error))
+  if (store == NULL)
     {
       g_printerr ("lares: cannot open the store: %s\n", error->message);
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
+  /* The first admin's password is made (and hashed) up front; it is used
+   * only if this start creates the account. */
+  admin_password = lares_password_generate ();
+  fu.hash = lares_password_hash (admin_password, &error);
+  if (fu.hash == NULL || !lares_store_write_sync (store, ensure_first_user, &fu, &error))
+    {
+      g_printerr ("lares: cannot set up the store: %s\n", error->message);
+      rc = LARES_EXIT_FAILURE;
+      goto out;
+    }
   if (fu.created)
-    g_message ("created the first user 'admin' (id %" G_GINT64_FORMAT ")", fu.user_id);
+    {
+      g_autofree char *path = NULL;
+      if (!save_admin_password (cfg->data_dir, admin_password, &path, &error))
+        g_warning ("%s", error->message);
+      /* Shown once, on stdout only (never in the log). */
+      printf ("lares: created user 'admin' with password %s\n", admin_password);
+      if (path)
+        printf ("lares: the password is also in %s (mode 0600)\n", path);
+      g_message ("created the first user 'admin'");
+    }
 
   bus = lares_bus_new ();
-  st.server = lares_server_new (cfg, store, bus, fu.user_id);
-  if (!lares_server_listen (st.server, &error))
+  st.server = lares_server_new (cfg, store, bus, &error);
+  if (st.server == NULL || !lares_server_listen (st.server, &error))
     {
       g_printerr ("lares: %s\n", error->message);
-      lares_server_free (st.server);
+      g_clear_pointer (&st.server, lares_server_free);
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
@@ -195,6 +253,9 @@ lares_cmd_serve (int argc, char **argv)
   g_message ("stopped%s", st.clean ? "" : " (some work was cut short by the timeout)");
   rc = LARES_EXIT_OK;
 out:
+  g_free (fu.hash);
+  if (admin_password)
+    memset (admin_password, 0, strlen (admin_password));
   lares_cli_config_options_clear (&copts);
   return rc;
 }

@@ -24,6 +24,8 @@ int lares_cmd_version (int argc, char **argv);
 int lares_cmd_doctor (int argc, char **argv);
 int lares_cmd_backup (int argc, char **argv);
 int lares_cmd_config (int argc, char **argv);
+int lares_cmd_user (int argc, char **argv);
+int lares_cmd_token (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct

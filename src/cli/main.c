@@ -20,6 +20,8 @@ typedef struct
 static const Command commands[] = {
   { "serve", lares_cmd_serve, "run the daemon (HTTP API, WebSocket, web UI)" },
   { "doctor", lares_cmd_doctor, "check configuration, data directory, store, clock and LLM" },
+  { "user", lares_cmd_user, "add, list, delete users or change a password" },
+  { "token", lares_cmd_token, "create, list or revoke API tokens" },
   { "backup", lares_cmd_backup, "copy the database to FILE while lares runs" },
   { "config", lares_cmd_config, "print the example configuration file" },
   { "version", lares_cmd_version, "print version information" },

@@ -81,6 +81,29 @@ validate_nonempty (const char *value, char **why)
   return FALSE;
 }
 
+static gboolean
+validate_cidr_list (const char *value, char **why)
+{
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+
+  for (size_t i = 0; parts[i]; i++)
+    {
+      char *item = g_strstrip (parts[i]);
+      g_autoptr (GInetAddressMask) mask = NULL;
+
+      if (*item == '\0')
+        continue;
+      mask = g_inet_address_mask_new_from_string (item, NULL);
+      if (mask == NULL)
+        {
+          *why =
+              g_strdup_printf ("'%s' is not an address or CIDR range (e.g. 192.168.1.0/24)", item);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static const char *const log_levels[] = { "debug", "info", "warning", NULL };
 static const char *const llm_providers[] = { "none", "openai", "ollama", NULL };
 
@@ -101,10 +124,26 @@ static const ConfigRow config_table[] = {
     NULL, 0, NULL, "WebSocket keepalive ping period; 0 disables" },
   { "server.shutdown_timeout", TYPE_DURATION, "10s", OFF (shutdown_timeout_ms), 0, 300 * 1000, NULL,
     0, NULL, "how long SIGTERM waits for in-flight work" },
+  { "server.allow_from", TYPE_STRING, "", OFF (allow_from), 0, 0, NULL, 0, validate_cidr_list,
+    "CIDR ranges allowed to connect besides loopback; required for a non-loopback listen" },
+  { "server.tls_cert", TYPE_STRING, "", OFF (tls_cert), 0, 0, NULL, 0, NULL,
+    "PEM certificate file; serves HTTPS when set" },
+  { "server.tls_key", TYPE_STRING, "", OFF (tls_key), 0, 0, NULL, 0, NULL,
+    "PEM private key file for server.tls_cert" },
   { "store.data_dir", TYPE_STRING, "./var", OFF (data_dir), 0, 0, NULL, 0, validate_nonempty,
     "directory for the database, lock and secrets" },
   { "store.busy_timeout", TYPE_DURATION, "5s", OFF (busy_timeout_ms), 0, 600 * 1000, NULL, 0, NULL,
     "how long a store call waits for a lock held elsewhere" },
+  { "auth.session_idle", TYPE_DURATION, "7d", OFF (session_idle_ms), 60 * 1000,
+    (uint64_t)365 * 86400 * 1000, NULL, 0, NULL, "a login session unused this long ends" },
+  { "auth.session_max_age", TYPE_DURATION, "30d", OFF (session_max_age_ms), 60 * 1000,
+    (uint64_t)365 * 86400 * 1000, NULL, 0, NULL, "a login session ends this long after login" },
+  { "auth.login_max_failures", TYPE_INT, "5", OFF (login_max_failures), 1, 1000, NULL, 0, NULL,
+    "failed logins per address or user name before a lockout" },
+  { "auth.login_window", TYPE_DURATION, "15m", OFF (login_window_ms), 1000, (uint64_t)86400 * 1000,
+    NULL, 0, NULL, "the window failed logins are counted in" },
+  { "auth.lockout", TYPE_DURATION, "15m", OFF (lockout_ms), 1000, (uint64_t)86400 * 1000, NULL, 0,
+    NULL, "how long a lockout lasts" },
   { "log.level", TYPE_STRING, "info", OFF (log_level), 0, 0, log_levels, 0, NULL,
     "least severe message logged" },
   { "llm.provider", TYPE_STRING, "none", OFF (llm_provider), 0, 0, llm_providers, 0, NULL,
@@ -382,6 +421,32 @@ lares_config_load_env (LaresConfig *cfg, char **envp, GError **error)
   return TRUE;
 }
 
+gboolean
+lares_config_check (const LaresConfig *cfg, GError **error)
+{
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (cfg->listen);
+  gboolean has_allow = FALSE;
+
+  for (const char *p = cfg->allow_from; *p; p++)
+    if (!g_ascii_isspace (*p) && *p != ',')
+      has_allow = TRUE;
+  if (addr != NULL && !g_inet_address_get_is_loopback (addr) && !has_allow)
+    {
+      g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INSECURE,
+                   "server.listen is '%s', which other machines can reach: set "
+                   "server.allow_from to the ranges that may connect (e.g. 192.168.1.0/24)",
+                   cfg->listen);
+      return FALSE;
+    }
+  if ((*cfg->tls_cert == '\0') != (*cfg->tls_key == '\0'))
+    {
+      g_set_error (error, LARES_CONFIG_ERROR, LARES_CONFIG_ERROR_INVALID_VALUE,
+                   "server.tls_cert and server.tls_key must be set together");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 LaresConfig *
 lares_config_load (const char *path, char **overrides, GError **error)
 {
@@ -411,6 +476,8 @@ lares_config_load (const char *path, char **overrides, GError **error)
       if (!lares_config_set (cfg, key, eq + 1, LARES_CONFIG_SOURCE_FLAG, error))
         return NULL;
     }
+  if (!lares_config_check (cfg, error))
+    return NULL;
   return g_steal_pointer (&cfg);
 }
 

@@ -50,6 +50,15 @@ struct _LaresConfig
   uint64_t ws_max_message;      /* WebSocket incoming message cap, bytes */
   uint64_t ws_ping_interval_ms; /* WebSocket keepalive ping period */
   uint64_t shutdown_timeout_ms; /* bound on finishing in-flight work at exit */
+  char *allow_from;             /* comma-separated CIDRs allowed besides loopback (owned) */
+  char *tls_cert;               /* PEM certificate path; "" for plain HTTP (owned) */
+  char *tls_key;                /* PEM private key path (owned) */
+  /* [auth] */
+  uint64_t session_idle_ms;    /* a session unused this long ends */
+  uint64_t session_max_age_ms; /* a session ends this long after login regardless */
+  int64_t login_max_failures;  /* failed logins per IP or user before a lockout */
+  uint64_t login_window_ms;    /* the window those failures are counted in */
+  uint64_t lockout_ms;         /* how long a lockout lasts */
   /* [store] */
   char *data_dir;           /* directory holding lares.db and the lock (owned) */
   uint64_t busy_timeout_ms; /* SQLite busy timeout */
@@ -85,6 +94,10 @@ gboolean lares_config_load_data (LaresConfig *cfg, const char *data, size_t len,
 /* Apply LARES_<GROUP>_<NAME> variables from @envp (NULL: the process
  * environment).  Other LARES_* variables are left alone. */
 gboolean lares_config_load_env (LaresConfig *cfg, char **envp, GError **error);
+
+/* Checks across keys: a non-loopback server.listen needs server.allow_from;
+ * TLS needs both files.  lares_config_load() runs it. */
+gboolean lares_config_check (const LaresConfig *cfg, GError **error);
 
 /* The whole sequence: defaults, then the file (@path, else $LARES_CONFIG,
  * else ./lares.conf when it exists), then the environment, then @overrides

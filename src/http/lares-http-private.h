@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "lares-auth.h"
 #include "lares-log.h"
 #include "lares-server.h"
 
@@ -22,8 +23,10 @@ typedef void (*LaresRouteHandler) (LaresRequest *req);
 
 typedef enum
 {
-  LARES_ROUTE_JSON_BODY = 1 << 0, /* needs an application/json body, parsed into req->body */
-  LARES_ROUTE_LOOPBACK = 1 << 1,  /* only from a loopback address */
+  LARES_ROUTE_JSON_BODY = 1 << 0,      /* needs an application/json body, parsed into req->body */
+  LARES_ROUTE_PUBLIC = 1 << 1,         /* no credentials needed */
+  LARES_ROUTE_ADMIN = 1 << 2,          /* credentials of an admin */
+  LARES_ROUTE_LOCAL_OR_ADMIN = 1 << 3, /* open from loopback, else an admin only */
 } LaresRouteFlags;
 
 typedef struct
@@ -40,8 +43,11 @@ struct _LaresServer
   const LaresConfig *cfg;
   LaresStore *store;
   LaresBus *bus;
-  int64_t default_user_id;
   SoupServer *soup;
+  sqlite3 *auth_db;            /* read-only, main thread only: credential point lookups */
+  LaresRateLimit *login_limit; /* by IP and by user name */
+  LaresAllowList *allow;
+  gboolean tls;
   GSocket *listen_socket;
   uint16_t port;
   int64_t started_us;
@@ -68,9 +74,11 @@ struct _LaresRequest
   const LaresRoute *route; /* nullable */
   char id[20];             /* request id, also sent as X-Request-Id */
   int64_t started_us;
-  int64_t user_id;
-  int64_t path_id; /* the {id} segment, 0 if none */
-  JsonNode *body;  /* parsed JSON body for LARES_ROUTE_JSON_BODY routes (owned) */
+  int64_t user_id;      /* authenticated user, 0 on public routes */
+  LaresCredential cred; /* how they authenticated (valid when user_id != 0) */
+  char ip[48];          /* remote address, for throttling and the audit log */
+  int64_t path_id;      /* the {id} segment, 0 if none */
+  JsonNode *body;       /* parsed JSON body for LARES_ROUTE_JSON_BODY routes (owned) */
   gboolean paused;
   gboolean done;
 };
@@ -89,12 +97,34 @@ void lares_request_respond_gerror (LaresRequest *req, const GError *error);
  * (413) from the headers alone.  Returns FALSE after responding. */
 gboolean lares_request_check_body_framing (LaresRequest *req);
 
+/* Drop the connection unless the peer is loopback or in server.allow_from;
+ * also records the peer's address in req->ip.  FALSE when dropped. */
+gboolean lares_request_admit (LaresRequest *req);
+
 /* Query parameter, or NULL. */
 const char *lares_request_query (LaresRequest *req, const char *name);
 
 /* Route tables, one per group (routes/<group>.c). */
 extern const LaresRoute lares_system_routes[];
 extern const LaresRoute lares_notes_routes[];
+extern const LaresRoute lares_auth_routes[];
+
+/* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
+ * Check the credentials the request carries (bearer token or session
+ * cookie) and, for cookie requests with an unsafe method, that they come
+ * from our own origin. */
+gboolean lares_request_authenticate (LaresRequest *req);
+/* Fetch Metadata / Origin say the request comes from our own pages (or
+ * from something that is not a browser). */
+gboolean lares_request_same_origin (LaresRequest *req);
+/* Apply the route's access flags (public, admin, local-or-admin). */
+gboolean lares_request_check_access (LaresRequest *req);
+/* Record a security event (asynchronously; failures are logged).  @detail:
+ * a JSON object text or NULL; never a secret. */
+void lares_server_audit (LaresServer *server, int64_t user_id, const char *event, const char *ip,
+                         const char *detail);
+/* Unix milliseconds. */
+int64_t lares_now_ms (void);
 
 /* Prometheus text for /metrics.  (transfer full) */
 char *lares_server_render_metrics (LaresServer *server);

@@ -32,7 +32,8 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
                                          0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
-static const LaresRoute *const route_tables[] = { lares_system_routes, lares_notes_routes };
+static const LaresRoute *const route_tables[] = { lares_system_routes, lares_auth_routes,
+                                                  lares_notes_routes };
 
 void
 lares_server_next_id (LaresServer *server, char out[20])
@@ -264,17 +265,6 @@ parse_body (LaresRequest *req)
   return FALSE;
 }
 
-static gboolean
-is_loopback (SoupServerMessage *msg)
-{
-  GSocketAddress *addr = soup_server_message_get_remote_address (msg);
-
-  if (addr == NULL || !G_IS_INET_SOCKET_ADDRESS (addr))
-    return FALSE;
-  return g_inet_address_get_is_loopback (
-      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)));
-}
-
 /* ---- handlers --------------------------------------------------------- */
 
 gboolean
@@ -302,6 +292,39 @@ lares_request_check_body_framing (LaresRequest *req)
   return TRUE;
 }
 
+gboolean
+lares_request_admit (LaresRequest *req)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (req->msg);
+  GInetAddress *addr = NULL;
+  GIOStream *stream;
+
+  if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      g_autofree char *text = NULL;
+      addr = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
+      text = g_inet_address_to_string (addr);
+      g_strlcpy (req->ip, text, sizeof req->ip);
+    }
+  if (addr != NULL && lares_allow_list_allows (req->server->allow, addr))
+    return TRUE;
+  /* Not on the allowlist: no answer at all, just a closed connection.  A
+   * stolen message is reported neither finished nor aborted, so settle the
+   * in-flight count here. */
+  lares_log_req (G_LOG_LEVEL_INFO, req->id, "dropped a connection from %s (not in allow_from)",
+                 req->ip[0] ? req->ip : "an unknown address");
+  req->done = TRUE;
+  stream = soup_server_message_steal_connection (req->msg);
+  if (stream)
+    {
+      g_io_stream_close (stream, NULL, NULL);
+      g_object_unref (stream);
+    }
+  g_assert (req->server->inflight > 0);
+  req->server->inflight--;
+  return FALSE;
+}
+
 static void
 early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
                gpointer user_data)
@@ -317,9 +340,10 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
   req->server = server;
   req->msg = msg; /* the message owns req, so no ref is needed */
   req->started_us = g_get_monotonic_time ();
-  req->user_id = server->default_user_id;
   lares_server_next_id (server, req->id);
   g_object_set_data_full (G_OBJECT (msg), "lares-request", req, request_free);
+  if (!lares_request_admit (req))
+    return;
 
   soup_message_headers_replace (out, "X-Request-Id", req->id);
   soup_message_headers_replace (out, "X-Content-Type-Options", "nosniff");
@@ -341,11 +365,9 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
       lares_request_respond_error (req, 404, "not_found", "no such resource: %s", path);
       return;
     }
-  if ((req->route->flags & LARES_ROUTE_LOOPBACK) && !is_loopback (msg))
-    {
-      lares_request_respond_error (req, 403, "forbidden", "only available from this machine");
-      return;
-    }
+  /* Credentials are checked before the body is read. */
+  if (!lares_request_check_access (req))
+    return;
   if (req->route->flags & LARES_ROUTE_JSON_BODY)
     {
       const char *ctype = soup_message_headers_get_content_type (in, NULL);
@@ -416,27 +438,45 @@ on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 }
 
 LaresServer *
-lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, int64_t default_user_id)
+lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError **error)
 {
-  LaresServer *server = g_new0 (LaresServer, 1);
+  g_autoptr (LaresServer) server = g_new0 (LaresServer, 1);
+  g_autoptr (GTlsCertificate) cert = NULL;
 
   server->cfg = cfg;
   server->store = store;
   server->bus = bus;
-  server->default_user_id = default_user_id;
   server->started_us = g_get_monotonic_time ();
   server->websockets = g_ptr_array_new ();
   server->request_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_snprintf (server->id_prefix, sizeof server->id_prefix, "%08x", g_random_int ());
+  server->login_limit = lares_rate_limit_new (
+      (unsigned)cfg->login_max_failures, (int64_t)cfg->login_window_ms, (int64_t)cfg->lockout_ms);
+  server->allow = lares_allow_list_parse (cfg->allow_from, error);
+  if (server->allow == NULL)
+    return NULL;
+  server->auth_db = lares_store_open_reader (store, error);
+  if (server->auth_db == NULL)
+    return NULL;
+  if (*cfg->tls_cert != '\0')
+    {
+      cert = g_tls_certificate_new_from_files (cfg->tls_cert, cfg->tls_key, error);
+      if (cert == NULL)
+        {
+          g_prefix_error (error, "server.tls_cert/server.tls_key: ");
+          return NULL;
+        }
+      server->tls = TRUE;
+    }
 
-  server->soup = soup_server_new ("server-header", "lares", NULL);
+  server->soup = soup_server_new ("server-header", "lares", "tls-certificate", cert, NULL);
   soup_server_add_early_handler (server->soup, NULL, early_handler, server, NULL);
   soup_server_add_handler (server->soup, NULL, main_handler, server, NULL);
   g_signal_connect (server->soup, "request-started", G_CALLBACK (on_request_started), server);
   g_signal_connect (server->soup, "request-finished", G_CALLBACK (on_request_done), server);
   g_signal_connect (server->soup, "request-aborted", G_CALLBACK (on_request_done), server);
   lares_ws_setup (server);
-  return server;
+  return g_steal_pointer (&server);
 }
 
 void
@@ -444,10 +484,16 @@ lares_server_free (LaresServer *server)
 {
   if (server == NULL)
     return;
-  lares_ws_free_all (server);
-  g_signal_handlers_disconnect_by_data (server->soup, server);
-  soup_server_disconnect (server->soup);
-  g_clear_object (&server->soup);
+  if (server->soup)
+    {
+      lares_ws_free_all (server);
+      g_signal_handlers_disconnect_by_data (server->soup, server);
+      soup_server_disconnect (server->soup);
+      g_clear_object (&server->soup);
+    }
+  g_clear_pointer (&server->auth_db, sqlite3_close);
+  g_clear_pointer (&server->login_limit, lares_rate_limit_free);
+  g_clear_pointer (&server->allow, lares_allow_list_free);
   g_clear_object (&server->listen_socket);
   g_clear_handle_id (&server->shutdown_timer, g_source_remove);
   g_ptr_array_unref (server->websockets);
@@ -483,7 +529,8 @@ lares_server_listen (LaresServer *server, GError **error)
   g_socket_set_listen_backlog (sock, 1024);
   if (!g_socket_listen (sock, error))
     return FALSE;
-  if (!soup_server_listen_socket (server->soup, sock, 0, error))
+  if (!soup_server_listen_socket (server->soup, sock, server->tls ? SOUP_SERVER_LISTEN_HTTPS : 0,
+                                  error))
     return FALSE;
   bound = g_socket_get_local_address (sock, error);
   if (bound == NULL)

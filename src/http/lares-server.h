@@ -23,10 +23,10 @@ G_BEGIN_DECLS
 
 typedef struct _LaresServer LaresServer;
 
-/* @cfg, @store and @bus are borrowed and must outlive the server.
- * @default_user_id: the user requests act as until authentication lands. */
+/* @cfg, @store and @bus are borrowed and must outlive the server.  Fails
+ * when the allowlist or TLS files cannot be used. */
 LaresServer *lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus,
-                               int64_t default_user_id);
+                               GError **error);
 void lares_server_free (LaresServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresServer, lares_server_free)
 

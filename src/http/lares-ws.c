@@ -160,11 +160,10 @@ ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
 
   ws->server = server;
   ws->conn = g_object_ref (conn);
-  ws->user_id = req ? req->user_id : server->default_user_id;
-  if (req)
-    memcpy (ws->id, req->id, sizeof ws->id);
-  else
-    lares_server_next_id (server, ws->id);
+  /* The early handler authenticated the handshake, so req is there. */
+  g_assert (req != NULL && req->user_id > 0);
+  ws->user_id = req->user_id;
+  memcpy (ws->id, req->id, sizeof ws->id);
   soup_websocket_connection_set_max_incoming_payload_size (conn, server->cfg->ws_max_message);
   soup_websocket_connection_set_keepalive_interval (
       conn, (unsigned)(server->cfg->ws_ping_interval_ms / 1000));
@@ -196,9 +195,10 @@ ws_early (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable
   req->server = server;
   req->msg = msg;
   req->started_us = g_get_monotonic_time ();
-  req->user_id = server->default_user_id;
   lares_server_next_id (server, req->id);
   g_object_set_data_full (G_OBJECT (msg), "lares-request", req, g_free);
+  if (!lares_request_admit (req))
+    return;
   soup_message_headers_replace (out, "X-Request-Id", req->id);
 
   if (!lares_request_check_body_framing (req))
@@ -217,6 +217,15 @@ ws_early (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable
   if (server->draining)
     {
       lares_request_respond_error (req, 503, "unavailable", "the server is shutting down");
+      return;
+    }
+  if (!lares_request_authenticate (req))
+    return;
+  /* A browser sends the cookie with a cross-site handshake too (unless the
+   * cookie's SameSite stops it): only our own pages may use it. */
+  if (req->cred.kind == LARES_CREDENTIAL_SESSION && !lares_request_same_origin (req))
+    {
+      lares_request_respond_error (req, 403, "cross_site", "cross-site WebSocket refused");
       return;
     }
   if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))

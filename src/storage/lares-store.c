@@ -472,6 +472,12 @@ lares_store_write_sync (LaresStore *store, LaresStoreFunc func, gpointer data, G
   return ok;
 }
 
+sqlite3 *
+lares_store_open_reader (LaresStore *store, GError **error)
+{
+  return open_connection (store->path, TRUE, 0, error);
+}
+
 void
 lares_store_get_stats (LaresStore *store, LaresStoreStats *out)
 {

@@ -85,6 +85,11 @@ gboolean lares_store_read_finish (LaresStore *store, GAsyncResult *result, GErro
 gboolean lares_store_write_sync (LaresStore *store, LaresStoreFunc func, gpointer data,
                                  GError **error);
 
+/* A read-only connection to the store for the calling thread's own use,
+ * with no busy timeout: for short point queries that must never wait.
+ * Close with sqlite3_close.  (transfer full) */
+sqlite3 *lares_store_open_reader (LaresStore *store, GError **error);
+
 /* Counters for /metrics.  Safe from any thread. */
 typedef struct
 {

@@ -81,16 +81,31 @@ lares_test_daemon_start (const char *data_dir, const char *const *extra)
   d->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (d->proc));
-  /* Blocks until the daemon is serving; meson's test timeout bounds it. */
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  g_assert_true (g_str_has_prefix (line, "lares: listening on http://127.0.0.1:"));
+  /* Blocks until the daemon is serving; meson's test timeout bounds it.
+   * A first start prints the admin's password before that. */
+  for (;;)
+    {
+      g_free (line);
+      line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+      if (g_str_has_prefix (line, "lares: created user 'admin' with password "))
+        d->admin_password = g_strdup (line + strlen ("lares: created user 'admin' with password "));
+      if (g_str_has_prefix (line, "lares: listening on http://127.0.0.1:"))
+        break;
+    }
   colon = strrchr (line, ':');
   d->port = (uint16_t)g_ascii_strtoull (colon + 1, NULL, 10);
   g_assert_cmpuint (d->port, >, 0);
   d->base = g_strdup_printf ("http://127.0.0.1:%u", d->port);
   d->session = lares_test_session_new (30);
+  {
+    const char *targv[] = { "token", "create", "-d", d->data_dir, "--name", "tests", NULL };
+    g_autofree char *err = NULL;
+    g_assert_cmpint (lares_test_run (targv, &d->token, &err), ==, 0);
+    g_strstrip (d->token);
+    g_assert_true (g_str_has_prefix (d->token, "lrs_"));
+  }
   return d;
 }
 
@@ -119,6 +134,8 @@ lares_test_daemon_free (LaresTestDaemon *d, gboolean remove)
   g_clear_object (&d->proc);
   g_free (d->data_dir);
   g_free (d->base);
+  g_free (d->admin_password);
+  g_free (d->token);
   g_free (d);
 }
 
@@ -142,8 +159,9 @@ lares_test_run (const char *const *args, char **out, char **err)
 }
 
 GBytes *
-lares_test_http (LaresTestDaemon *d, const char *method, const char *path, const char *content_type,
-                 const char *body, size_t len, unsigned *status, SoupMessageHeaders **resp_headers)
+lares_test_http_as (LaresTestDaemon *d, const char *const *headers, const char *method,
+                    const char *path, const char *content_type, const char *body, size_t len,
+                    unsigned *status, SoupMessageHeaders **resp_headers)
 {
   g_autofree char *url = g_strconcat (d->base, path, NULL);
   g_autoptr (SoupMessage) msg = soup_message_new (method, url);
@@ -151,6 +169,9 @@ lares_test_http (LaresTestDaemon *d, const char *method, const char *path, const
   GBytes *resp;
 
   g_assert_nonnull (msg);
+  for (size_t i = 0; headers && headers[i]; i += 2)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), headers[i],
+                                  headers[i + 1]);
   if (body != NULL)
     {
       g_autoptr (GBytes) b = g_bytes_new (body, len);
@@ -166,6 +187,34 @@ lares_test_http (LaresTestDaemon *d, const char *method, const char *path, const
     *resp_headers =
         g_boxed_copy (SOUP_TYPE_MESSAGE_HEADERS, soup_message_get_response_headers (msg));
   return resp;
+}
+
+GBytes *
+lares_test_http (LaresTestDaemon *d, const char *method, const char *path, const char *content_type,
+                 const char *body, size_t len, unsigned *status, SoupMessageHeaders **resp_headers)
+{
+  g_autofree char *bearer = g_strconcat ("Bearer ", d->token, NULL);
+  const char *headers[] = { "Authorization", bearer, NULL };
+
+  return lares_test_http_as (d, headers, method, path, content_type, body, len, status,
+                             resp_headers);
+}
+
+char *
+lares_test_add_user (LaresTestDaemon *d, const char *name, const char *password)
+{
+  g_autofree char *json = g_strdup_printf ("{\"name\":\"%s\",\"password\":\"%s\"}", name, password);
+  unsigned status;
+  g_autoptr (GBytes) created = lares_test_http (d, "POST", "/api/v1/users", "application/json",
+                                                json, strlen (json), &status, NULL);
+  const char *targv[] = { "token", "create", "-d", d->data_dir, "--user", name, NULL };
+  g_autofree char *err = NULL;
+  char *token = NULL;
+
+  g_assert_cmpuint (status, ==, 201);
+  g_assert_cmpint (lares_test_run (targv, &token, &err), ==, 0);
+  g_strstrip (token);
+  return token;
 }
 
 unsigned
@@ -277,30 +326,46 @@ lares_test_wait_flag (gboolean *flag, unsigned ms)
   g_assert_true (*flag);
 }
 
-static void
-ws_connected (GObject *source, GAsyncResult *result, gpointer data)
+typedef struct
 {
-  SoupWebsocketConnection **out = data;
-  g_autoptr (GError) error = NULL;
+  SoupWebsocketConnection *conn;
+  gboolean done;
+} WsConnect;
 
-  *out = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  g_assert_no_error (error);
+static void
+ws_connected_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  WsConnect *wc = data;
+
+  wc->conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, NULL);
+  wc->done = TRUE;
+}
+
+SoupWebsocketConnection *
+lares_test_ws_connect_as (LaresTestDaemon *d, const char *const *headers, unsigned *status)
+{
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws", d->port);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  WsConnect wc = { 0 };
+
+  for (size_t i = 0; headers && headers[i]; i += 2)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), headers[i],
+                                  headers[i + 1]);
+  soup_session_websocket_connect_async (d->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        ws_connected_cb, &wc);
+  lares_test_wait_flag (&wc.done, 10000);
+  if (status)
+    *status = soup_message_get_status (msg);
+  return wc.conn;
 }
 
 SoupWebsocketConnection *
 lares_test_ws_connect (LaresTestDaemon *d)
 {
-  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws", d->port);
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-  SoupWebsocketConnection *conn = NULL;
-  gboolean done = FALSE;
+  g_autofree char *bearer = g_strconcat ("Bearer ", d->token, NULL);
+  const char *headers[] = { "Authorization", bearer, NULL };
+  SoupWebsocketConnection *conn = lares_test_ws_connect_as (d, headers, NULL);
 
-  soup_session_websocket_connect_async (d->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
-                                        ws_connected, &conn);
-  while (conn == NULL && !done)
-    {
-      g_main_context_iteration (NULL, TRUE);
-      done = conn != NULL;
-    }
+  g_assert_nonnull (conn);
   return conn;
 }

@@ -22,6 +22,8 @@ typedef struct
   uint16_t port;
   char *base; /* "http://127.0.0.1:PORT" */
   SoupSession *session;
+  char *admin_password; /* printed by the first start (owned) */
+  char *token;          /* an admin API token made with `lares token create` (owned) */
   GString *stderr_text; /* filled by lares_test_daemon_wait */
 } LaresTestDaemon;
 
@@ -50,6 +52,15 @@ GBytes *lares_test_http (LaresTestDaemon *d, const char *method, const char *pat
                          const char *content_type, const char *body, size_t len, unsigned *status,
                          SoupMessageHeaders **resp_headers);
 
+/* The same with exactly @headers ("Name", "value", ..., NULL): no token is
+ * added, so this is how a test sends other credentials or none. */
+GBytes *lares_test_http_as (LaresTestDaemon *d, const char *const *headers, const char *method,
+                            const char *path, const char *content_type, const char *body,
+                            size_t len, unsigned *status, SoupMessageHeaders **resp_headers);
+
+/* A new admin-made user NAME with PASSWORD; returns a token for them. */
+char *lares_test_add_user (LaresTestDaemon *d, const char *name, const char *password);
+
 /* The same, when only the status matters. */
 unsigned lares_test_status (LaresTestDaemon *d, const char *method, const char *path,
                             const char *content_type, const char *body, size_t len);
@@ -71,7 +82,10 @@ int64_t lares_test_db_count (const char *data_dir, const char *table);
 /* Iterate the default main context until *@flag is TRUE, at most @ms. */
 void lares_test_wait_flag (gboolean *flag, unsigned ms);
 
-/* Connect a WebSocket client to /ws.  (transfer full) */
+/* Connect a WebSocket client to /ws with the daemon's token.  (transfer full) */
 SoupWebsocketConnection *lares_test_ws_connect (LaresTestDaemon *d);
+/* Try with exactly @headers; NULL and the HTTP status in @status on refusal. */
+SoupWebsocketConnection *lares_test_ws_connect_as (LaresTestDaemon *d, const char *const *headers,
+                                                   unsigned *status);
 
 G_END_DECLS

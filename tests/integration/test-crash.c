@@ -24,6 +24,7 @@ typedef struct
   GHashTable *acked; /* id -> body (owned) */
   gboolean stop;
   int acked_count;
+  int writers_gone;
   GCond enough;
 } CrashState;
 
@@ -40,6 +41,7 @@ writer_thread (gpointer data)
   CrashState *st = w->st;
   g_autoptr (SoupSession) session = lares_test_session_new (10);
   g_autofree char *url = g_strdup_printf ("%s/api/v1/notes", st->d->base);
+  g_autofree char *bearer = g_strconcat ("Bearer ", st->d->token, NULL);
 
   for (int i = 0;; i++)
     {
@@ -60,10 +62,19 @@ writer_thread (gpointer data)
         }
       g_mutex_unlock (&st->lock);
 
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    bearer);
       soup_message_set_request_body_from_bytes (msg, "application/json", req);
       resp = soup_session_send_and_read (session, msg, NULL, NULL);
       if (resp == NULL || soup_message_get_status (msg) != 201)
-        break; /* the daemon is gone: this write was never acknowledged */
+        {
+          /* The daemon is gone (this write was never acknowledged), or it
+           * refused the write, which the main thread then reports. */
+          if (resp != NULL)
+            g_test_message ("writer %d: unexpected status %u", w->writer,
+                            soup_message_get_status (msg));
+          break;
+        }
       g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (resp, NULL),
                                                  (gssize)g_bytes_get_size (resp), NULL));
       id = json_object_get_int_member (json_node_get_object (json_parser_get_root (parser)), "id");
@@ -73,6 +84,10 @@ writer_thread (gpointer data)
         g_cond_signal (&st->enough);
       g_mutex_unlock (&st->lock);
     }
+  g_mutex_lock (&st->lock);
+  st->writers_gone++;
+  g_cond_signal (&st->enough);
+  g_mutex_unlock (&st->lock);
   return NULL;
 }
 
@@ -128,8 +143,10 @@ test_sigkill_during_writes (void)
           threads[i] = g_thread_new ("writer", writer_thread, &writers[i]);
         }
       g_mutex_lock (&st.lock);
-      while (st.acked_count < KILL_AFTER)
+      while (st.acked_count < KILL_AFTER && st.writers_gone < WRITERS)
         g_cond_wait (&st.enough, &st.lock);
+      /* Every writer must still be writing when the kill comes. */
+      g_assert_cmpint (st.writers_gone, ==, 0);
       g_mutex_unlock (&st.lock);
 
       /* Kill while the writers are still sending. */

@@ -67,8 +67,8 @@ metrics (LaresRequest *req)
 }
 
 const LaresRoute lares_system_routes[] = {
-  { "GET", "/healthz", healthz, 0, "healthz" },
-  { "GET", "/readyz", readyz, 0, "readyz" },
-  { "GET", "/metrics", metrics, LARES_ROUTE_LOOPBACK, "metrics" },
+  { "GET", "/healthz", healthz, LARES_ROUTE_PUBLIC, "healthz" },
+  { "GET", "/readyz", readyz, LARES_ROUTE_PUBLIC, "readyz" },
+  { "GET", "/metrics", metrics, LARES_ROUTE_LOCAL_OR_ADMIN, "metrics" },
   { NULL },
 };
