@@ -75,6 +75,10 @@ lares_test_daemon_start (const char *data_dir, const char *const *extra)
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  /* The daemon's log goes to a file in its data directory, so tests can
+   * read it (and check what it never contains). */
+  d->log_path = g_build_filename (d->data_dir, "daemon.log", NULL);
+  g_subprocess_launcher_set_stderr_file_path (launcher, d->log_path);
   /* If the test dies, the daemon dies with it instead of lingering and
    * holding the test's output pipes open. */
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
@@ -136,6 +140,7 @@ lares_test_daemon_free (LaresTestDaemon *d, gboolean remove)
   g_free (d->base);
   g_free (d->admin_password);
   g_free (d->token);
+  g_free (d->log_path);
   g_free (d);
 }
 

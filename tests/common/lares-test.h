@@ -24,6 +24,7 @@ typedef struct
   SoupSession *session;
   char *admin_password; /* printed by the first start (owned) */
   char *token;          /* an admin API token made with `lares token create` (owned) */
+  char *log_path;       /* the daemon's stderr, appended across restarts (owned) */
   GString *stderr_text; /* filled by lares_test_daemon_wait */
 } LaresTestDaemon;
 

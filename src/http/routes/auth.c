@@ -114,6 +114,7 @@ typedef struct
   char secret[LARES_SECRET_TEXT];
   uint8_t digest[LARES_DIGEST_LEN];
   int64_t expires_at;
+  gboolean locked; /* this failure started a lockout */
 } Login;
 
 static void
@@ -136,6 +137,29 @@ respond_locked (LaresRequest *req, int64_t wait_ms)
                                 secs);
   lares_request_respond_error (req, 429, "locked_out",
                                "too many failed logins; try again in %s seconds", secs);
+}
+
+static gboolean
+login_fail_write (sqlite3 *db, gpointer data, GError **error)
+{
+  Login *l = data;
+  g_autofree char *detail = detail_json ("user", l->name);
+  int64_t now = lares_now_ms (), user_id = l->user ? l->user->id : 0;
+
+  return lares_audit_append (db, now, user_id, "login_failed", l->req->ip, detail, error) &&
+         (!l->locked ||
+          lares_audit_append (db, now, user_id, "lockout", l->req->ip, detail, error));
+}
+
+static void
+login_fail_written (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (Login) l = data;
+  g_autoptr (GError) error = NULL;
+
+  if (!lares_store_write_finish (NULL, result, &error))
+    g_warning ("audit: cannot record a failed login: %s", error->message);
+  lares_request_respond_error (l->req, 401, "unauthorized", "wrong user name or password");
 }
 
 static gboolean
@@ -175,14 +199,15 @@ login_verified (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!lares_password_verify_finish (result))
     {
-      g_autofree char *detail = detail_json ("user", l->name);
       gboolean locked_ip = lares_rate_limit_fail (server->login_limit, req->ip, now);
       gboolean locked_user = lares_rate_limit_fail (server->login_limit, l->user_key, now);
+      Login *owned = g_steal_pointer (&l);
 
-      lares_server_audit (server, l->user ? l->user->id : 0, "login_failed", req->ip, detail);
-      if (locked_ip || locked_user)
-        lares_server_audit (server, l->user ? l->user->id : 0, "lockout", req->ip, detail);
-      lares_request_respond_error (req, 401, "unauthorized", "wrong user name or password");
+      /* The answer waits for the audit record, so the log is complete
+       * whenever a client has seen the failure. */
+      owned->locked = locked_ip || locked_user;
+      lares_store_write_async (server->store, login_fail_write, owned, NULL, login_fail_written,
+                               owned);
       return;
     }
   lares_rate_limit_reset (server->login_limit, req->ip);
