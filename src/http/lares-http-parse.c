@@ -251,3 +251,40 @@ lares_route_match (const char *pattern, const char *path, int64_t *id, gboolean 
     }
   return *pattern == '\0' && *path == '\0';
 }
+
+gboolean
+lares_json_get_strings (JsonObject *obj, const char *const *allowed, const char *const *required,
+                        const char **out, char **why)
+{
+  g_autoptr (GList) members = json_object_get_members (obj);
+
+  for (GList *l = members; l; l = l->next)
+    if (!g_strv_contains (allowed, l->data))
+      {
+        g_autofree char *shown = g_strescape (l->data, NULL);
+        *why = g_strdup_printf ("unknown field '%s'", shown);
+        return FALSE;
+      }
+  for (size_t i = 0; allowed[i]; i++)
+    {
+      JsonNode *node = json_object_get_member (obj, allowed[i]);
+
+      out[i] = NULL;
+      if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+        {
+          if (required && g_strv_contains (required, allowed[i]))
+            {
+              *why = g_strdup_printf ("'%s' is required", allowed[i]);
+              return FALSE;
+            }
+          continue;
+        }
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        {
+          *why = g_strdup_printf ("'%s' must be a string", allowed[i]);
+          return FALSE;
+        }
+      out[i] = json_node_get_string (node);
+    }
+  return TRUE;
+}

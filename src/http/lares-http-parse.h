@@ -37,4 +37,12 @@ JsonNode *lares_ws_message_parse (const char *data, size_t len, const char **typ
  * the shape matched but the id segment was not a valid id. */
 gboolean lares_route_match (const char *pattern, const char *path, int64_t *id, gboolean *id_ok);
 
+/* Read string members of a request object: every member must be in
+ * @allowed, each of @required must be present and non-null, and each
+ * present one must be a string.  @out[i] gets allowed[i]'s value (or NULL);
+ * the strings point into @obj.  On failure returns FALSE and *@why says
+ * what is wrong (transfer full). */
+gboolean lares_json_get_strings (JsonObject *obj, const char *const *allowed,
+                                 const char *const *required, const char **out, char **why);
+
 G_END_DECLS

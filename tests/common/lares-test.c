@@ -210,12 +210,12 @@ lares_test_add_user (LaresTestDaemon *d, const char *name, const char *password)
 {
   g_autofree char *json = g_strdup_printf ("{\"name\":\"%s\",\"password\":\"%s\"}", name, password);
   unsigned status;
-  g_autoptr (GBytes) created = lares_test_http (d, "POST", "/api/v1/users", "application/json",
-                                                json, strlen (json), &status, NULL);
   const char *targv[] = { "token", "create", "-d", d->data_dir, "--user", name, NULL };
   g_autofree char *err = NULL;
   char *token = NULL;
 
+  g_bytes_unref (lares_test_http (d, "POST", "/api/v1/users", "application/json", json,
+                                  strlen (json), &status, NULL));
   g_assert_cmpuint (status, ==, 201);
   g_assert_cmpint (lares_test_run (targv, &token, &err), ==, 0);
   g_strstrip (token);

@@ -187,6 +187,7 @@ login (LaresTestDaemon *d, const char *user, const char *password, unsigned *sta
   g_autoptr (GBytes) resp = lares_test_http_as (
       d, none, "POST", "/api/v1/auth/login", "application/json", json, strlen (json), status, &h);
   const char *set = soup_message_headers_get_one (h, "Set-Cookie");
+  g_autofree char *user_name_lower = g_utf8_strdown (user, -1);
   char *cookie = NULL;
 
   if (*status == 200)
@@ -197,9 +198,17 @@ login (LaresTestDaemon *d, const char *user, const char *password, unsigned *sta
       g_assert_nonnull (strstr (set, "; SameSite=Strict"));
       g_assert_nonnull (strstr (set, "; Path=/"));
       cookie = g_strndup (set, strcspn (set, ";"));
+      {
+        g_autoptr (JsonNode) me = lares_test_json (resp);
+        g_assert_cmpstr (json_object_get_string_member (json_node_get_object (me), "name"), ==,
+                         user_name_lower);
+      }
     }
   else
-    g_assert_null (set);
+    {
+      g_assert_null (set);
+      lares_test_assert_error (resp, *status == 429 ? "locked_out" : "unauthorized");
+    }
   soup_message_headers_unref (h);
   return cookie;
 }
@@ -272,7 +281,7 @@ test_login_and_cross_site (void)
 static void
 test_password_change_ends_other_sessions (void)
 {
-  g_autofree char *tok = lares_test_add_user (daemon_, "carol", "carol-password-1");
+  g_free (lares_test_add_user (daemon_, "carol", "carol-password-1"));
   unsigned status;
   g_autofree char *a = login (daemon_, "carol", "carol-password-1", &status);
   g_autofree char *b = login (daemon_, "carol", "carol-password-1", &status);
@@ -368,7 +377,7 @@ test_lockout (void)
 
   for (int i = 0; i < 3; i++)
     {
-      g_autofree char *c = login (d, "admin", "guess-guess", &status);
+      g_assert_null (login (d, "admin", "guess-guess", &status));
       g_assert_cmpuint (status, ==, 401);
     }
   /* Locked: even the right password is refused, with Retry-After. */
@@ -446,7 +455,7 @@ test_no_secrets_leak (void)
   cookie = login (d, "dave", "dave-password-1", &status);
   g_assert_cmpuint (status, ==, 200);
   {
-    g_autofree char *c = login (d, "dave", "dave-password-WRONG", &status);
+    g_assert_null (login (d, "dave", "dave-password-WRONG", &status));
     g_assert_cmpuint (status, ==, 401);
   }
   for (size_t i = 0; i < G_N_ELEMENTS (routes); i++)

@@ -11,7 +11,7 @@
 static void
 test_help_everywhere (void)
 {
-  const char *verbs[] = { "serve", "doctor", "backup", "config", "version" };
+  const char *verbs[] = { "serve", "doctor", "backup", "config", "version", "user", "token" };
 
   for (size_t i = 0; i < G_N_ELEMENTS (verbs); i++)
     {
@@ -69,6 +69,10 @@ test_bad_config_values (void)
     { "llm.provider=skynet", "llm.provider" },
     { "llm.base_url=ftp://x", "llm.base_url" },
     { "no.such_key=1", "no.such_key" },
+    /* Reachable from other machines without an allowlist: refused. */
+    { "server.listen=0.0.0.0", "server.allow_from" },
+    { "server.allow_from=10.0.0.0/33", "server.allow_from" },
+    { "server.tls_cert=/etc/ssl/x.pem", "server.tls_key" },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -80,6 +84,19 @@ test_bad_config_values (void)
       g_test_message ("%s -> %s", cases[i].flag, err);
       g_assert_nonnull (strstr (err, cases[i].key));
     }
+}
+
+static void
+test_remote_listen_with_allowlist (void)
+{
+  const char *argv[] = { "serve", "--print-config",
+                         "--set", "server.listen=0.0.0.0",
+                         "--set", "server.allow_from=192.168.1.0/24, 10.0.0.7",
+                         NULL };
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_assert_cmpint (lares_test_run (argv, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "\nlisten=0.0.0.0\n"));
 }
 
 static void
@@ -179,6 +196,57 @@ test_doctor (void)
 }
 
 static void
+test_user_and_token_commands (void)
+{
+  LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
+  const char *add[] = { "user", "add", "eve", "-d", d->data_dir, NULL };
+  const char *list[] = { "user", "list", "-d", d->data_dir, NULL };
+  const char *del[] = { "user", "del", "eve", "-d", d->data_dir, NULL };
+  const char *del_admin[] = { "user", "del", "admin", "-d", d->data_dir, NULL };
+  const char *bad[] = { "user", "frob", "-d", d->data_dir, NULL };
+  const char *tok_list[] = { "token", "list", "-d", d->data_dir, NULL };
+  const char *tok_revoke[] = { "token", "revoke", "1", "-d", d->data_dir, NULL };
+  g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL, *out3 = NULL, *err3 = NULL,
+                  *out4 = NULL, *err4 = NULL, *out5 = NULL, *err5 = NULL, *out6 = NULL,
+                  *err6 = NULL, *out7 = NULL, *err7 = NULL, *out8 = NULL, *err8 = NULL;
+  char *password;
+  unsigned status;
+
+  g_assert_cmpint (lares_test_run (add, &out, &err), ==, 0);
+  password = strstr (out, "password: ");
+  g_assert_nonnull (password);
+  password += strlen ("password: ");
+  g_strstrip (password);
+  g_assert_cmpuint (strlen (password), ==, 20);
+  /* The running daemon accepts the new account at once. */
+  {
+    g_autofree char *json =
+        g_strdup_printf ("{\"username\":\"eve\",\"password\":\"%s\"}", password);
+    const char *none[] = { NULL };
+    g_bytes_unref (lares_test_http_as (d, none, "POST", "/api/v1/auth/login", "application/json",
+                                       json, strlen (json), &status, NULL));
+    g_assert_cmpuint (status, ==, 200);
+  }
+  g_assert_cmpint (lares_test_run (add, &out2, &err2), ==, 1);
+  g_assert_nonnull (strstr (err2, "taken"));
+  g_assert_cmpint (lares_test_run (list, &out3, &err3), ==, 0);
+  g_assert_nonnull (strstr (out3, "eve"));
+  g_assert_cmpint (lares_test_run (del, &out4, &err4), ==, 0);
+  g_assert_cmpint (lares_test_run (del_admin, &out5, &err5), ==, 1);
+  g_assert_nonnull (strstr (err5, "last admin"));
+  g_assert_cmpint (lares_test_run (bad, &out6, &err6), ==, 2);
+  /* The harness's own token is #1: list shows it, revoke ends it. */
+  g_assert_cmpint (lares_test_run (tok_list, &out7, &err7), ==, 0);
+  g_assert_nonnull (strstr (out7, "\"tests\""));
+  g_assert_null (strstr (out7, d->token));
+  g_assert_cmpuint (lares_test_status (d, "GET", "/api/v1/auth/me", NULL, NULL, 0), ==, 200);
+  g_assert_cmpint (lares_test_run (tok_revoke, &out8, &err8), ==, 0);
+  g_assert_cmpuint (lares_test_status (d, "GET", "/api/v1/auth/me", NULL, NULL, 0), ==, 401);
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
+}
+
+static void
 test_version (void)
 {
   const char *argv[] = { "version", NULL };
@@ -195,10 +263,12 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/help", test_help_everywhere);
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
   g_test_add_func ("/cli/bad-config-values", test_bad_config_values);
+  g_test_add_func ("/cli/remote-listen-with-allowlist", test_remote_listen_with_allowlist);
   g_test_add_func ("/cli/precedence-and-redaction", test_precedence_and_redaction);
   g_test_add_func ("/cli/secret-in-readable-file", test_secret_in_readable_file);
   g_test_add_func ("/cli/example-in-sync", test_example_in_sync);
   g_test_add_func ("/cli/doctor", test_doctor);
+  g_test_add_func ("/cli/user-and-token-commands", test_user_and_token_commands);
   g_test_add_func ("/cli/version", test_version);
   return g_test_run ();
 }

@@ -9,55 +9,32 @@
  */
 #include "config.h"
 
+#include "lares-http-parse.h"
 #include "lares-http-private.h"
 #include "lares-users.h"
 #include "lares-util.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
-/* Read required/optional string members; respond and return FALSE on a
- * wrong type or an unknown member. */
+/* Read string members (see lares_json_get_strings); respond and return
+ * FALSE when the body does not fit.  Varargs: one const char ** per
+ * allowed field, in order. */
 static gboolean
 read_fields (LaresRequest *req, const char *const *allowed, const char *const *required, ...)
 {
-  JsonObject *obj = json_node_get_object (req->body);
-  g_autoptr (GList) members = json_object_get_members (obj);
+  const char *values[8] = { NULL };
+  g_autofree char *why = NULL;
   va_list ap;
 
-  for (GList *l = members; l; l = l->next)
-    if (!g_strv_contains (allowed, l->data))
-      {
-        lares_request_respond_error (req, 400, "invalid_argument", "unknown field '%s'",
-                                     (const char *)l->data);
-        return FALSE;
-      }
+  g_assert (g_strv_length ((char **)allowed) <= G_N_ELEMENTS (values));
+  if (!lares_json_get_strings (json_node_get_object (req->body), allowed, required, values, &why))
+    {
+      lares_request_respond_error (req, 400, "invalid_argument", "%s", why);
+      return FALSE;
+    }
   va_start (ap, required);
   for (size_t i = 0; allowed[i]; i++)
-    {
-      const char **out = va_arg (ap, const char **);
-      JsonNode *node = json_object_get_member (obj, allowed[i]);
-
-      *out = NULL;
-      if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-        {
-          if (g_strv_contains (required, allowed[i]))
-            {
-              lares_request_respond_error (req, 400, "invalid_argument", "'%s' is required",
-                                           allowed[i]);
-              va_end (ap);
-              return FALSE;
-            }
-          continue;
-        }
-      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-        {
-          lares_request_respond_error (req, 400, "invalid_argument", "'%s' must be a string",
-                                       allowed[i]);
-          va_end (ap);
-          return FALSE;
-        }
-      *out = json_node_get_string (node);
-    }
+    *va_arg (ap, const char **) = values[i];
   va_end (ap);
   return TRUE;
 }
