@@ -1,0 +1,759 @@
+/* lares-intent-lang.c — per-language tables and the normalizer.
+ *
+ * DESIGN: a language is data (data/intents/LANG/NAME.yaml): filler words,
+ * replacements (contractions, multi-word phrases), number words and the small
+ * date table.  The C code below knows no English; it only knows the shape of
+ * those tables.  Tables are filled at start-up and read-only afterwards, so
+ * normalizing is safe from any thread.
+ */
+#include "config.h"
+
+#include "lares-intent-private.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK (lares - intent - error - quark, lares_intent_error)
+
+gboolean
+lares_intent_throw (GError **error, int code, const char *file, int line, const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (file != NULL && line > 0)
+    g_set_error (error, LARES_INTENT_ERROR, code, "%s:%d: %s", file, line, msg);
+  else if (file != NULL)
+    g_set_error (error, LARES_INTENT_ERROR, code, "%s: %s", file, msg);
+  else
+    g_set_error_literal (error, LARES_INTENT_ERROR, code, msg);
+  return FALSE;
+}
+
+static const char *const role_names[LARES_ROLE_N_ROLES] = {
+  [LARES_ROLE_TODAY] = "today",
+  [LARES_ROLE_TOMORROW] = "tomorrow",
+  [LARES_ROLE_TONIGHT] = "tonight",
+  [LARES_ROLE_NEXT] = "next",
+  [LARES_ROLE_THIS] = "this",
+  [LARES_ROLE_AT] = "at",
+  [LARES_ROLE_ON] = "on",
+  [LARES_ROLE_IN] = "in",
+  [LARES_ROLE_THE] = "the",
+  [LARES_ROLE_OF] = "of",
+  [LARES_ROLE_AND] = "and",
+  [LARES_ROLE_FROM] = "from",
+  [LARES_ROLE_NOW] = "now",
+  [LARES_ROLE_LATER] = "later",
+  [LARES_ROLE_NOON] = "noon",
+  [LARES_ROLE_MIDNIGHT] = "midnight",
+  [LARES_ROLE_MORNING] = "morning",
+  [LARES_ROLE_AFTERNOON] = "afternoon",
+  [LARES_ROLE_EVENING] = "evening",
+  [LARES_ROLE_NIGHT] = "night",
+  [LARES_ROLE_AM] = "am",
+  [LARES_ROLE_PM] = "pm",
+  [LARES_ROLE_OCLOCK] = "oclock",
+  [LARES_ROLE_EVERY] = "every",
+  [LARES_ROLE_OTHER] = "other",
+  [LARES_ROLE_WEEKDAYS] = "weekdays",
+  [LARES_ROLE_WEEKENDS] = "weekends",
+  [LARES_ROLE_LAST] = "last",
+  [LARES_ROLE_HALF] = "half",
+  [LARES_ROLE_QUARTER] = "quarter",
+  [LARES_ROLE_ONE] = "one",
+  [LARES_ROLE_DAILY] = "daily",
+  [LARES_ROLE_WEEKLY] = "weekly",
+  [LARES_ROLE_MONTHLY] = "monthly",
+  [LARES_ROLE_HOURLY] = "hourly",
+  [LARES_ROLE_PAST] = "past",
+  [LARES_ROLE_TO] = "to",
+};
+
+LaresDateRole
+lares_intent_role_from_name (const char *name)
+{
+  for (int i = 1; i < LARES_ROLE_N_ROLES; i++)
+    if (role_names[i] != NULL && strcmp (role_names[i], name) == 0)
+      return (LaresDateRole)i;
+  return LARES_ROLE_NONE;
+}
+
+static GHashTable *
+str_table (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+static void
+free_replacements (gpointer p)
+{
+  g_ptr_array_unref (p);
+}
+
+LaresIntentLang *
+lares_intent_lang_new (void)
+{
+  LaresIntentLang *l = g_new0 (LaresIntentLang, 1);
+  l->fillers = str_table ();
+  l->replace = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_replacements);
+  l->num_units = str_table ();
+  l->num_tens = str_table ();
+  l->num_scales = str_table ();
+  l->num_joiners = str_table ();
+  l->ord_suffixes = str_table ();
+  l->weekdays = str_table ();
+  l->months = str_table ();
+  l->ordinals = str_table ();
+  l->units = str_table ();
+  l->roles = str_table ();
+  l->messages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  l->default_hour = 9;
+  return l;
+}
+
+void
+lares_intent_lang_free (LaresIntentLang *l)
+{
+  if (l == NULL)
+    return;
+  g_free (l->lang);
+  g_hash_table_unref (l->fillers);
+  g_hash_table_unref (l->replace);
+  g_hash_table_unref (l->num_units);
+  g_hash_table_unref (l->num_tens);
+  g_hash_table_unref (l->num_scales);
+  g_hash_table_unref (l->num_joiners);
+  g_hash_table_unref (l->ord_suffixes);
+  g_hash_table_unref (l->weekdays);
+  g_hash_table_unref (l->months);
+  g_hash_table_unref (l->ordinals);
+  g_hash_table_unref (l->units);
+  g_hash_table_unref (l->roles);
+  g_hash_table_unref (l->messages);
+  g_free (l);
+}
+
+const char *
+lares_intent_lang_message (const LaresIntentLang *lang, const char *key)
+{
+  const char *m = g_hash_table_lookup (lang->messages, key);
+  return m != NULL ? m : key;
+}
+
+/* ---- character folding ------------------------------------------------------------ */
+
+/* Lower case, accents dropped, typographic apostrophes made ASCII.  Returns
+ * 0 for a combining mark (dropped). */
+static gunichar
+fold_char (gunichar c)
+{
+  gunichar buf[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
+  size_t n;
+
+  if (c == 0x2019 || c == 0x2018 || c == 0x02BC || c == '`' || c == 0xB4)
+    return '\'';
+  if (g_unichar_ismark (c))
+    return 0;
+  n = g_unichar_fully_decompose (c, FALSE, buf, G_N_ELEMENTS (buf));
+  if (n > 0)
+    c = buf[0];
+  return g_unichar_tolower (c);
+}
+
+typedef struct
+{
+  GString *text;
+  size_t start, end;
+  gboolean digits_only; /* so far */
+} RawTok;
+
+static void
+token_clear (gpointer p)
+{
+  LaresIntentToken *t = p;
+  g_free (t->text);
+}
+
+static GArray *
+token_array (void)
+{
+  GArray *a = g_array_new (FALSE, TRUE, sizeof (LaresIntentToken));
+  g_array_set_clear_func (a, token_clear);
+  return a;
+}
+
+static void
+push_token (GArray *out, const char *text, size_t len, size_t start, size_t end)
+{
+  LaresIntentToken t = { g_strndup (text, len), start, end };
+  g_array_append_val (out, t);
+}
+
+/* Split a raw word at a digit->letter boundary unless the letters are an
+ * ordinal suffix ("3rd"): "5pm" -> "5" "pm". */
+static void
+emit_raw (const LaresIntentLang *lang, GArray *out, const char *w, size_t start, size_t end)
+{
+  size_t len = strlen (w);
+  size_t i = 0;
+
+  while (i < len)
+    {
+      size_t j = i;
+      if (g_ascii_isdigit (w[i]))
+        {
+          while (j < len && (g_ascii_isdigit (w[j]) ||
+                             (w[j] == ':' && j + 1 < len && g_ascii_isdigit (w[j + 1]))))
+            j++;
+          if (j < len && g_ascii_isalpha (w[j]))
+            {
+              size_t k = j;
+              while (k < len && g_ascii_isalpha (w[k]))
+                k++;
+              if (k == len)
+                {
+                  g_autofree char *suffix = g_strndup (w + j, k - j);
+                  if (g_hash_table_contains (lang->ord_suffixes, suffix))
+                    j = k;
+                }
+            }
+        }
+      else
+        {
+          while (j < len && !g_ascii_isdigit (w[j]))
+            j++;
+          if (j == i)
+            j++;
+        }
+      push_token (out, w + i, j - i, start, end);
+      i = j;
+    }
+}
+
+/* Steps 1-2: fold characters and cut into words.  ':' stays inside a word
+ * only between digits, an apostrophe only between letters. */
+static GArray *
+tokenize (const LaresIntentLang *lang, const char *text, size_t len)
+{
+  g_autoptr (GArray) out = token_array ();
+  g_autoptr (GString) w = g_string_new (NULL);
+  const char *p = text, *endp = text + len;
+  size_t wstart = 0, wend = 0;
+
+  while (p < endp)
+    {
+      gunichar raw = g_utf8_get_char (p);
+      const char *next = g_utf8_next_char (p);
+      gunichar c = fold_char (raw);
+      gboolean word = FALSE;
+
+      if (c == 0)
+        {
+          if (w->len > 0)
+            wend = (size_t)(next - text);
+          p = next;
+          continue;
+        }
+      if (g_unichar_isalnum (c))
+        word = TRUE;
+      else if ((c == '\'' || c == ':') && w->len > 0 && next < endp)
+        {
+          gunichar n = fold_char (g_utf8_get_char (next));
+          char prev = w->str[w->len - 1];
+          if (c == ':')
+            word = g_ascii_isdigit (prev) && n < 128 && g_ascii_isdigit ((char)n);
+          else
+            word = g_unichar_isalpha (n) && !g_ascii_isdigit (prev);
+        }
+      if (word)
+        {
+          if (w->len == 0)
+            wstart = (size_t)(p - text);
+          g_string_append_unichar (w, c);
+          wend = (size_t)(next - text);
+        }
+      else if (w->len > 0)
+        {
+          emit_raw (lang, out, w->str, wstart, wend);
+          g_string_truncate (w, 0);
+        }
+      p = next;
+    }
+  if (w->len > 0)
+    emit_raw (lang, out, w->str, wstart, wend);
+  return g_steal_pointer (&out);
+}
+
+/* Fold one table key the way input words are folded (apostrophes kept or
+ * dropped as asked); multi-word keys keep single spaces. */
+static char *
+fold_key (const LaresIntentLang *lang, const char *key, gboolean keep_apostrophe)
+{
+  g_autoptr (GArray) toks = tokenize (lang, key, strlen (key));
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (size_t i = 0; i < toks->len; i++)
+    {
+      const char *t = g_array_index (toks, LaresIntentToken, i).text;
+      if (s->len > 0)
+        g_string_append_c (s, ' ');
+      for (; *t; t++)
+        if (*t != '\'' || keep_apostrophe)
+          g_string_append_c (s, *t);
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static gboolean
+lookup_int (GHashTable *t, const char *key, int *out)
+{
+  gpointer v;
+  if (!g_hash_table_lookup_extended (t, key, NULL, &v))
+    return FALSE;
+  *out = GPOINTER_TO_INT (v);
+  return TRUE;
+}
+
+/* Step 3: replacements, longest first. */
+static GArray *
+apply_replacements (const LaresIntentLang *lang, GArray *in)
+{
+  g_autoptr (GArray) out = token_array ();
+
+  for (size_t i = 0; i < in->len;)
+    {
+      LaresIntentToken *t = &g_array_index (in, LaresIntentToken, i);
+      GPtrArray *cands = g_hash_table_lookup (lang->replace, t->text);
+      gboolean done = FALSE;
+
+      for (size_t c = 0; cands != NULL && c < cands->len && !done; c++)
+        {
+          char **rule = cands->pdata[c];
+          size_t n = 0;
+          while (rule[n] != NULL)
+            n++;
+          if (i + n > in->len)
+            continue;
+          gboolean ok = TRUE;
+          for (size_t k = 1; k < n && ok; k++)
+            ok = strcmp (rule[k], g_array_index (in, LaresIntentToken, i + k).text) == 0;
+          if (!ok)
+            continue;
+          size_t start = t->start, end = g_array_index (in, LaresIntentToken, i + n - 1).end;
+          for (char **to = rule + n + 1; *to != NULL; to++)
+            push_token (out, *to, strlen (*to), start, end);
+          i += n;
+          done = TRUE;
+        }
+      if (!done)
+        {
+          g_autoptr (GString) s = g_string_new (NULL);
+          for (const char *q = t->text; *q; q++)
+            if (*q != '\'')
+              g_string_append_c (s, *q);
+          if (s->len > 0)
+            push_token (out, s->str, s->len, t->start, t->end);
+          i++;
+        }
+    }
+  return g_steal_pointer (&out);
+}
+
+enum
+{
+  NUM_NONE,
+  NUM_UNIT,
+  NUM_TENS,
+  NUM_SCALE
+};
+
+/* Step 4-5: number words to digits, fillers out. */
+static GArray *
+fold_numbers (const LaresIntentLang *lang, GArray *in)
+{
+  g_autoptr (GArray) out = token_array ();
+
+  for (size_t i = 0; i < in->len;)
+    {
+      LaresIntentToken *t = &g_array_index (in, LaresIntentToken, i);
+      int64_t total = 0, current = 0;
+      int last = NUM_NONE;
+      size_t j = i;
+
+      for (; j < in->len; j++)
+        {
+          const char *w = g_array_index (in, LaresIntentToken, j).text;
+          int v;
+          if (lookup_int (lang->num_units, w, &v) && last != NUM_UNIT)
+            {
+              if (last == NUM_TENS && (current % 10) != 0)
+                break;
+              current += v - 1;
+              last = NUM_UNIT;
+            }
+          else if (lookup_int (lang->num_tens, w, &v) && last != NUM_UNIT && last != NUM_TENS)
+            {
+              current += v - 1;
+              last = NUM_TENS;
+            }
+          else if (lookup_int (lang->num_scales, w, &v) && last != NUM_NONE && last != NUM_SCALE)
+            {
+              if (current == 0)
+                current = 1;
+              current *= v - 1;
+              if (v - 1 >= 1000)
+                {
+                  total += current;
+                  current = 0;
+                }
+              last = NUM_SCALE;
+              if (total > 1000000000 || current > 1000000000)
+                {
+                  j++;
+                  break;
+                }
+            }
+          else if (g_hash_table_contains (lang->num_joiners, w) && last == NUM_SCALE &&
+                   j + 1 < in->len)
+            {
+              const char *nw = g_array_index (in, LaresIntentToken, j + 1).text;
+              if (!g_hash_table_contains (lang->num_units, nw) &&
+                  !g_hash_table_contains (lang->num_tens, nw))
+                break;
+            }
+          else
+            break;
+        }
+      if (j > i && last != NUM_NONE)
+        {
+          g_autofree char *digits = g_strdup_printf ("%" G_GINT64_FORMAT, total + current);
+          push_token (out, digits, strlen (digits), t->start,
+                      g_array_index (in, LaresIntentToken, j - 1).end);
+          i = j;
+          continue;
+        }
+      if (!g_hash_table_contains (lang->fillers, t->text))
+        push_token (out, t->text, strlen (t->text), t->start, t->end);
+      i++;
+    }
+  return g_steal_pointer (&out);
+}
+
+GArray *
+lares_intent_normalize (const LaresIntentLang *lang, const char *text, size_t len)
+{
+  g_autoptr (GArray) raw = NULL;
+  g_autoptr (GArray) replaced = NULL;
+
+  if (text == NULL || !g_utf8_validate_len (text, len, NULL))
+    return token_array ();
+  raw = tokenize (lang, text, len);
+  replaced = apply_replacements (lang, raw);
+  return fold_numbers (lang, replaced);
+}
+
+char *
+lares_intent_tokens_join (GArray *tokens, size_t from, size_t to)
+{
+  GString *s = g_string_new (NULL);
+  for (size_t i = from; i < to && i < tokens->len; i++)
+    {
+      if (i > from)
+        g_string_append_c (s, ' ');
+      g_string_append (s, g_array_index (tokens, LaresIntentToken, i).text);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* ---- loading the tables ---------------------------------------------------------- */
+
+static gboolean
+want_kind (const char *file, const LaresYamlNode *n, LaresYamlKind kind, const char *what,
+           GError **error)
+{
+  static const char *const names[] = { "a scalar", "a list", "a mapping" };
+  if (n->kind == kind)
+    return TRUE;
+  return lares_intent_throw (error, LARES_INTENT_ERROR_SYNTAX, file, n->line, "%s must be %s", what,
+                             names[kind]);
+}
+
+static gboolean
+load_set (const LaresIntentLang *lang, GHashTable *set, const char *file, const LaresYamlNode *n,
+          const char *what, GError **error)
+{
+  if (!want_kind (file, n, LARES_YAML_SEQ, what, error))
+    return FALSE;
+  for (size_t i = 0; i < n->kids->len; i++)
+    {
+      const LaresYamlNode *k = n->kids->pdata[i];
+      if (!want_kind (file, k, LARES_YAML_SCALAR, what, error))
+        return FALSE;
+      g_hash_table_add (set, fold_key (lang, k->scalar, FALSE));
+    }
+  return TRUE;
+}
+
+/* A mapping word -> integer (stored + @bias so 0 stays distinguishable). */
+static gboolean
+load_int_map (const LaresIntentLang *lang, GHashTable *t, const char *file, const LaresYamlNode *n,
+              const char *what, int min, int max, int bias, GError **error)
+{
+  if (!want_kind (file, n, LARES_YAML_MAP, what, error))
+    return FALSE;
+  for (size_t i = 0; i + 1 < n->kids->len; i += 2)
+    {
+      const LaresYamlNode *k = n->kids->pdata[i], *v = n->kids->pdata[i + 1];
+      char *end = NULL;
+      long long x;
+      if (!want_kind (file, k, LARES_YAML_SCALAR, what, error) ||
+          !want_kind (file, v, LARES_YAML_SCALAR, what, error))
+        return FALSE;
+      x = g_ascii_strtoll (v->scalar, &end, 10);
+      if (end == v->scalar || *end != '\0' || x < min || x > max)
+        return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, v->line,
+                                   "%s: '%s' must be a whole number from %d to %d", what, v->scalar,
+                                   min, max);
+      g_hash_table_insert (t, fold_key (lang, k->scalar, FALSE), GINT_TO_POINTER ((int)x + bias));
+    }
+  return TRUE;
+}
+
+/* A rule is [from..., NULL, to..., NULL]: two NULL-terminated runs. */
+static void
+free_rule (gpointer p)
+{
+  char **r = p, **q = r;
+  for (int run = 0; run < 2; run++)
+    {
+      while (*q != NULL)
+        g_free (*q++);
+      q++;
+    }
+  g_free (r);
+}
+
+static gboolean
+load_replace (LaresIntentLang *lang, const char *file, const LaresYamlNode *n, GError **error)
+{
+  if (!want_kind (file, n, LARES_YAML_MAP, "replace", error))
+    return FALSE;
+  for (size_t i = 0; i + 1 < n->kids->len; i += 2)
+    {
+      const LaresYamlNode *k = n->kids->pdata[i], *v = n->kids->pdata[i + 1];
+      g_autofree char *from = NULL;
+      g_autofree char *to = NULL;
+      g_auto (GStrv) fw = NULL;
+      g_auto (GStrv) tw = NULL;
+      GPtrArray *cands;
+      char **rule;
+      size_t nf, nt, pos;
+
+      if (!want_kind (file, k, LARES_YAML_SCALAR, "replace", error) ||
+          !want_kind (file, v, LARES_YAML_SCALAR, "replace", error))
+        return FALSE;
+      from = fold_key (lang, k->scalar, TRUE);
+      to = fold_key (lang, v->scalar, TRUE);
+      if (*from == '\0')
+        return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, k->line,
+                                   "replace: empty phrase '%s'", k->scalar);
+      fw = g_strsplit (from, " ", -1);
+      tw = *to ? g_strsplit (to, " ", -1) : g_new0 (char *, 1);
+      nf = g_strv_length (fw);
+      nt = g_strv_length (tw);
+      rule = g_new0 (char *, nf + nt + 2);
+      for (size_t a = 0; a < nf; a++)
+        rule[a] = g_strdup (fw[a]);
+      for (size_t a = 0; a < nt; a++)
+        rule[nf + 1 + a] = g_strdup (tw[a]);
+      cands = g_hash_table_lookup (lang->replace, fw[0]);
+      if (cands == NULL)
+        {
+          cands = g_ptr_array_new_with_free_func (free_rule);
+          g_hash_table_insert (lang->replace, g_strdup (fw[0]), cands);
+        }
+      /* Longest phrase first. */
+      for (pos = 0; pos < cands->len; pos++)
+        {
+          char **r = cands->pdata[pos];
+          size_t rn = 0;
+          while (r[rn] != NULL)
+            rn++;
+          if (rn < nf)
+            break;
+        }
+      g_ptr_array_insert (cands, (int)pos, rule);
+    }
+  return TRUE;
+}
+
+static gboolean
+load_normalize (LaresIntentLang *lang, const char *file, const LaresYamlNode *n, GError **error)
+{
+  if (!want_kind (file, n, LARES_YAML_MAP, "normalize", error))
+    return FALSE;
+  for (size_t i = 0; i + 1 < n->kids->len; i += 2)
+    {
+      const LaresYamlNode *k = n->kids->pdata[i], *v = n->kids->pdata[i + 1];
+      const char *key = k->kind == LARES_YAML_SCALAR ? k->scalar : "";
+      gboolean ok;
+
+      if (strcmp (key, "fillers") == 0)
+        ok = load_set (lang, lang->fillers, file, v, "fillers", error);
+      else if (strcmp (key, "ordinal_suffixes") == 0)
+        ok = load_set (lang, lang->ord_suffixes, file, v, "ordinal_suffixes", error);
+      else if (strcmp (key, "replace") == 0)
+        ok = load_replace (lang, file, v, error);
+      else if (strcmp (key, "numbers") == 0)
+        {
+          ok = want_kind (file, v, LARES_YAML_MAP, "numbers", error);
+          for (size_t j = 0; ok && j + 1 < v->kids->len; j += 2)
+            {
+              const LaresYamlNode *nk = v->kids->pdata[j], *nv = v->kids->pdata[j + 1];
+              const char *nkey = nk->kind == LARES_YAML_SCALAR ? nk->scalar : "";
+              if (strcmp (nkey, "units") == 0)
+                ok = load_int_map (lang, lang->num_units, file, nv, "units", 0, 99, 1, error);
+              else if (strcmp (nkey, "tens") == 0)
+                ok = load_int_map (lang, lang->num_tens, file, nv, "tens", 10, 90, 1, error);
+              else if (strcmp (nkey, "scales") == 0)
+                ok = load_int_map (lang, lang->num_scales, file, nv, "scales", 100, 1000000, 1,
+                                   error);
+              else if (strcmp (nkey, "joiners") == 0)
+                ok = load_set (lang, lang->num_joiners, file, nv, "joiners", error);
+              else
+                ok = lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, nk->line,
+                                         "unknown key '%s' in numbers", nkey);
+            }
+        }
+      else
+        ok = lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, k->line,
+                                 "unknown key '%s' in normalize", key);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+load_units (LaresIntentLang *lang, const char *file, const LaresYamlNode *n, GError **error)
+{
+  if (!want_kind (file, n, LARES_YAML_MAP, "units", error))
+    return FALSE;
+  for (size_t i = 0; i + 1 < n->kids->len; i += 2)
+    {
+      const LaresYamlNode *k = n->kids->pdata[i], *v = n->kids->pdata[i + 1];
+      int secs;
+      if (!want_kind (file, k, LARES_YAML_SCALAR, "units", error) ||
+          !want_kind (file, v, LARES_YAML_SCALAR, "units", error))
+        return FALSE;
+      if (strcmp (v->scalar, "second") == 0)
+        secs = 1;
+      else if (strcmp (v->scalar, "minute") == 0)
+        secs = 60;
+      else if (strcmp (v->scalar, "hour") == 0)
+        secs = 3600;
+      else if (strcmp (v->scalar, "day") == 0)
+        secs = 86400;
+      else if (strcmp (v->scalar, "week") == 0)
+        secs = 7 * 86400;
+      else if (strcmp (v->scalar, "month") == 0)
+        secs = LARES_UNIT_MONTH;
+      else if (strcmp (v->scalar, "year") == 0)
+        secs = LARES_UNIT_YEAR;
+      else
+        return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, v->line,
+                                   "unknown unit '%s' (second, minute, hour, day, week, month, "
+                                   "year)",
+                                   v->scalar);
+      g_hash_table_insert (lang->units, fold_key (lang, k->scalar, FALSE),
+                           GINT_TO_POINTER (secs + 3));
+    }
+  return TRUE;
+}
+
+static gboolean
+load_dates (LaresIntentLang *lang, const char *file, const LaresYamlNode *n, GError **error)
+{
+  if (!want_kind (file, n, LARES_YAML_MAP, "dates", error))
+    return FALSE;
+  for (size_t i = 0; i + 1 < n->kids->len; i += 2)
+    {
+      const LaresYamlNode *k = n->kids->pdata[i], *v = n->kids->pdata[i + 1];
+      const char *key = k->kind == LARES_YAML_SCALAR ? k->scalar : "";
+      gboolean ok = TRUE;
+
+      if (strcmp (key, "weekdays") == 0)
+        ok = load_int_map (lang, lang->weekdays, file, v, "weekdays", 1, 7, 0, error);
+      else if (strcmp (key, "months") == 0)
+        ok = load_int_map (lang, lang->months, file, v, "months", 1, 12, 0, error);
+      else if (strcmp (key, "ordinals") == 0)
+        ok = load_int_map (lang, lang->ordinals, file, v, "ordinals", 1, 31, 0, error);
+      else if (strcmp (key, "units") == 0)
+        ok = load_units (lang, file, v, error);
+      else if (strcmp (key, "default_hour") == 0)
+        {
+          char *end = NULL;
+          long h = v->kind == LARES_YAML_SCALAR ? strtol (v->scalar, &end, 10) : -1;
+          if (v->kind != LARES_YAML_SCALAR || end == v->scalar || *end != '\0' || h < 0 || h > 23)
+            return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, v->line,
+                                       "default_hour must be 0..23");
+          lang->default_hour = (int)h;
+        }
+      else if (strcmp (key, "words") == 0)
+        {
+          ok = want_kind (file, v, LARES_YAML_MAP, "words", error);
+          for (size_t j = 0; ok && j + 1 < v->kids->len; j += 2)
+            {
+              const LaresYamlNode *wk = v->kids->pdata[j], *wv = v->kids->pdata[j + 1];
+              LaresDateRole role;
+              ok = want_kind (file, wk, LARES_YAML_SCALAR, "words", error) &&
+                   want_kind (file, wv, LARES_YAML_SCALAR, "words", error);
+              if (!ok)
+                break;
+              role = lares_intent_role_from_name (wv->scalar);
+              if (role == LARES_ROLE_NONE)
+                return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, wv->line,
+                                           "unknown date role '%s'", wv->scalar);
+              g_hash_table_insert (lang->roles, fold_key (lang, wk->scalar, FALSE),
+                                   GINT_TO_POINTER (role));
+            }
+        }
+      else
+        ok = lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, k->line,
+                                 "unknown key '%s' in dates", key);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+lares_intent_lang_load (LaresIntentLang *lang, const char *file, const char *key,
+                        const LaresYamlNode *value, GError **error)
+{
+  if (strcmp (key, "normalize") == 0)
+    return load_normalize (lang, file, value, error);
+  if (strcmp (key, "dates") == 0)
+    return load_dates (lang, file, value, error);
+  if (strcmp (key, "messages") == 0)
+    {
+      if (!want_kind (file, value, LARES_YAML_MAP, "messages", error))
+        return FALSE;
+      for (size_t i = 0; i + 1 < value->kids->len; i += 2)
+        {
+          const LaresYamlNode *k = value->kids->pdata[i], *v = value->kids->pdata[i + 1];
+          if (!want_kind (file, k, LARES_YAML_SCALAR, "messages", error) ||
+              !want_kind (file, v, LARES_YAML_SCALAR, "messages", error))
+            return FALSE;
+          g_hash_table_insert (lang->messages, g_strdup (k->scalar), g_strdup (v->scalar));
+        }
+      return TRUE;
+    }
+  return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, value->line,
+                             "unknown section '%s'", key);
+}

@@ -1,0 +1,198 @@
+/* lares-intent-private.h — what the intent engine's files, its tests and its
+ * fuzzers share: the YAML tree, the language tables, the normalizer, the
+ * template parser and the slot parsers.
+ *
+ * Everything here is immutable once loaded, except where a function says it
+ * fills an OUT parameter.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "lares-intent.h"
+
+G_BEGIN_DECLS
+
+/* Input longer than this many tokens is not matched (free text would make
+ * the search quadratic in it); the LLM or the capabilities answer takes it. */
+#define LARES_INTENT_MAX_TOKENS 48
+/* Largest number of token sequences one template may expand to. */
+#define LARES_INTENT_MAX_EXPANSIONS 4096
+
+gboolean lares_intent_throw (GError **error, int code, const char *file, int line, const char *fmt,
+                             ...) G_GNUC_PRINTF (5, 6);
+
+/* ---- YAML tree (libyaml events -> nodes with line numbers) ---------------- */
+
+typedef enum
+{
+  LARES_YAML_SCALAR,
+  LARES_YAML_SEQ,
+  LARES_YAML_MAP,
+} LaresYamlKind;
+
+typedef struct LaresYamlNode LaresYamlNode;
+struct LaresYamlNode
+{
+  LaresYamlKind kind;
+  int line;        /* 1-based */
+  char *scalar;    /* (owned) SCALAR only */
+  gboolean plain;  /* SCALAR written without quotes */
+  GPtrArray *kids; /* (owned) SEQ: items; MAP: key, value, key, value... */
+};
+
+LaresYamlNode *lares_yaml_parse (const char *file, const char *data, size_t len, GError **error);
+void lares_yaml_node_free (LaresYamlNode *node);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresYamlNode, lares_yaml_node_free)
+
+/* ---- language tables ---------------------------------------------------------- */
+
+/* Language-neutral roles of date words; data files map words to these names. */
+typedef enum
+{
+  LARES_ROLE_NONE = 0,
+  LARES_ROLE_TODAY,
+  LARES_ROLE_TOMORROW,
+  LARES_ROLE_TONIGHT,
+  LARES_ROLE_NEXT,
+  LARES_ROLE_THIS,
+  LARES_ROLE_AT,
+  LARES_ROLE_ON,
+  LARES_ROLE_IN,
+  LARES_ROLE_THE,
+  LARES_ROLE_OF,
+  LARES_ROLE_AND,
+  LARES_ROLE_FROM,
+  LARES_ROLE_NOW,
+  LARES_ROLE_LATER,
+  LARES_ROLE_NOON,
+  LARES_ROLE_MIDNIGHT,
+  LARES_ROLE_MORNING,
+  LARES_ROLE_AFTERNOON,
+  LARES_ROLE_EVENING,
+  LARES_ROLE_NIGHT,
+  LARES_ROLE_AM,
+  LARES_ROLE_PM,
+  LARES_ROLE_OCLOCK,
+  LARES_ROLE_EVERY,
+  LARES_ROLE_OTHER,
+  LARES_ROLE_WEEKDAYS,
+  LARES_ROLE_WEEKENDS,
+  LARES_ROLE_LAST,
+  LARES_ROLE_HALF,
+  LARES_ROLE_QUARTER,
+  LARES_ROLE_ONE, /* an article meaning one: "a", "an" */
+  LARES_ROLE_DAILY,
+  LARES_ROLE_WEEKLY,
+  LARES_ROLE_MONTHLY,
+  LARES_ROLE_HOURLY,
+  LARES_ROLE_PAST,
+  LARES_ROLE_TO,
+  LARES_ROLE_N_ROLES
+} LaresDateRole;
+
+/* Units table values: seconds, or these for calendar units. */
+#define LARES_UNIT_MONTH (-1)
+#define LARES_UNIT_YEAR  (-2)
+
+typedef struct
+{
+  char *lang;
+  GHashTable *fillers;      /* set */
+  GHashTable *replace;      /* first word -> GPtrArray of char** [from..., NULL, to..., NULL] */
+  GHashTable *num_units;    /* word -> value + 1 */
+  GHashTable *num_tens;     /* word -> value + 1 */
+  GHashTable *num_scales;   /* word -> value + 1 */
+  GHashTable *num_joiners;  /* set */
+  GHashTable *ord_suffixes; /* set */
+  GHashTable *weekdays;     /* word -> 1 (Monday) .. 7 */
+  GHashTable *months;       /* word -> 1..12 */
+  GHashTable *ordinals;     /* word -> 1..31 (+1 for -1 "last": stored as 32) */
+  GHashTable *units;        /* word -> seconds or LARES_UNIT_* (stored + 3) */
+  GHashTable *roles;        /* word -> LaresDateRole */
+  GHashTable *messages;     /* key -> text */
+  int default_hour;         /* a day with no time in a datetime slot */
+} LaresIntentLang;
+
+LaresIntentLang *lares_intent_lang_new (void);
+void lares_intent_lang_free (LaresIntentLang *lang);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresIntentLang, lares_intent_lang_free)
+/* Merge the `normalize:`, `dates:` and `messages:` sections of one file. */
+gboolean lares_intent_lang_load (LaresIntentLang *lang, const char *file, const char *key,
+                                 const LaresYamlNode *value, GError **error);
+const char *lares_intent_lang_message (const LaresIntentLang *lang, const char *key);
+LaresDateRole lares_intent_role_from_name (const char *name);
+
+/* ---- normalizer ------------------------------------------------------------------ */
+
+typedef struct
+{
+  char *text;   /* (owned) normalized token */
+  size_t start; /* byte span of the original text it came from */
+  size_t end;
+} LaresIntentToken;
+
+/* Normalize @len bytes of @text (need not be NUL-terminated).  Returns a
+ * GArray of LaresIntentToken that frees its tokens; empty for empty or
+ * invalid UTF-8 input. */
+GArray *lares_intent_normalize (const LaresIntentLang *lang, const char *text, size_t len);
+/* The tokens joined by single spaces (tests, fuzzers, entity names). */
+char *lares_intent_tokens_join (GArray *tokens, size_t from, size_t to);
+
+/* ---- slot parsers (over normalized tokens) ------------------------------------------ */
+
+typedef enum
+{
+  LARES_LOCAL_EXACT,
+  LARES_LOCAL_GAP,  /* the wall time does not exist; moved to the first real instant */
+  LARES_LOCAL_FOLD, /* the wall time happens twice; the first one was taken */
+} LaresLocalKind;
+
+/* Turn a wall time in @tz into an instant (see docs/internals/intent.md, DST). */
+int64_t lares_intent_local_to_unix (GTimeZone *tz, int year, int month, int day, int hour,
+                                    int minute, LaresLocalKind *kind);
+
+/* Each parser must consume all @n tokens.  @now is in the user's zone. */
+gboolean lares_intent_parse_datetime (const LaresIntentLang *lang, char **tok, size_t n,
+                                      GDateTime *now, gboolean day_only, JsonNode **value,
+                                      char **note);
+gboolean lares_intent_parse_duration (const LaresIntentLang *lang, char **tok, size_t n,
+                                      int64_t *seconds);
+gboolean lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n,
+                                        GDateTime *now, JsonNode **value, char **note);
+/* RFC 3339 with the offset of @dt's zone. */
+char *lares_intent_format_rfc3339 (GDateTime *dt);
+
+/* ---- templates ---------------------------------------------------------------------- */
+
+typedef struct LaresTemplateNode LaresTemplateNode;
+
+/* Rule lookup for <name>; returns (transfer none) the rule's parsed tree. */
+typedef const LaresTemplateNode *(*LaresTemplateRuleFunc) (const char *name, void *user_data);
+
+/* Parse @len bytes of template text.  Errors name the column. */
+LaresTemplateNode *lares_template_parse (const char *text, size_t len, GError **error);
+void lares_template_node_free (LaresTemplateNode *node);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresTemplateNode, lares_template_node_free)
+
+/* One expanded element: a literal word (not yet normalized) or "{slot}". */
+typedef struct
+{
+  char *word; /* (owned) literal, or NULL */
+  char *slot; /* (owned) slot name, or NULL */
+} LaresTemplateItem;
+
+/* Expand into at most @max sequences; each is a GArray of LaresTemplateItem.
+ * Returns a GPtrArray of those arrays, or NULL with @error. */
+GPtrArray *lares_template_expand (const LaresTemplateNode *node, LaresTemplateRuleFunc rules,
+                                  void *user_data, size_t max, GError **error);
+
+/* Fuzzing/test entry point over an in-memory engine definition: one YAML
+ * file's text, merged after the files of @base_dir/@lang when @base_dir is
+ * not NULL. */
+LaresIntentEngine *lares_intent_engine_new_from_data (const char *base_dir, const char *lang,
+                                                      const char *name, const char *data,
+                                                      size_t len, GError **error);
+const LaresIntentLang *lares_intent_engine_get_lang (const LaresIntentEngine *engine);
+
+G_END_DECLS
