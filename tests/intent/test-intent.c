@@ -1,0 +1,346 @@
+/* test-intent.c — the intent engine's parts: template syntax and its errors
+ * (FILE:LINE), the normalizer, DST handling, ambiguity and the router. */
+#include "config.h"
+
+#include "lares-intent-private.h"
+
+static char *
+data_dir (void)
+{
+  return g_build_filename (g_test_get_dir (G_TEST_DIST), "..", "data", "intents", NULL);
+}
+
+static LaresIntentEngine *
+english (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = data_dir ();
+  LaresIntentEngine *e = lares_intent_engine_new_from_dir (dir, "en", &error);
+  g_assert_no_error (error);
+  return e;
+}
+
+typedef struct
+{
+  const char *text;
+  int n_expansions; /* -1: syntax error */
+  const char *error_part;
+} TemplateCase;
+
+static void
+test_template_syntax (void)
+{
+  static const TemplateCase cases[] = {
+    { "set a timer", 1, NULL },
+    { "(a|b) [c] {slot}", 4, NULL },
+    { "[a|b]", 3, NULL },
+    { "((a|b)|(c|d)) [x [y]]", 12, NULL },
+    { "(a|b", -1, "unbalanced '('" },
+    { "a)", -1, "unexpected ')'" },
+    { "[a", -1, "unbalanced '['" },
+    { "{}", -1, "empty slot name" },
+    { "{a b}", -1, "bad character in slot name" },
+    { "{abc", -1, "unclosed slot reference at column 5" },
+    { "a } b", -1, "unexpected '}'" },
+    { "<rule>", -1, "unknown rule <rule>" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LaresTemplateNode) t = NULL;
+      g_autoptr (GPtrArray) seqs = NULL;
+      /* Not NUL-terminated: copy into a buffer with no terminator. */
+      size_t len = strlen (cases[i].text);
+      g_autofree char *buf = g_memdup2 (cases[i].text, len);
+
+      g_test_message ("template '%s'", cases[i].text);
+      t = lares_template_parse (buf, len, &error);
+      if (t != NULL)
+        seqs = lares_template_expand (t, NULL, NULL, 100, &error);
+      if (cases[i].n_expansions < 0)
+        {
+          g_assert_null (seqs);
+          g_assert_error (error, LARES_INTENT_ERROR, error->code);
+          g_test_message ("-> %s", error->message);
+          g_assert_nonnull (strstr (error->message, cases[i].error_part));
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_cmpuint (seqs->len, ==, (unsigned)cases[i].n_expansions);
+        }
+    }
+}
+
+static void
+test_template_cap (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LaresTemplateNode) t = NULL;
+  g_autoptr (GPtrArray) seqs = NULL;
+  const char *text = "[a] [b] [c] [d] [e] [f] [g] [h] [i] [j] [k] [l] [m]"; /* 8192 */
+
+  t = lares_template_parse (text, strlen (text), &error);
+  g_assert_no_error (error);
+  seqs = lares_template_expand (t, NULL, NULL, LARES_INTENT_MAX_EXPANSIONS, &error);
+  g_assert_null (seqs);
+  g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "more than 4096"));
+}
+
+/* A bad template file is a start-up error naming file, line and problem. */
+static void
+test_bad_file (void)
+{
+  static const struct
+  {
+    const char *yaml;
+    const char *want;
+  } cases[] = {
+    { "intents:\n  x.y:\n    tool: x.y\n    data:\n      - sentences:\n          - \"a (b\"\n",
+      "bad.yaml:6: bad template \"a (b\": unbalanced '(' at column 3" },
+    { "intents:\n  x.y:\n    tool: x.y\n    data:\n      - sentences:\n          - \"a {nope}\"\n",
+      "bad.yaml:6: unknown slot {nope}" },
+    { "intents:\n  x.y:\n    tool: x.y\n    data:\n      - sentences: [\"a <nope>\"]\n",
+      "bad.yaml:5: bad template \"a <nope>\": unknown rule <nope>" },
+    { "intents:\n  x.y:\n    data:\n      - sentences: [\"hello there\"]\n",
+      "bad.yaml:2: intent 'x.y' has no tool" },
+    { "intents:\n  x.y:\n    tool: t\n    data:\n      - sentences: [\"hi\"]\n        args: {a: "
+      "\"{ghost}\"}\n",
+      "bad.yaml:6: arg 'a' names unknown slot {ghost}" },
+    { "slots:\n  whenever: sometime\n", "bad.yaml:2: unknown slot type 'sometime'" },
+    { "intents: [\n", "bad.yaml:2: bad YAML" },
+    { "dates:\n  words:\n    soon: whenever\n", "bad.yaml:3: unknown date role 'whenever'" },
+    { "a: &x 1\nb: *x\n", "bad.yaml:2: YAML aliases are not supported" },
+    { "language: fr\n", "bad.yaml:1: language must be 'en'" },
+  };
+  g_autofree char *dir = data_dir ();
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LaresIntentEngine) e = lares_intent_engine_new_from_data (
+          dir, "en", "bad.yaml", cases[i].yaml, strlen (cases[i].yaml), &error);
+      g_test_message ("case %zu: %s", i, error ? error->message : "(no error)");
+      g_assert_null (e);
+      g_assert_nonnull (error);
+      g_assert_true (g_str_has_prefix (error->message, cases[i].want));
+    }
+}
+
+static void
+test_missing_dir (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = data_dir ();
+  g_autoptr (LaresIntentEngine) e = lares_intent_engine_new_from_dir (dir, "xx", &error);
+  g_assert_null (e);
+  g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_IO);
+  g_clear_error (&error);
+  e = lares_intent_engine_new_from_dir (dir, "../en", &error);
+  g_assert_null (e);
+  g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID);
+}
+
+static void
+test_normalize (void)
+{
+  static const struct
+  {
+    const char *in;
+    const char *out;
+  } cases[] = {
+    { "Hello, World!", "hello world" },
+    { "What's up?", "what is up" },
+    { "what’s the time", "what is the time" },
+    { "twenty five minutes", "25 minutes" },
+    { "one hundred and five", "105" },
+    { "five twenty", "5 20" },
+    { "a couple of hours", "2 hours" },
+    { "at 5pm", "at 5 pm" },
+    { "the 3rd at 9:30", "the 3rd at 9:30" },
+    { "um please set a timer", "set a timer" },
+    { "Café Zoë", "cafe zoe" },
+    { "o'clock", "oclock" },
+    { "", "" },
+    { "\xff\xfe", "" }, /* invalid UTF-8 */
+    { "a:b 12:", "a b 12" },
+    { "twenty", "20" },
+    { "bread and butter", "bread and butter" },
+  };
+  g_autoptr (LaresIntentEngine) e = english ();
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GArray) toks = lares_intent_normalize (lares_intent_engine_get_lang (e),
+                                                        cases[i].in, strlen (cases[i].in));
+      g_autofree char *got = lares_intent_tokens_join (toks, 0, toks->len);
+      g_test_message ("normalize '%s' -> '%s'", cases[i].in, got);
+      g_assert_cmpstr (got, ==, cases[i].out);
+    }
+}
+
+static void
+test_local_to_unix (void)
+{
+  g_autoptr (GTimeZone) berlin = g_time_zone_new_identifier ("Europe/Berlin");
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  LaresLocalKind kind;
+  int64_t u;
+
+  /* 2025-03-30 02:30 does not exist: first real instant is 03:00 CEST = 01:00Z. */
+  u = lares_intent_local_to_unix (berlin, 2025, 3, 30, 2, 30, &kind);
+  g_assert_cmpint (kind, ==, LARES_LOCAL_GAP);
+  g_assert_cmpint (u, ==, 1743296400);
+  /* 2025-10-26 02:30 happens twice: the first is 02:30 CEST = 00:30Z. */
+  u = lares_intent_local_to_unix (berlin, 2025, 10, 26, 2, 30, &kind);
+  g_assert_cmpint (kind, ==, LARES_LOCAL_FOLD);
+  g_assert_cmpint (u, ==, 1761438600);
+  u = lares_intent_local_to_unix (berlin, 2025, 7, 1, 12, 0, &kind);
+  g_assert_cmpint (kind, ==, LARES_LOCAL_EXACT);
+  g_assert_cmpint (u, ==, 1751364000);
+  u = lares_intent_local_to_unix (utc, 1970, 1, 1, 0, 0, &kind);
+  g_assert_cmpint (kind, ==, LARES_LOCAL_EXACT);
+  g_assert_cmpint (u, ==, 0);
+}
+
+static LaresIntentMatch *
+match_at (LaresIntentEngine *e, const char *text, const char *now_s, const char *zone,
+          LaresIntentEntities *ents)
+{
+  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (zone);
+  g_autoptr (GDateTime) now = g_date_time_new_from_iso8601 (now_s, tz);
+  g_assert_nonnull (now);
+  return lares_intent_engine_match (e, text, now, tz, ents);
+}
+
+static void
+test_dst_note (void)
+{
+  g_autoptr (LaresIntentEngine) e = english ();
+  g_autoptr (LaresIntentMatch) gap = NULL;
+  g_autoptr (LaresIntentMatch) fold = NULL;
+  g_autoptr (LaresIntentMatch) plain = NULL;
+  JsonObject *args;
+
+  gap = match_at (e, "wake me up tomorrow at 2:30am", "2025-03-29T10:00:00", "Europe/Berlin", NULL);
+  g_assert_cmpint (lares_intent_match_get_verdict (gap), ==, LARES_INTENT_VERDICT_MATCH);
+  args = json_node_get_object (lares_intent_match_get_args (gap));
+  g_assert_cmpstr (json_object_get_string_member (args, "at"), ==, "2025-03-30T03:00:00+02:00");
+  g_assert_nonnull (lares_intent_match_get_notes (gap)[0]);
+  g_assert_nonnull (strstr (lares_intent_match_get_notes (gap)[0], "does not exist"));
+  g_assert_null (lares_intent_match_get_notes (gap)[1]);
+
+  fold =
+      match_at (e, "wake me up tomorrow at 2:30am", "2025-10-25T10:00:00", "Europe/Berlin", NULL);
+  args = json_node_get_object (lares_intent_match_get_args (fold));
+  g_assert_cmpstr (json_object_get_string_member (args, "at"), ==, "2025-10-26T02:30:00+02:00");
+  g_assert_nonnull (strstr (lares_intent_match_get_notes (fold)[0], "happens twice"));
+
+  plain = match_at (e, "wake me up tomorrow at 7am", "2025-10-25T10:00:00", "Europe/Berlin", NULL);
+  g_assert_null (lares_intent_match_get_notes (plain)[0]);
+}
+
+static void
+test_ambiguous_entity (void)
+{
+  g_autoptr (LaresIntentEngine) e = english ();
+  g_autoptr (LaresIntentEntities) ents = lares_intent_entities_new ();
+  g_autoptr (LaresIntentMatch) m = NULL;
+  g_autoptr (LaresIntentMatch) typo = NULL;
+  const char *why = NULL;
+
+  lares_intent_entities_add (ents, "project", "house");
+  lares_intent_entities_add (ents, "project", "horse");
+  lares_intent_entities_add (ents, "project", "garden");
+  lares_intent_entities_add (ents, "project", "garden"); /* duplicate ignored */
+  m = match_at (e, "add hay to my hose project", "2025-03-29T10:00:00", "Europe/Berlin", ents);
+  g_assert_cmpint (lares_intent_match_get_verdict (m), ==, LARES_INTENT_VERDICT_AMBIGUOUS);
+  g_assert_cmpstr (lares_intent_match_get_question (m), ==,
+                   "Which project did you mean: house or horse?");
+  g_assert_cmpint (lares_intent_route (m, TRUE, &why), ==, LARES_INTENT_ROUTE_CLARIFY);
+  g_assert_nonnull (why);
+
+  typo =
+      match_at (e, "add seeds to my gardn project", "2025-03-29T10:00:00", "Europe/Berlin", ents);
+  g_assert_cmpint (lares_intent_match_get_verdict (typo), ==, LARES_INTENT_VERDICT_MATCH);
+  g_assert_cmpfloat (lares_intent_match_get_confidence (typo), <, 1.0);
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_node_get_object (lares_intent_match_get_args (typo)), "project"),
+                   ==, "garden");
+}
+
+static void
+test_ambiguous_intent (void)
+{
+  static const char extra[] = "intents:\n"
+                              "  a.one:\n    tool: a.one\n    description: do one thing\n"
+                              "    data:\n      - sentences: [\"frobnicate {text}\"]\n"
+                              "  a.two:\n    tool: a.two\n    description: do another thing\n"
+                              "    data:\n      - sentences: [\"frobnicate {title}\"]\n";
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = data_dir ();
+  g_autoptr (LaresIntentEngine) e =
+      lares_intent_engine_new_from_data (dir, "en", "extra.yaml", extra, strlen (extra), &error);
+  g_autoptr (LaresIntentMatch) m = NULL;
+
+  g_assert_no_error (error);
+  m = match_at (e, "frobnicate the widget", "2025-03-29T10:00:00", "Europe/Berlin", NULL);
+  g_assert_cmpint (lares_intent_match_get_verdict (m), ==, LARES_INTENT_VERDICT_AMBIGUOUS);
+  g_assert_cmpstr (lares_intent_match_get_question (m), ==,
+                   "Did you mean: do one thing or do another thing?");
+}
+
+static void
+test_router (void)
+{
+  g_autoptr (LaresIntentEngine) e = english ();
+  g_autoptr (LaresIntentMatch) yes =
+      match_at (e, "what time is it", "2025-03-29T10:00:00", "UTC", NULL);
+  g_autoptr (LaresIntentMatch) no =
+      match_at (e, "tell me a joke", "2025-03-29T10:00:00", "UTC", NULL);
+  const char *why = NULL;
+
+  g_assert_cmpint (lares_intent_route (yes, FALSE, &why), ==, LARES_INTENT_ROUTE_RUN);
+  g_assert_cmpint (lares_intent_route (yes, TRUE, NULL), ==, LARES_INTENT_ROUTE_RUN);
+  g_assert_cmpstr (lares_intent_match_get_tool (yes), ==, "time.now");
+  g_assert_cmpint (lares_intent_route (no, TRUE, &why), ==, LARES_INTENT_ROUTE_LLM);
+  g_assert_cmpint (lares_intent_route (no, FALSE, &why), ==, LARES_INTENT_ROUTE_CAPABILITIES);
+  g_assert_nonnull (strstr (why, "no LLM"));
+  g_assert_cmpstr (lares_intent_match_get_why (no), ==, "no template matches");
+  g_assert_nonnull (strstr (lares_intent_engine_get_capabilities (e), "set reminders"));
+  g_assert_cmpstr (lares_intent_route_to_string (LARES_INTENT_ROUTE_CLARIFY), ==, "clarify");
+  g_assert_cmpuint (lares_intent_engine_get_n_paths (e), >, 1000);
+}
+
+static void
+test_long_input (void)
+{
+  g_autoptr (LaresIntentEngine) e = english ();
+  g_autoptr (GString) s = g_string_new ("remind me to");
+  g_autoptr (LaresIntentMatch) m = NULL;
+  for (int i = 0; i < 60; i++)
+    g_string_append (s, " go");
+  m = match_at (e, s->str, "2025-03-29T10:00:00", "UTC", NULL);
+  g_assert_cmpint (lares_intent_match_get_verdict (m), ==, LARES_INTENT_VERDICT_NONE);
+  g_assert_nonnull (strstr (lares_intent_match_get_why (m), "longer than"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/intent/template/syntax", test_template_syntax);
+  g_test_add_func ("/intent/template/cap", test_template_cap);
+  g_test_add_func ("/intent/load/bad-file", test_bad_file);
+  g_test_add_func ("/intent/load/missing-dir", test_missing_dir);
+  g_test_add_func ("/intent/normalize", test_normalize);
+  g_test_add_func ("/intent/dst/local-to-unix", test_local_to_unix);
+  g_test_add_func ("/intent/dst/note", test_dst_note);
+  g_test_add_func ("/intent/ambiguous/entity", test_ambiguous_entity);
+  g_test_add_func ("/intent/ambiguous/intent", test_ambiguous_intent);
+  g_test_add_func ("/intent/router", test_router);
+  g_test_add_func ("/intent/long-input", test_long_input);
+  return g_test_run ();
+}
