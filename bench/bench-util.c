@@ -176,18 +176,22 @@ bench_daemon_wait_listening (BenchDaemon *d, int timeout_ms, GError **error)
         }
       len += (size_t)n;
       buf[len] = '\0';
-      nl = strchr (buf, '\n');
-      if (nl == NULL && len < sizeof buf - 1)
-        continue;
-      if (nl)
-        *nl = '\0';
-      if (!parse_listening (buf, &d->port))
+      /* A first start prints the admin's password before the listening
+       * line: skip whole lines until that one. */
+      while ((nl = strchr (buf, '\n')) != NULL)
+        {
+          *nl = '\0';
+          if (parse_listening (buf, &d->port))
+            return TRUE;
+          len -= (size_t)(nl + 1 - buf);
+          memmove (buf, nl + 1, len + 1);
+        }
+      if (len >= sizeof buf - 1)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "unexpected first stdout line from the daemon: '%s'", buf);
+                       "unexpected stdout from the daemon: '%.80s'", buf);
           return FALSE;
         }
-      return TRUE;
     }
 }
 
@@ -515,4 +519,22 @@ bench_rm_rf (const char *path)
 {
   if (path && *path)
     (void)nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *
+bench_make_token (const char *lares, const char *data_dir, GError **error)
+{
+  const char *argv[] = { lares, "token", "create", "-d", data_dir, "--name", "bench", NULL };
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                     &status, error))
+    return NULL;
+  if (!g_spawn_check_wait_status (status, error))
+    {
+      g_prefix_error (error, "lares token create: ");
+      return NULL;
+    }
+  return g_strconcat ("Bearer ", g_strstrip (out), NULL);
 }

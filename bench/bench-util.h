@@ -86,4 +86,8 @@ char *bench_make_tmp_dir (GError **error);
 /* Remove PATH and everything under it (does not follow symlinks). */
 void bench_rm_rf (const char *path);
 
+/* An admin API token for the daemon on @data_dir, as "Bearer <token>"
+ * (`lares token create`).  (transfer full) */
+char *bench_make_token (const char *lares, const char *data_dir, GError **error);
+
 G_END_DECLS

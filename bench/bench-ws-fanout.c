@@ -103,6 +103,7 @@ struct _Fanout
   GMainContext *main_ctx;    /* the default context: main thread */
   SoupSession *http_session; /* (owned) main thread only */
   char *base_url;            /* (owned) "http://127.0.0.1:PORT" */
+  char *auth;                /* "Bearer <token>" for the daemon (owned) */
   unsigned port, n_clients, n_threads;
   gboolean raw;        /* --client raw: epoll + bench-ws-raw instead of libsoup */
   Client *clients;     /* (owned) array of n_clients */
@@ -320,6 +321,8 @@ receiver_connect_next (Receiver *r)
       Client *c = &f->clients[r->first + r->next++ * f->n_threads];
       g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
 
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    f->auth);
       r->connecting++;
       soup_session_websocket_connect_async (r->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                             connect_done, c);
@@ -371,7 +374,7 @@ raw_connect_all (Receiver *r, int epfd)
       struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
       g_autoptr (GError) error = NULL;
 
-      if (!bench_ws_raw_open (&c->raw, f->port, "/ws", 10000, &error))
+      if (!bench_ws_raw_open (&c->raw, f->port, "/ws", f->auth, 10000, &error))
         {
           fail (f, "client %u: websocket connect: %s", c->index, error->message);
           return;
@@ -557,6 +560,8 @@ run_round (Fanout *f, int round, gboolean record, unsigned expect)
   size_t json_len = strlen (json);
   g_autoptr (SoupMessage) msg = soup_message_new ("POST", url);
   g_autoptr (GBytes) body = g_bytes_new_take (g_steal_pointer (&json), json_len);
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", f->auth);
 
   g_atomic_int_set (&f->received, 0);
   g_atomic_int_set (&f->round, round);
@@ -826,6 +831,7 @@ fanout_clear (Fanout *f)
   g_clear_pointer (&f->clients, g_free);
   g_clear_object (&f->http_session);
   g_clear_pointer (&f->base_url, g_free);
+  g_clear_pointer (&f->auth, g_free);
   g_clear_pointer (&f->rx_us, g_free);
   g_clear_pointer (&f->lat_ms, g_free);
   g_clear_pointer (&f->spread_ms, g_free);
@@ -945,6 +951,10 @@ main (int argc, char **argv)
 
   fanout_init (&f, (unsigned)n_clients, (unsigned)threads, g_strcmp0 (client, "raw") == 0, rounds,
                d.port);
+  /* Every /api/v1 route and /ws needs credentials: an admin token. */
+  f.auth = bench_make_token (argv[1], data, &error);
+  if (f.auth == NULL)
+    goto out;
   pause_ms (&f, 500);
   printf ("fanout.clients=%u\n", f.n_clients);
   printf ("fanout.threads=%u\n", f.n_threads);

@@ -129,7 +129,8 @@ check_handshake (const char *headers, const char *key, GError **error)
 }
 
 gboolean
-bench_ws_raw_open (BenchWsRaw *ws, unsigned port, const char *path, int timeout_ms, GError **error)
+bench_ws_raw_open (BenchWsRaw *ws, unsigned port, const char *path, const char *auth,
+                   int timeout_ms, GError **error)
 {
   struct sockaddr_in sa = { 0 };
   struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
@@ -162,8 +163,9 @@ bench_ws_raw_open (BenchWsRaw *ws, unsigned port, const char *path, int timeout_
                              "Upgrade: websocket\r\n"
                              "Connection: Upgrade\r\n"
                              "Sec-WebSocket-Key: %s\r\n"
-                             "Sec-WebSocket-Version: 13\r\n\r\n",
-                             path, port, key);
+                             "Sec-WebSocket-Version: 13\r\n"
+                             "Authorization: %s\r\n\r\n",
+                             path, port, key, auth);
   for (p = request, left = strlen (request); left > 0;)
     {
       ssize_t n = write (ws->fd, p, left);

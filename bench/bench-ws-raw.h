@@ -28,8 +28,8 @@ typedef void (*BenchWsTextFunc) (gpointer user_data, const char *data, size_t le
 /* Connect to 127.0.0.1:PORT, do the opening handshake for PATH (checking
  * Sec-WebSocket-Accept) within TIMEOUT_MS, then make the socket
  * non-blocking.  No extensions are offered. */
-gboolean bench_ws_raw_open (BenchWsRaw *ws, unsigned port, const char *path, int timeout_ms,
-                            GError **error);
+gboolean bench_ws_raw_open (BenchWsRaw *ws, unsigned port, const char *path, const char *auth,
+                            int timeout_ms, GError **error);
 
 /* Read everything available and hand each text frame to FUNC; answer
  * pings.  Returns 1 while open, 0 once closed (a close frame was answered,

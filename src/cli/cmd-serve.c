@@ -45,6 +45,22 @@ typedef struct
 } FirstUser;
 
 static gboolean
+count_admins (sqlite3 *db, gpointer data, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt =
+      lares_sql_prepare (db, "SELECT count(*) FROM users WHERE role = 'admin'", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    return lares_sql_throw (db, rc, error);
+  *(int64_t *)data = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
+}
+
+static gboolean
 ensure_first_user (sqlite3 *db, gpointer data, GError **error)
 {
   FirstUser *fu = data;
@@ -132,6 +148,7 @@ lares_cmd_serve (int argc, char **argv)
   LaresStoreOptions sopts;
   FirstUser fu = { 0 };
   g_autofree char *admin_password = NULL;
+  int64_t admins = 0;
   ServeState st = { 0 };
   int64_t t0 = g_get_monotonic_time ();
   int rc;
@@ -200,15 +217,23 @@ lares_cmd_serve (int argc, char **argv)
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
-  /* The first admin's password is made (and hashed) up front; it is used
-   * only if this start creates the account. */
-  admin_password = lares_password_generate ();
-  fu.hash = lares_password_hash (admin_password, &error);
-  if (fu.hash == NULL || !lares_store_write_sync (store, ensure_first_user, &fu, &error))
+  /* Only a first start pays for hashing the new admin's password. */
+  if (!lares_store_write_sync (store, count_admins, &admins, &error))
     {
-      g_printerr ("lares: cannot set up the store: %s\n", error->message);
+      g_printerr ("lares: cannot read the store: %s\n", error->message);
       rc = LARES_EXIT_FAILURE;
       goto out;
+    }
+  if (admins == 0)
+    {
+      admin_password = lares_password_generate ();
+      fu.hash = lares_password_hash (admin_password, &error);
+      if (fu.hash == NULL || !lares_store_write_sync (store, ensure_first_user, &fu, &error))
+        {
+          g_printerr ("lares: cannot set up the first user: %s\n", error->message);
+          rc = LARES_EXIT_FAILURE;
+          goto out;
+        }
     }
   if (fu.created)
     {
