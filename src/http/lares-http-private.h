@@ -35,7 +35,8 @@ typedef struct
   const char *pattern; /* "/api/v1/notes/{id}"; {id} matches a positive integer */
   LaresRouteHandler handler;
   LaresRouteFlags flags;
-  const char *name; /* metrics label */
+  const char *name;  /* metrics label */
+  uint64_t max_body; /* body cap in bytes; 0: server.max_body */
 } LaresRoute;
 
 struct _LaresServer
@@ -93,8 +94,11 @@ void lares_request_respond_error (LaresRequest *req, unsigned status, const char
 /* Map a GError from a lower layer to a status and a stable code. */
 void lares_request_respond_gerror (LaresRequest *req, const GError *error);
 
-/* Refuse chunked bodies (411) and a Content-Length over server.max_body
- * (413) from the headers alone.  Returns FALSE after responding. */
+/* The body cap for this request: the route's own, else server.max_body. */
+uint64_t lares_request_max_body (LaresRequest *req);
+
+/* Refuse chunked bodies (411) and a Content-Length over the cap (413) from
+ * the headers alone.  Returns FALSE after responding. */
 gboolean lares_request_check_body_framing (LaresRequest *req);
 
 /* Drop the connection unless the peer is loopback or in server.allow_from;

@@ -257,7 +257,7 @@ parse_body (LaresRequest *req)
   size_t len = 0;
   const char *data = g_bytes_get_data (bytes, &len);
 
-  req->body = lares_json_body_parse (data, len, req->server->cfg->max_body, &code, &message);
+  req->body = lares_json_body_parse (data, len, lares_request_max_body (req), &code, &message);
   if (req->body != NULL)
     return TRUE;
   lares_request_respond_error (req, g_str_equal (code, "payload_too_large") ? 413 : 400, code, "%s",
@@ -267,12 +267,20 @@ parse_body (LaresRequest *req)
 
 /* ---- handlers --------------------------------------------------------- */
 
+uint64_t
+lares_request_max_body (LaresRequest *req)
+{
+  if (req->route != NULL && req->route->max_body != 0)
+    return req->route->max_body;
+  return req->server->cfg->max_body;
+}
+
 gboolean
 lares_request_check_body_framing (LaresRequest *req)
 {
   SoupMessageHeaders *in = soup_server_message_get_request_headers (req->msg);
   SoupEncoding enc = soup_message_headers_get_encoding (in);
-  uint64_t max = req->server->cfg->max_body;
+  uint64_t max = lares_request_max_body (req);
 
   /* Bodies must declare their length so the cap applies before reading. */
   if (enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF)
@@ -349,8 +357,6 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
   soup_message_headers_replace (out, "X-Content-Type-Options", "nosniff");
   soup_message_headers_replace (out, "Cache-Control", "no-store");
 
-  if (!lares_request_check_body_framing (req))
-    return;
   req->route = find_route (method, path, &req->path_id, &id_ok, allow);
   if (req->route == NULL && allow->len > 0)
     {
@@ -365,6 +371,8 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
       lares_request_respond_error (req, 404, "not_found", "no such resource: %s", path);
       return;
     }
+  if (!lares_request_check_body_framing (req))
+    return;
   /* Credentials are checked before the body is read. */
   if (!lares_request_check_access (req))
     return;

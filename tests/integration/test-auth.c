@@ -399,6 +399,22 @@ test_lockout (void)
   lares_test_daemon_free (d, TRUE);
 }
 
+static void
+test_login_body_cap (void)
+{
+  /* The one route open to anyone takes at most 4 KiB. */
+  g_autofree char *pad = g_strnfill (5000, 'x');
+  g_autofree char *json = g_strdup_printf ("{\"username\":\"%s\",\"password\":\"x\"}", pad);
+  const char *none[] = { NULL };
+  unsigned status;
+  g_autoptr (GBytes) resp =
+      lares_test_http_as (daemon_, none, "POST", "/api/v1/auth/login", "application/json", json,
+                          strlen (json), &status, NULL);
+
+  g_assert_cmpuint (status, ==, 413);
+  lares_test_assert_error (resp, "payload_too_large");
+}
+
 /* ---- the first admin ------------------------------------------------------- */
 
 static void
@@ -507,6 +523,7 @@ main (int argc, char **argv)
                    test_password_change_ends_other_sessions);
   g_test_add_func ("/auth/revoked-and-expired-tokens", test_revoked_and_expired_tokens);
   g_test_add_func ("/auth/lockout", test_lockout);
+  g_test_add_func ("/auth/login-body-cap", test_login_body_cap);
   g_test_add_func ("/auth/no-secrets-leak", test_no_secrets_leak);
   rc = g_test_run ();
   g_assert_cmpint (lares_test_daemon_stop (daemon_, SIGTERM), ==, 0);

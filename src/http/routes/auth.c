@@ -754,8 +754,9 @@ audit_list (LaresRequest *req)
 }
 
 const LaresRoute lares_auth_routes[] = {
+  /* Open to anyone, so its body is kept small. */
   { "POST", "/api/v1/auth/login", auth_login, LARES_ROUTE_PUBLIC | LARES_ROUTE_JSON_BODY,
-    "auth.login" },
+    "auth.login", 4096 },
   { "POST", "/api/v1/auth/logout", auth_logout, 0, "auth.logout" },
   { "GET", "/api/v1/auth/me", auth_me, 0, "auth.me" },
   { "POST", "/api/v1/auth/password", auth_password, LARES_ROUTE_JSON_BODY, "auth.password" },
