@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -152,6 +153,75 @@ check_llm (Report *r, const LaresConfig *cfg)
     report (r, "ok", "llm", "%s answers", url);
 }
 
+/* Is a daemon answering on the configured address, and does the CLI's
+ * token work there? */
+static void
+check_daemon (Report *r, const LaresConfig *cfg)
+{
+  g_autoptr (SoupSession) session =
+      soup_session_new_with_options ("timeout", 3, "proxy-resolver", NULL, NULL);
+  g_autofree char *host =
+      strchr (cfg->listen, ':') ? g_strdup_printf ("[%s]", cfg->listen) : g_strdup (cfg->listen);
+  g_autofree char *base = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *token = NULL;
+  g_autoptr (SoupMessage) health = NULL;
+  g_autoptr (SoupMessage) me = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* A wildcard listen is reachable on loopback too. */
+  if (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "[::]"))
+    {
+      g_free (host);
+      host = g_strdup ("127.0.0.1");
+    }
+  base = g_strdup_printf ("%s://%s:%" G_GINT64_FORMAT, *cfg->tls_cert ? "https" : "http", host,
+                          cfg->port);
+  url = g_strconcat (base, "/healthz", NULL);
+  health = soup_message_new ("GET", url);
+  body = soup_session_send_and_read (session, health, NULL, &error);
+  if (body == NULL || soup_message_get_status (health) != 200)
+    {
+      report (r, "warn", "daemon", "nothing answers at %s (not running?)", base);
+      return;
+    }
+  g_clear_pointer (&body, g_bytes_unref);
+  token = lares_cli_token (&error);
+  if (token == NULL)
+    {
+      if (error)
+        report (r, "FAIL", "daemon", "%s answers, but the token: %s", base, error->message);
+      else
+        report (r, "ok", "daemon", "%s answers (set LARES_TOKEN to check a token)", base);
+      return;
+    }
+  g_free (url);
+  url = g_strconcat (base, "/api/v1/auth/me", NULL);
+  me = soup_message_new ("GET", url);
+  {
+    g_autofree char *auth = g_strconcat ("Bearer ", token, NULL);
+    soup_message_headers_replace (soup_message_get_request_headers (me), "Authorization", auth);
+  }
+  body = soup_session_send_and_read (session, me, NULL, &error);
+  if (body == NULL || soup_message_get_status (me) != 200)
+    {
+      report (r, "FAIL", "daemon", "%s answers, but refuses the CLI's token (HTTP %u)", base,
+              soup_message_get_status (me));
+      return;
+    }
+  {
+    g_autoptr (JsonParser) p = json_parser_new ();
+    const char *name = "?";
+    if (json_parser_load_from_data (p, g_bytes_get_data (body, NULL),
+                                    (gssize)g_bytes_get_size (body), NULL) &&
+        JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+      name = json_object_get_string_member_with_default (
+          json_node_get_object (json_parser_get_root (p)), "name", "?");
+    report (r, "ok", "daemon", "%s answers; the CLI's token is valid for '%s'", base, name);
+  }
+}
+
 int
 lares_cmd_doctor (int argc, char **argv)
 {
@@ -176,6 +246,7 @@ lares_cmd_doctor (int argc, char **argv)
   check_store (&r, cfg);
   check_clock (&r);
   check_llm (&r, cfg);
+  check_daemon (&r, cfg);
   printf ("%u failed, %u warning(s)\n", r.failed, r.warned);
   rc = r.failed ? LARES_EXIT_FAILURE : LARES_EXIT_OK;
 out:

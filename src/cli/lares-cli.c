@@ -3,7 +3,9 @@
 
 #include "lares-cli.h"
 
+#include <gio/gio.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "lares-config.h"
 
@@ -68,4 +70,28 @@ lares_cli_load_config (LaresCliConfigOptions *opts, char **extra_overrides)
   if (cfg == NULL)
     fprintf (stderr, "lares: configuration error: %s\n", error->message);
   return cfg;
+}
+
+char *
+lares_cli_token (GError **error)
+{
+  const char *env = g_getenv ("LARES_TOKEN");
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "lares", "token", NULL);
+  g_autofree char *text = NULL;
+  struct stat st;
+
+  if (env != NULL && *env != '\0')
+    return g_strstrip (g_strdup (env));
+  if (stat (path, &st) != 0)
+    return NULL;
+  if (st.st_mode & 077)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "'%s' is readable by others; run 'chmod 600 %s'", path, path);
+      return NULL;
+    }
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  text[strcspn (text, "\r\n")] = '\0';
+  return g_steal_pointer (&text);
 }

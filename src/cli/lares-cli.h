@@ -43,6 +43,12 @@ void lares_cli_config_options_clear (LaresCliConfigOptions *opts);
  * -1 on success or the exit code to return. */
 int lares_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
 
+/* The API token the CLI uses to talk to a daemon: $LARES_TOKEN, else the
+ * first line of $XDG_CONFIG_HOME/lares/token (~/.config/lares/token),
+ * which must not be readable by others.  NULL with @error unset when there
+ * is none.  (transfer full) */
+char *lares_cli_token (GError **error);
+
 /* Load the configuration from the options; prints errors. */
 LaresConfig *lares_cli_load_config (LaresCliConfigOptions *opts, char **extra_overrides);
 

@@ -187,6 +187,20 @@ test_doctor (void)
   g_assert_nonnull (strstr (out, "ok    store"));
   g_assert_nonnull (strstr (out, "ok    clock"));
   g_assert_nonnull (strstr (out, "0 failed"));
+  /* With the daemon's port and the CLI's token it checks the daemon too. */
+  {
+    g_autofree char *port = g_strdup_printf ("server.port=%u", d->port);
+    const char *with_daemon[] = { "doctor", "-d", d->data_dir, "--set", port, NULL };
+    g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
+
+    g_setenv ("LARES_TOKEN", d->token, TRUE);
+    g_assert_cmpint (lares_test_run (with_daemon, &o1, &e1), ==, 0);
+    g_assert_nonnull (strstr (o1, "the CLI's token is valid for 'admin'"));
+    g_setenv ("LARES_TOKEN", "lrs_wrong", TRUE);
+    g_assert_cmpint (lares_test_run (with_daemon, &o2, &e2), ==, 1);
+    g_assert_nonnull (strstr (o2, "refuses the CLI's token"));
+    g_unsetenv ("LARES_TOKEN");
+  }
   /* An unreachable LLM is a failure that names the URL. */
   g_assert_cmpint (lares_test_run (bad_llm, &out2, &err2), ==, 1);
   g_assert_nonnull (strstr (out2, "FAIL  llm"));
