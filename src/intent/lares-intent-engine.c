@@ -124,8 +124,9 @@ struct _LaresIntentEngine
   GHashTable *rules;      /* name -> LaresTemplateNode* */
   GPtrArray *intents;     /* IntentDef* */
   GHashTable *intent_index;
-  GPtrArray *targets; /* Target* */
-  GPtrArray *nodes;   /* Node*, all of them, for freeing */
+  GPtrArray *targets;     /* Target* */
+  GPtrArray *nodes;       /* Node*, all of them, for freeing */
+  GHashTable *norm_cache; /* literal run -> GArray of tokens; only while loading */
   Node *root;
   size_t n_paths;
   char *capabilities;
@@ -195,6 +196,7 @@ lares_intent_engine_free (LaresIntentEngine *e)
   g_hash_table_unref (e->intent_index);
   g_ptr_array_unref (e->targets);
   g_ptr_array_unref (e->nodes);
+  g_clear_pointer (&e->norm_cache, g_hash_table_unref);
   g_free (e->capabilities);
   g_free (e);
 }
@@ -215,6 +217,8 @@ engine_new (void)
   e->targets = g_ptr_array_new_with_free_func (target_free);
   e->nodes = g_ptr_array_new_with_free_func (node_free);
   e->root = node_new (e);
+  e->norm_cache =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_array_unref);
   return e;
 }
 
@@ -467,7 +471,13 @@ add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int l
         }
       if (run->len > 0)
         {
-          g_autoptr (GArray) toks = lares_intent_normalize (e->lang, run->str, run->len);
+          /* Expansions repeat the same literal runs many times over. */
+          GArray *toks = g_hash_table_lookup (e->norm_cache, run->str);
+          if (toks == NULL)
+            {
+              toks = lares_intent_normalize (e->lang, run->str, run->len);
+              g_hash_table_insert (e->norm_cache, g_strdup (run->str), toks);
+            }
           for (size_t t = 0; t < toks->len; t++)
             {
               const char *w = g_array_index (toks, LaresIntentToken, t).text;
@@ -749,6 +759,7 @@ engine_build (GPtrArray *files, const char *lang, GError **error)
       return NULL;
     }
   build_capabilities (e);
+  g_clear_pointer (&e->norm_cache, g_hash_table_unref);
   return g_steal_pointer (&e);
 }
 

@@ -34,10 +34,10 @@ check_case (const LaresIntentEngine *e, JsonObject *c, const char *def_now, cons
             const LaresIntentEntities *ents, char **got_out)
 {
   const char *text = json_object_get_string_member (c, "text");
-  const char *tzname = json_object_get_string_member_with_default (c, "tz", def_tz);
+  const char *zone_name = json_object_get_string_member_with_default (c, "tz", def_tz);
   const char *now_s = json_object_get_string_member_with_default (c, "now", def_now);
   JsonNode *want_intent = json_object_get_member (c, "intent");
-  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (tzname);
+  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (zone_name);
   g_autoptr (GDateTime) now = NULL;
   g_autoptr (LaresIntentMatch) m = NULL;
   g_autoptr (JsonNode) got = NULL;
