@@ -26,6 +26,7 @@ int lares_cmd_backup (int argc, char **argv);
 int lares_cmd_config (int argc, char **argv);
 int lares_cmd_user (int argc, char **argv);
 int lares_cmd_token (int argc, char **argv);
+int lares_cmd_intent (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct

@@ -11,7 +11,8 @@
 static void
 test_help_everywhere (void)
 {
-  const char *verbs[] = { "serve", "doctor", "backup", "config", "version", "user", "token" };
+  const char *verbs[] = { "serve",   "doctor", "backup", "config",
+                          "version", "user",   "token",  "intent" };
 
   for (size_t i = 0; i < G_N_ELEMENTS (verbs); i++)
     {
