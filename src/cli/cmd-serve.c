@@ -263,10 +263,11 @@ lares_cmd_serve (int argc, char **argv)
 
   /* One machine-readable line on stdout: tests and scripts wait for it. */
   if (strchr (cfg->listen, ':') != NULL)
-    printf ("lares: listening on http://[%s]:%u/\n", cfg->listen,
+    printf ("lares: listening on %s://[%s]:%u/\n", *cfg->tls_cert ? "https" : "http", cfg->listen,
             lares_server_get_port (st.server));
   else
-    printf ("lares: listening on http://%s:%u/\n", cfg->listen, lares_server_get_port (st.server));
+    printf ("lares: listening on %s://%s:%u/\n", *cfg->tls_cert ? "https" : "http", cfg->listen,
+            lares_server_get_port (st.server));
   fflush (stdout);
   g_message ("ready in %.1f ms (data dir '%s', pid %d)",
              (double)(g_get_monotonic_time () - t0) / 1000.0, cfg->data_dir, (int)getpid ());

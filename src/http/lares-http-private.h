@@ -53,7 +53,7 @@ struct _LaresServer
   uint16_t port;
   int64_t started_us;
   gboolean draining;
-  unsigned inflight;     /* requests between request-started and finished/aborted */
+  unsigned inflight;     /* requests counted by lares_server_count, not yet done */
   GPtrArray *websockets; /* LaresWs* (owned) */
   GTask *shutdown_task;
   unsigned shutdown_timer;
@@ -138,6 +138,10 @@ void lares_ws_setup (LaresServer *server);
 void lares_ws_close_all (LaresServer *server, unsigned short code, const char *reason);
 /* Drop every remaining connection without a closing handshake (teardown). */
 void lares_ws_free_all (LaresServer *server);
+/* Count a request as in flight from its early handler; uncount when it is
+ * finished, aborted or its connection stolen (idempotent). */
+void lares_server_count (LaresServer *server, SoupServerMessage *msg);
+void lares_server_uncount (LaresServer *server, SoupServerMessage *msg);
 /* A WebSocket has closed (lets a pending shutdown complete). */
 void lares_server_ws_gone (LaresServer *server);
 

@@ -328,8 +328,7 @@ lares_request_admit (LaresRequest *req)
       g_io_stream_close (stream, NULL, NULL);
       g_object_unref (stream);
     }
-  g_assert (req->server->inflight > 0);
-  req->server->inflight--;
+  lares_server_uncount (req->server, req->msg);
   return FALSE;
 }
 
@@ -350,6 +349,7 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
   req->started_us = g_get_monotonic_time ();
   lares_server_next_id (server, req->id);
   g_object_set_data_full (G_OBJECT (msg), "lares-request", req, request_free);
+  lares_server_count (server, msg);
   if (!lares_request_admit (req))
     return;
 
@@ -427,22 +427,34 @@ maybe_finish_shutdown (LaresServer *server)
   g_object_unref (task);
 }
 
-static void
-on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
+/* In-flight accounting.  A request counts from the moment its headers
+ * reach an early handler until libsoup reports it finished or aborted (or
+ * we steal its connection).  Counting from libsoup's request-started would
+ * also count connections that never send a request (a port scan, a TLS
+ * handshake that fails): libsoup never reports those finished, and
+ * shutdown would wait out its timeout for them. */
+void
+lares_server_count (LaresServer *server, SoupServerMessage *msg)
 {
-  LaresServer *server = user_data;
-
+  g_object_set_data (G_OBJECT (msg), "lares-counted", GINT_TO_POINTER (1));
   server->inflight++;
+}
+
+void
+lares_server_uncount (LaresServer *server, SoupServerMessage *msg)
+{
+  if (g_object_get_data (G_OBJECT (msg), "lares-counted") == NULL)
+    return;
+  g_object_set_data (G_OBJECT (msg), "lares-counted", NULL);
+  g_assert (server->inflight > 0);
+  server->inflight--;
+  maybe_finish_shutdown (server);
 }
 
 static void
 on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
-  LaresServer *server = user_data;
-
-  g_assert (server->inflight > 0);
-  server->inflight--;
-  maybe_finish_shutdown (server);
+  lares_server_uncount (user_data, msg);
 }
 
 LaresServer *
@@ -480,7 +492,6 @@ lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GErr
   server->soup = soup_server_new ("server-header", "lares", "tls-certificate", cert, NULL);
   soup_server_add_early_handler (server->soup, NULL, early_handler, server, NULL);
   soup_server_add_handler (server->soup, NULL, main_handler, server, NULL);
-  g_signal_connect (server->soup, "request-started", G_CALLBACK (on_request_started), server);
   g_signal_connect (server->soup, "request-finished", G_CALLBACK (on_request_done), server);
   g_signal_connect (server->soup, "request-aborted", G_CALLBACK (on_request_done), server);
   lares_ws_setup (server);

@@ -154,9 +154,8 @@ ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
   LaresWs *ws = g_new0 (LaresWs, 1);
 
   /* libsoup reports a stolen (upgraded) request neither finished nor
-   * aborted, so the request-started count is settled here. */
-  g_assert (server->inflight > 0);
-  server->inflight--;
+   * aborted, so its in-flight count is settled here. */
+  lares_server_uncount (server, msg);
 
   ws->server = server;
   ws->conn = g_object_ref (conn);
@@ -197,6 +196,7 @@ ws_early (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable
   req->started_us = g_get_monotonic_time ();
   lares_server_next_id (server, req->id);
   g_object_set_data_full (G_OBJECT (msg), "lares-request", req, g_free);
+  lares_server_count (server, msg);
   if (!lares_request_admit (req))
     return;
   soup_message_headers_replace (out, "X-Request-Id", req->id);

@@ -77,6 +77,7 @@ lares_test_daemon_start (const char *data_dir, const char *const *extra)
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   /* The daemon's log goes to a file in its data directory, so tests can
    * read it (and check what it never contains). */
+  g_assert_cmpint (g_mkdir_with_parents (d->data_dir, 0700), ==, 0);
   d->log_path = g_build_filename (d->data_dir, "daemon.log", NULL);
   g_subprocess_launcher_set_stderr_file_path (launcher, d->log_path);
   /* If the test dies, the daemon dies with it instead of lingering and
@@ -97,11 +98,16 @@ lares_test_daemon_start (const char *data_dir, const char *const *extra)
         d->admin_password = g_strdup (line + strlen ("lares: created user 'admin' with password "));
       if (g_str_has_prefix (line, "lares: listening on http://127.0.0.1:"))
         break;
+      if (g_str_has_prefix (line, "lares: listening on https://127.0.0.1:"))
+        {
+          d->tls = TRUE;
+          break;
+        }
     }
   colon = strrchr (line, ':');
   d->port = (uint16_t)g_ascii_strtoull (colon + 1, NULL, 10);
   g_assert_cmpuint (d->port, >, 0);
-  d->base = g_strdup_printf ("http://127.0.0.1:%u", d->port);
+  d->base = g_strdup_printf ("%s://127.0.0.1:%u", d->tls ? "https" : "http", d->port);
   d->session = lares_test_session_new (30);
   {
     const char *targv[] = { "token", "create", "-d", d->data_dir, "--name", "tests", NULL };
@@ -163,6 +169,13 @@ lares_test_run (const char *const *args, char **out, char **err)
   return g_subprocess_get_exit_status (p);
 }
 
+static gboolean
+accept_any_certificate (SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateFlags errors,
+                        gpointer data)
+{
+  return TRUE;
+}
+
 GBytes *
 lares_test_http_as (LaresTestDaemon *d, const char *const *headers, const char *method,
                     const char *path, const char *content_type, const char *body, size_t len,
@@ -174,6 +187,8 @@ lares_test_http_as (LaresTestDaemon *d, const char *const *headers, const char *
   GBytes *resp;
 
   g_assert_nonnull (msg);
+  /* Test daemons serve TLS with a throwaway self-signed certificate. */
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
   for (size_t i = 0; headers && headers[i]; i += 2)
     soup_message_headers_replace (soup_message_get_request_headers (msg), headers[i],
                                   headers[i + 1]);

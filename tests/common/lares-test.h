@@ -20,12 +20,12 @@ typedef struct
   GSubprocess *proc;
   char *data_dir; /* owned */
   uint16_t port;
-  char *base; /* "http://127.0.0.1:PORT" */
+  gboolean tls; /* serving HTTPS */
+  char *base;   /* "http://127.0.0.1:PORT" (https with TLS) */
   SoupSession *session;
   char *admin_password; /* printed by the first start (owned) */
   char *token;          /* an admin API token made with `lares token create` (owned) */
-  char *log_path;       /* the daemon's stderr, appended across restarts (owned) */
-  GString *stderr_text; /* filled by lares_test_daemon_wait */
+  char *log_path;       /* the daemon's stderr, rewritten at each start (owned) */
 } LaresTestDaemon;
 
 /* A fresh temporary directory (removed by lares_test_rmdir). */

@@ -415,6 +415,55 @@ test_login_body_cap (void)
   lares_test_assert_error (resp, "payload_too_large");
 }
 
+static void
+test_tls (void)
+{
+  g_autofree char *dir = lares_test_tmpdir ();
+  g_autofree char *cert = g_build_filename (dir, "cert.pem", NULL);
+  g_autofree char *key = g_build_filename (dir, "key.pem", NULL);
+  g_autofree char *cert_opt = g_strconcat ("server.tls_cert=", cert, NULL);
+  g_autofree char *key_opt = g_strconcat ("server.tls_key=", key, NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  const char *openssl[] = { "openssl", "req",     "-x509", "-newkey",       "rsa:2048",
+                            "-nodes",  "-keyout", key,     "-out",          cert,
+                            "-days",   "1",       "-subj", "/CN=127.0.0.1", NULL };
+  const char *extra[] = { "--set", cert_opt, "--set", key_opt, NULL };
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GError) error = NULL;
+  LaresTestDaemon *d;
+  unsigned status;
+
+  p = g_subprocess_newv (
+      openssl, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (p, NULL, &error));
+  d = lares_test_daemon_start (data, extra);
+  g_assert_true (d->tls);
+  g_assert_cmpuint (lares_test_status (d, "GET", "/healthz", NULL, NULL, 0), ==, 200);
+  g_assert_cmpuint (lares_test_status (d, "GET", "/api/v1/auth/me", NULL, NULL, 0), ==, 200);
+  {
+    g_autofree char *json =
+        g_strdup_printf ("{\"username\":\"admin\",\"password\":\"%s\"}", d->admin_password);
+    const char *none[] = { NULL };
+    SoupMessageHeaders *h = NULL;
+    g_bytes_unref (lares_test_http_as (d, none, "POST", "/api/v1/auth/login", "application/json",
+                                       json, strlen (json), &status, &h));
+    g_assert_cmpuint (status, ==, 200);
+    /* Under TLS the session cookie is Secure. */
+    g_assert_nonnull (strstr (soup_message_headers_get_one (h, "Set-Cookie"), "; Secure"));
+    soup_message_headers_unref (h);
+  }
+  /* Plain HTTP to the TLS port gets no answer. */
+  {
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    g_autofree char *resp = lares_test_raw (d, req, sizeof req - 1);
+    g_assert_false (g_str_has_prefix (resp, "HTTP/1.1 200"));
+  }
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, FALSE);
+  lares_test_rmdir (dir);
+}
+
 /* ---- the first admin ------------------------------------------------------- */
 
 static void
@@ -524,6 +573,7 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/revoked-and-expired-tokens", test_revoked_and_expired_tokens);
   g_test_add_func ("/auth/lockout", test_lockout);
   g_test_add_func ("/auth/login-body-cap", test_login_body_cap);
+  g_test_add_func ("/auth/tls", test_tls);
   g_test_add_func ("/auth/no-secrets-leak", test_no_secrets_leak);
   rc = g_test_run ();
   g_assert_cmpint (lares_test_daemon_stop (daemon_, SIGTERM), ==, 0);

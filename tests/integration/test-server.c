@@ -488,10 +488,19 @@ test_sigterm (void)
   WsClient c = { 0 };
   g_autoptr (SoupWebsocketConnection) conn = ws_open (d, &c);
   g_autofree char *wal = g_build_filename (d->data_dir, "lares.db-wal", NULL);
+  g_autoptr (GSocketConnection) idle = NULL;
   struct stat st;
 
   soup_websocket_connection_send_text (conn, "{\"type\":\"ping\"}");
   ws_expect (&c, "pong", NULL);
+  /* A connection that never sends a request (a port scan) must not hold
+   * up the shutdown either. */
+  {
+    g_autoptr (GSocketClient) client = g_socket_client_new ();
+    g_socket_client_set_enable_proxy (client, FALSE);
+    idle = g_socket_client_connect_to_host (client, "127.0.0.1", d->port, NULL, NULL);
+    g_assert_nonnull (idle);
+  }
   g_assert_cmpuint (
       lares_test_status (d, "POST", "/api/v1/notes", "application/json", "{\"body\":\"kept\"}", 15),
       ==, 201);
