@@ -123,14 +123,22 @@ int
 lares_test_daemon_stop (LaresTestDaemon *d, int sig)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *log = NULL;
+  int rc;
 
   if (sig)
     g_subprocess_send_signal (d->proc, sig);
   g_subprocess_wait (d->proc, NULL, &error);
   g_assert_no_error (error);
   if (g_subprocess_get_if_signaled (d->proc))
-    return 128 + g_subprocess_get_term_sig (d->proc);
-  return g_subprocess_get_exit_status (d->proc);
+    rc = 128 + g_subprocess_get_term_sig (d->proc);
+  else
+    rc = g_subprocess_get_exit_status (d->proc);
+  /* A daemon that did not stop cleanly: show why in the test's output. */
+  if (rc != 0 && sig != SIGKILL && d->log_path &&
+      g_file_get_contents (d->log_path, &log, NULL, NULL))
+    g_test_message ("daemon exited with %d; its log:\n%s", rc, log);
+  return rc;
 }
 
 void

@@ -430,6 +430,7 @@ test_tls (void)
   const char *extra[] = { "--set", cert_opt, "--set", key_opt, NULL };
   g_autoptr (GSubprocess) p = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *saved_asan = NULL, *asan = NULL;
   LaresTestDaemon *d;
   unsigned status;
 
@@ -437,7 +438,17 @@ test_tls (void)
       openssl, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_wait_check (p, NULL, &error));
+  /* LeakSanitizer's own tracer crashes at exit in a process that has
+   * loaded the GnuTLS backend (glib-networking), so this one daemon runs
+   * without leak checking in the sanitizer build; every other test keeps it. */
+  saved_asan = g_strdup (g_getenv ("ASAN_OPTIONS"));
+  asan = g_strconcat (saved_asan ? saved_asan : "", saved_asan ? ":" : "", "detect_leaks=0", NULL);
+  g_setenv ("ASAN_OPTIONS", asan, TRUE);
   d = lares_test_daemon_start (data, extra);
+  if (saved_asan)
+    g_setenv ("ASAN_OPTIONS", saved_asan, TRUE);
+  else
+    g_unsetenv ("ASAN_OPTIONS");
   g_assert_true (d->tls);
   g_assert_cmpuint (lares_test_status (d, "GET", "/healthz", NULL, NULL, 0), ==, 200);
   g_assert_cmpuint (lares_test_status (d, "GET", "/api/v1/auth/me", NULL, NULL, 0), ==, 200);
