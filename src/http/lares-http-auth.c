@@ -82,6 +82,7 @@ touch_run (sqlite3 *db, gpointer data, GError **error)
 {
   TouchJob *job = data;
   g_autoptr (sqlite3_stmt) stmt = NULL;
+  int rc;
 
   if (job->kind == LARES_CREDENTIAL_SESSION)
     return lares_sessions_touch (db, job->id, lares_now_ms (), error);
@@ -90,7 +91,8 @@ touch_run (sqlite3 *db, gpointer data, GError **error)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, job->id);
   sqlite3_bind_int64 (stmt, 2, lares_now_ms ());
-  return sqlite3_step (stmt) == SQLITE_DONE || lares_sql_throw (db, SQLITE_ERROR, error);
+  rc = sqlite3_step (stmt);
+  return rc == SQLITE_DONE || lares_sql_throw (db, rc, error);
 }
 
 static void
