@@ -1,9 +1,10 @@
 /* bench-intent.c — intent engine speed: start-up compile time of the full
  * English template set, and match time per utterance over the golden corpus.
  *
- * Usage: bench-intent [--rounds N] DATA_DIR CORPUS_JSONL
+ * Usage: bench-intent [--rounds N] [--compile-runs N] DATA_DIR CORPUS_JSONL
  *
- * Compile: the engine is built from DATA_DIR/en 20 times; p50 and max.
+ * Compile: the engine is built from DATA_DIR/en 20 times (--compile-runs;
+ * fewer keeps a callgrind run of the match short); p50 and max.
  * Match: every corpus utterance (at its own "now", zone and the corpus's
  * entities) is matched once unrecorded, then N rounds (default 20) each
  * matching every utterance once, each call timed alone with
@@ -51,33 +52,40 @@ utterance_clear (gpointer p)
 int
 main (int argc, char **argv)
 {
-  int rounds = 20;
+  int rounds = 20, compile_runs = COMPILE_RUNS;
   g_autoptr (GError) error = NULL;
   g_autoptr (GArray) utts = g_array_new (FALSE, TRUE, sizeof (Utterance));
   g_autoptr (LaresIntentEntities) ents = lares_intent_entities_new ();
   g_autoptr (LaresIntentEngine) engine = NULL;
   g_autofree char *contents = NULL;
   g_auto (GStrv) lines = NULL;
-  g_autofree double *compile = g_new0 (double, COMPILE_RUNS);
+  g_autofree double *compile = NULL;
   g_autofree double *lat = NULL;
   const char *def_now = NULL, *def_tz = NULL;
   g_autoptr (JsonParser) head = json_parser_new ();
   size_t n_lat = 0, matched = 0;
 
   g_array_set_clear_func (utts, utterance_clear);
-  if (argc >= 3 && g_strcmp0 (argv[1], "--rounds") == 0)
+  while (argc >= 3 && g_str_has_prefix (argv[1], "--"))
     {
-      rounds = atoi (argv[2]) > 0 ? atoi (argv[2]) : 20;
+      if (g_strcmp0 (argv[1], "--rounds") == 0)
+        rounds = atoi (argv[2]) > 0 ? atoi (argv[2]) : 20;
+      else if (g_strcmp0 (argv[1], "--compile-runs") == 0)
+        compile_runs = atoi (argv[2]) > 0 ? atoi (argv[2]) : COMPILE_RUNS;
+      else
+        break;
       argv += 2;
       argc -= 2;
     }
   if (argc != 3)
     {
-      fprintf (stderr, "usage: bench-intent [--rounds N] DATA_DIR CORPUS_JSONL\n");
+      fprintf (stderr,
+               "usage: bench-intent [--rounds N] [--compile-runs N] DATA_DIR CORPUS_JSONL\n");
       return 2;
     }
 
-  for (int i = 0; i < COMPILE_RUNS; i++)
+  compile = g_new0 (double, compile_runs);
+  for (int i = 0; i < compile_runs; i++)
     {
       double t0 = now_us ();
       g_autoptr (LaresIntentEngine) e = lares_intent_engine_new_from_dir (argv[1], "en", &error);
@@ -154,11 +162,11 @@ main (int argc, char **argv)
         lat[n_lat++] = t1 - t0;
       }
   bench_sort (lat, n_lat);
-  bench_sort (compile, COMPILE_RUNS);
+  bench_sort (compile, compile_runs);
 
   printf ("intent.paths=%zu\n", lares_intent_engine_get_n_paths (engine));
-  printf ("intent.compile_ms_p50=%.2f\n", bench_percentile (compile, COMPILE_RUNS, 50) / 1000);
-  printf ("intent.compile_ms_max=%.2f\n", compile[COMPILE_RUNS - 1] / 1000);
+  printf ("intent.compile_ms_p50=%.2f\n", bench_percentile (compile, compile_runs, 50) / 1000);
+  printf ("intent.compile_ms_max=%.2f\n", compile[compile_runs - 1] / 1000);
   printf ("intent.utterances=%u\n", utts->len);
   printf ("intent.matched=%zu\n", matched);
   printf ("intent.calls=%zu\n", n_lat);

@@ -844,13 +844,27 @@ lares_intent_engine_new_from_data (const char *base_dir, const char *lang, const
 
 /* ---- matching ------------------------------------------------------------------------------- */
 
+/* One span's parse.  While matching only the cheap fields are filled;
+ * slot_build() makes the JSON value when a path is reported. */
+typedef enum
+{
+  BUILD_NOT_YET,
+  BUILD_DONE,
+  BUILD_FAILED, /* a recurrence with no occurrence after now */
+} BuildState;
+
 typedef struct
 {
   gboolean ok;
-  JsonNode *value; /* (owned) */
-  int penalty;     /* entity edits */
-  char *note;      /* (owned) DST note */
-  char *alts;      /* (owned) "A or B" when an entity is ambiguous */
+  int penalty;          /* entity edits */
+  char *alts;           /* (owned) "A or B" when an entity is ambiguous */
+  int64_t num;          /* duration seconds, number */
+  const char *str;      /* entity name (the caller's) or list value (the engine's) */
+  LaresIntentWhen when; /* datetime, day */
+  char *rule;           /* (owned) recurrence RRULE */
+  BuildState built;
+  JsonNode *value; /* (owned) once built */
+  char *note;      /* (owned) DST note, once built */
 } SlotVal;
 
 typedef struct
@@ -876,7 +890,7 @@ typedef struct
   int n;
   GDateTime *now;
   const LaresIntentEntities *ents;
-  GHashTable *memo;     /* key -> SlotVal* */
+  SlotVal ***memo;      /* [slot][start * (n + 1) + end], each allocated when first used */
   GHashTable *ent_norm; /* kind -> GPtrArray of normalized names (same order) */
   Bind binds[MAX_BINDS];
   int nbind;
@@ -892,7 +906,23 @@ slot_val_free (gpointer p)
     json_node_unref (v->value);
   g_free (v->note);
   g_free (v->alts);
+  g_free (v->rule);
   g_free (v);
+}
+
+static void
+memo_free (Search *s)
+{
+  for (size_t i = 0; i < s->e->slots->len; i++)
+    {
+      if (s->memo[i] == NULL)
+        continue;
+      for (int j = 0; j < (s->n + 1) * (s->n + 1); j++)
+        if (s->memo[i][j] != NULL)
+          slot_val_free (s->memo[i][j]);
+      g_free (s->memo[i]);
+    }
+  g_free (s->memo);
 }
 
 /* 0 if equal, 1 if one insertion, deletion, substitution or transposition
@@ -971,7 +1001,7 @@ parse_entity (Search *s, const SlotDef *def, int start, int end, SlotVal *v)
     return;
   v->ok = TRUE;
   v->penalty = best;
-  v->value = json_node_init_string (json_node_alloc (), names->pdata[which]);
+  v->str = names->pdata[which];
   if (n_best > 1)
     {
       int k = 0;
@@ -994,17 +1024,18 @@ parse_entity (Search *s, const SlotDef *def, int start, int end, SlotVal *v)
 static const SlotVal *
 slot_value (Search *s, int slot, int start, int end)
 {
-  gpointer key = GINT_TO_POINTER ((slot << 16) | (start << 8) | end);
-  SlotVal *v = g_hash_table_lookup (s->memo, key);
+  SlotVal **row = s->memo[slot];
+  SlotVal *v;
   const SlotDef *def = s->e->slots->pdata[slot];
   char **w = s->words + start;
   size_t n = (size_t)(end - start);
-  int64_t secs;
 
+  if (row == NULL)
+    row = s->memo[slot] = g_new0 (SlotVal *, (size_t)(s->n + 1) * (size_t)(s->n + 1));
+  v = row[start * (s->n + 1) + end];
   if (v != NULL)
     return v;
-  v = g_new0 (SlotVal, 1);
-  g_hash_table_insert (s->memo, key, v);
+  v = row[start * (s->n + 1) + end] = g_new0 (SlotVal, 1);
   switch (def->type)
     {
     case SLOT_TEXT:
@@ -1023,15 +1054,14 @@ slot_value (Search *s, int slot, int start, int end)
       }
     case SLOT_DATETIME:
     case SLOT_DAY:
-      v->ok = lares_intent_parse_datetime (s->e->lang, w, n, s->now, def->type == SLOT_DAY,
-                                           &v->value, &v->note);
+      v->ok = lares_intent_parse_when (s->e->lang, w, n, s->now, def->type == SLOT_DAY, &v->when);
       break;
     case SLOT_DURATION:
-      if ((v->ok = lares_intent_parse_duration (s->e->lang, w, n, &secs)))
-        v->value = json_node_init_int (json_node_alloc (), secs);
+      v->ok = lares_intent_parse_duration (s->e->lang, w, n, &v->num);
       break;
     case SLOT_RECURRENCE:
-      v->ok = lares_intent_parse_recurrence (s->e->lang, w, n, s->now, &v->value, &v->note);
+      v->rule = lares_intent_parse_rrule (s->e->lang, w, n);
+      v->ok = v->rule != NULL;
       break;
     case SLOT_NUMBER:
       {
@@ -1040,7 +1070,7 @@ slot_value (Search *s, int slot, int start, int end)
         if (n == 1 && endp != w[0] && *endp == '\0' && x >= 0 && x < 1000000000)
           {
             v->ok = TRUE;
-            v->value = json_node_init_int (json_node_alloc (), x);
+            v->num = x;
           }
         break;
       }
@@ -1055,7 +1085,7 @@ slot_value (Search *s, int slot, int start, int end)
         if (out != NULL)
           {
             v->ok = TRUE;
-            v->value = json_node_init_string (json_node_alloc (), out);
+            v->str = out;
           }
         break;
       }
@@ -1173,19 +1203,61 @@ find_bind (const Cand *c, int slot)
   return NULL;
 }
 
+/* Build the value of a span that parsed; FALSE if it turns out to have none
+ * (then no path through it is a match). */
+static gboolean
+slot_build (Search *s, const Bind *b)
+{
+  const SlotDef *def = s->e->slots->pdata[b->slot];
+  SlotVal *v = (SlotVal *)slot_value (s, b->slot, b->start, b->end);
+
+  if (v->built != BUILD_NOT_YET)
+    return v->built == BUILD_DONE;
+  switch (def->type)
+    {
+    case SLOT_TEXT:
+      {
+        const LaresIntentToken *first = &g_array_index (s->toks, LaresIntentToken, b->start);
+        const LaresIntentToken *last = &g_array_index (s->toks, LaresIntentToken, b->end - 1);
+        /* Free text is the user's own words, from the first token's first
+         * byte to the last token's last byte. */
+        g_autofree char *text = g_strndup (s->text + first->start, last->end - first->start);
+        v->value = json_node_init_string (json_node_alloc (), text);
+        break;
+      }
+    case SLOT_DATETIME:
+    case SLOT_DAY:
+      v->value = lares_intent_when_value (s->e->lang, s->now, &v->when, &v->note);
+      break;
+    case SLOT_RECURRENCE:
+      v->value = lares_intent_rrule_value (s->e->lang, v->rule, s->now, &v->note);
+      break;
+    case SLOT_DURATION:
+    case SLOT_NUMBER:
+      v->value = json_node_init_int (json_node_alloc (), v->num);
+      break;
+    case SLOT_ENTITY:
+    case SLOT_LIST:
+      v->value = json_node_init_string (json_node_alloc (), v->str);
+      break;
+    }
+  v->built = v->value != NULL ? BUILD_DONE : BUILD_FAILED;
+  return v->built == BUILD_DONE;
+}
+
+/* Build every value of @c's path; FALSE if one has none. */
+static gboolean
+cand_build (Search *s, const Cand *c)
+{
+  for (int i = 0; i < c->nbind; i++)
+    if (!slot_build (s, &c->binds[i]))
+      return FALSE;
+  return TRUE;
+}
+
 static JsonNode *
 slot_json (Search *s, const Bind *b)
 {
-  const SlotDef *def = s->e->slots->pdata[b->slot];
-  if (def->type == SLOT_TEXT)
-    {
-      const LaresIntentToken *first = &g_array_index (s->toks, LaresIntentToken, b->start);
-      const LaresIntentToken *last = &g_array_index (s->toks, LaresIntentToken, b->end - 1);
-      /* Free text is the user's own words, from the first token's first
-       * byte to the last token's last byte. */
-      g_autofree char *text = g_strndup (s->text + first->start, last->end - first->start);
-      return json_node_init_string (json_node_alloc (), text);
-    }
   return json_node_copy (slot_value (s, b->slot, b->start, b->end)->value);
 }
 
@@ -1262,6 +1334,7 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
   g_autoptr (GDateTime) local_now = NULL;
   g_autoptr (GPtrArray) words = NULL;
   Search s = { 0 };
+  size_t i_best;
   const Cand *best;
   const Target *t;
   const IntentDef *def;
@@ -1293,21 +1366,26 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
   s.n = (int)s.toks->len;
   s.now = local_now;
   s.ents = entities;
-  s.memo = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, slot_val_free);
+  s.memo = g_new0 (SlotVal **, engine->slots->len);
   s.ent_norm =
       g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
   s.cands = g_array_new (FALSE, FALSE, sizeof (Cand));
 
   walk (&s, engine->root, 0);
 
-  if (s.cands->len == 0)
+  /* Values are built only now, for the best path whose values all exist
+   * (and below for a runner-up that could make it ambiguous). */
+  g_array_sort (s.cands, cand_cmp);
+  for (i_best = 0; i_best < s.cands->len; i_best++)
+    if (cand_build (&s, &g_array_index (s.cands, Cand, i_best)))
+      break;
+  if (i_best == s.cands->len)
     {
       m->why = g_strdup (s.steps > MAX_STEPS ? "search limit reached without a match"
                                              : "no template matches");
       goto out;
     }
-  g_array_sort (s.cands, cand_cmp);
-  best = &g_array_index (s.cands, Cand, 0);
+  best = &g_array_index (s.cands, Cand, i_best);
   t = engine->targets->pdata[best->target];
   def = engine->intents->pdata[t->intent];
   m->intent = g_strdup (def->name);
@@ -1318,7 +1396,7 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
   m->why = g_strdup_printf ("template %s \"%s\" (score %d)", t->where, t->text, best->score);
 
   /* Another intent just as good: ask which one was meant. */
-  for (size_t i = 1; i < s.cands->len; i++)
+  for (size_t i = i_best + 1; i < s.cands->len; i++)
     {
       const Cand *c = &g_array_index (s.cands, Cand, i);
       const Target *t2 = engine->targets->pdata[c->target];
@@ -1326,7 +1404,7 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
       g_autofree char *options = NULL;
       if (c->score < best->score)
         break;
-      if (t2->intent == t->intent)
+      if (t2->intent == t->intent || !cand_build (&s, c))
         continue;
       options = g_strdup_printf ("%s %s %s", def->description ? def->description : def->name,
                                  lares_intent_lang_message (engine->lang, "or"),
@@ -1359,7 +1437,7 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
     }
 
 out:
-  g_hash_table_unref (s.memo);
+  memo_free (&s);
   g_hash_table_unref (s.ent_norm);
   g_array_unref (s.cands);
   g_array_unref (s.toks);

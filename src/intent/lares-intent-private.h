@@ -160,6 +160,35 @@ gboolean lares_intent_parse_duration (const LaresIntentLang *lang, char **tok, s
                                       int64_t *seconds);
 gboolean lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n,
                                         GDateTime *now, JsonNode **value, char **note);
+/* The matcher tries many spans and keeps few: it parses each span into cheap
+ * fields (lares_intent_parse_when(), lares_intent_parse_rrule()) and builds
+ * the JSON value, RFC 3339 text and first occurrence only for the paths it
+ * reports (lares_intent_when_value(), lares_intent_rrule_value()).  The two
+ * functions above are both steps in one. */
+typedef enum
+{
+  LARES_WHEN_RELATIVE, /* now + rel_s */
+  LARES_WHEN_DAY,      /* the local day year-month-day (a `day` slot) */
+  LARES_WHEN_WALL,     /* the local wall time year-month-day hour:minute */
+} LaresIntentWhenKind;
+
+typedef struct
+{
+  LaresIntentWhenKind kind;
+  int64_t rel_s;
+  int year, month, day, hour, minute;
+} LaresIntentWhen;
+
+gboolean lares_intent_parse_when (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
+                                  gboolean day_only, LaresIntentWhen *when);
+/* Never NULL for a @when that lares_intent_parse_when() filled with the same @now. */
+JsonNode *lares_intent_when_value (const LaresIntentLang *lang, GDateTime *now,
+                                   const LaresIntentWhen *when, char **note);
+/* The RRULE text, checked by libical, or NULL. */
+char *lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n);
+/* {rrule, start}, or NULL when libical finds no occurrence after @now. */
+JsonNode *lares_intent_rrule_value (const LaresIntentLang *lang, const char *rule, GDateTime *now,
+                                    char **note);
 /* RFC 3339 with the offset of @dt's zone. */
 char *lares_intent_format_rfc3339 (GDateTime *dt);
 

@@ -626,27 +626,27 @@ string_node (char *owned)
 }
 
 gboolean
-lares_intent_parse_datetime (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
-                             gboolean day_only, JsonNode **value, char **note)
+lares_intent_parse_when (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
+                         gboolean day_only, LaresIntentWhen *when)
 {
   DateSpec s = { .rel_days = -1, .rel_s = -1, .tod = { .hour = -1, .minute = -1 } };
-  GTimeZone *tz = g_date_time_get_timezone (now);
-  int y = g_date_time_get_year (now), m = g_date_time_get_month (now),
-      d = g_date_time_get_day_of_month (now);
-  int h, mi = 0;
+  int y, m, d, h, mi = 0;
 
   if (n == 0 || n > 16 || !date_spec (lang, tok, n, &s))
     return FALSE;
+  /* Only now: most spans the matcher tries are not dates at all. */
+  g_date_time_get_ymd (now, &y, &m, &d);
 
   if (s.rel_s >= 0)
     {
       g_autoptr (GDateTime) at = NULL;
       if (day_only || have_day (&s) || s.tod.hour >= 0 || s.tod.daypart != 0)
         return FALSE;
+      /* Out of GDateTime's range is not a time. */
       at = g_date_time_add_seconds (now, (double)s.rel_s);
       if (at == NULL)
         return FALSE;
-      *value = string_node (lares_intent_format_rfc3339 (at));
+      *when = (LaresIntentWhen){ .kind = LARES_WHEN_RELATIVE, .rel_s = s.rel_s };
       return TRUE;
     }
 
@@ -692,20 +692,9 @@ lares_intent_parse_datetime (const LaresIntentLang *lang, char **tok, size_t n, 
 
   if (day_only)
     {
-      JsonObject *o;
-      JsonNode *node;
-      int y2 = y, m2 = m, d2 = d;
       if (s.tod.hour >= 0 || s.tod.daypart != 0 || !have_day (&s))
         return FALSE;
-      add_days (&y2, &m2, &d2, 1);
-      o = json_object_new ();
-      json_object_set_member (o, "start",
-                              string_node (wall_to_text (lang, tz, y, m, d, 0, 0, NULL)));
-      json_object_set_member (o, "end",
-                              string_node (wall_to_text (lang, tz, y2, m2, d2, 0, 0, NULL)));
-      node = json_node_new (JSON_NODE_OBJECT);
-      json_node_take_object (node, o);
-      *value = node;
+      *when = (LaresIntentWhen){ .kind = LARES_WHEN_DAY, .year = y, .month = m, .day = d };
       return TRUE;
     }
 
@@ -732,8 +721,57 @@ lares_intent_parse_datetime (const LaresIntentLang *lang, char **tok, size_t n, 
             add_days (&y, &m, &d, 1);
         }
     }
-  *value = string_node (wall_to_text (lang, tz, y, m, d, h, mi, note));
+  *when = (LaresIntentWhen){
+    .kind = LARES_WHEN_WALL, .year = y, .month = m, .day = d, .hour = h, .minute = mi
+  };
   return TRUE;
+}
+
+JsonNode *
+lares_intent_when_value (const LaresIntentLang *lang, GDateTime *now, const LaresIntentWhen *when,
+                         char **note)
+{
+  GTimeZone *tz = g_date_time_get_timezone (now);
+
+  switch (when->kind)
+    {
+    case LARES_WHEN_RELATIVE:
+      {
+        g_autoptr (GDateTime) at = g_date_time_add_seconds (now, (double)when->rel_s);
+        /* lares_intent_parse_when() checked the range. */
+        g_return_val_if_fail (at != NULL, NULL);
+        return string_node (lares_intent_format_rfc3339 (at));
+      }
+    case LARES_WHEN_DAY:
+      {
+        JsonObject *o = json_object_new ();
+        JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+        int y2 = when->year, m2 = when->month, d2 = when->day;
+        add_days (&y2, &m2, &d2, 1);
+        json_object_set_member (
+            o, "start",
+            string_node (wall_to_text (lang, tz, when->year, when->month, when->day, 0, 0, NULL)));
+        json_object_set_member (o, "end",
+                                string_node (wall_to_text (lang, tz, y2, m2, d2, 0, 0, NULL)));
+        json_node_take_object (node, o);
+        return node;
+      }
+    case LARES_WHEN_WALL:
+    default:
+      return string_node (wall_to_text (lang, tz, when->year, when->month, when->day, when->hour,
+                                        when->minute, note));
+    }
+}
+
+gboolean
+lares_intent_parse_datetime (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
+                             gboolean day_only, JsonNode **value, char **note)
+{
+  LaresIntentWhen when;
+  if (!lares_intent_parse_when (lang, tok, n, now, day_only, &when))
+    return FALSE;
+  *value = lares_intent_when_value (lang, now, &when, note);
+  return *value != NULL;
 }
 
 /* ---- recurrence -------------------------------------------------------------------------------
@@ -745,7 +783,7 @@ typedef struct
 {
   const char *freq; /* NULL: none yet */
   int interval;
-  GString *byday;
+  GString *byday; /* NULL until a day is added: most spans never get that far */
   int bymonthday;
 } RuleSpec;
 
@@ -780,6 +818,22 @@ unit_freq (int unit)
     }
 }
 
+static void
+rule_spec_clear (RuleSpec *r)
+{
+  if (r->byday != NULL)
+    g_string_free (r->byday, TRUE);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RuleSpec, rule_spec_clear)
+
+static GString *
+byday_of (RuleSpec *r)
+{
+  if (r->byday == NULL)
+    r->byday = g_string_new (NULL);
+  return r->byday;
+}
+
 /* "[the] ORD|last WEEKDAY of every month" or "[the] ORD of every month". */
 static size_t
 monthly_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, RuleSpec *r)
@@ -810,27 +864,24 @@ monthly_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, RuleSpe
   if (!set_freq (r, "MONTHLY"))
     return 0;
   if (wd > 0)
-    g_string_append_printf (r->byday, "%d%s", ord, ical_days[wd]);
+    g_string_append_printf (byday_of (r), "%d%s", ord, ical_days[wd]);
   else
     r->bymonthday = ord;
   return j - i;
 }
 
-gboolean
-lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
-                               JsonNode **value, char **note)
+char *
+lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n)
 {
-  RuleSpec r = { NULL, 1, NULL, 0 };
-  g_autoptr (GString) byday = g_string_new (NULL);
+  g_auto (RuleSpec) r = { NULL, 1, NULL, 0 };
   g_autoptr (GString) rule = NULL;
   TimeOfDay tod = { .hour = -1, .minute = -1 };
   gboolean after_at = FALSE;
   struct icalrecurrencetype rt;
   int h = -1, mi = 0;
 
-  r.byday = byday;
   if (n == 0 || n > 16)
-    return FALSE;
+    return NULL;
   for (size_t i = 0; i < n;)
     {
       LaresDateRole role = role_of (lang, tok[i]);
@@ -851,11 +902,11 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
               i++;
             }
           if (i >= n)
-            return FALSE;
+            return NULL;
           if ((v = table_int (lang->weekdays, tok[i])) > 0)
             {
               set_freq (&r, "WEEKLY");
-              g_string_append (byday, ical_days[v]);
+              g_string_append (byday_of (&r), ical_days[v]);
               i++;
               /* "every monday and thursday", "every monday, wednesday and friday" */
               while (i < n)
@@ -865,7 +916,7 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
                     j++;
                   if (j < n && (v = table_int (lang->weekdays, tok[j])) > 0)
                     {
-                      g_string_append_printf (byday, ",%s", ical_days[v]);
+                      g_string_append_printf (byday_of (&r), ",%s", ical_days[v]);
                       i = j + 1;
                     }
                   else
@@ -877,7 +928,8 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
           if (role == LARES_ROLE_WEEKDAYS || role == LARES_ROLE_WEEKENDS)
             {
               set_freq (&r, "WEEKLY");
-              g_string_append (byday, role == LARES_ROLE_WEEKDAYS ? "MO,TU,WE,TH,FR" : "SA,SU");
+              g_string_append (byday_of (&r),
+                               role == LARES_ROLE_WEEKDAYS ? "MO,TU,WE,TH,FR" : "SA,SU");
               i++;
               continue;
             }
@@ -894,7 +946,7 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
               i++;
               continue;
             }
-          return FALSE;
+          return NULL;
         }
       if (role == LARES_ROLE_DAILY || role == LARES_ROLE_WEEKLY || role == LARES_ROLE_MONTHLY ||
           role == LARES_ROLE_HOURLY)
@@ -903,7 +955,7 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
                              : role == LARES_ROLE_WEEKLY  ? "WEEKLY"
                              : role == LARES_ROLE_MONTHLY ? "MONTHLY"
                                                           : "HOURLY"))
-            return FALSE;
+            return NULL;
           i++;
           continue;
         }
@@ -914,7 +966,7 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
         }
       /* "every month on the 15th" */
       if (r.freq != NULL && strcmp (r.freq, "MONTHLY") == 0 && r.bymonthday == 0 &&
-          byday->len == 0 && tok_ordinal (lang, tok[i], &v))
+          r.byday == NULL && tok_ordinal (lang, tok[i], &v))
         {
           r.bymonthday = v;
           i++;
@@ -943,10 +995,10 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
           after_at = FALSE;
           continue;
         }
-      return FALSE;
+      return NULL;
     }
   if (r.freq == NULL)
-    return FALSE;
+    return NULL;
 
   h = hour24 (&tod);
   if (h >= 0)
@@ -956,14 +1008,14 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
   else if (strcmp (r.freq, "HOURLY") != 0 && strcmp (r.freq, "MINUTELY") != 0)
     h = lang->default_hour;
   if (h >= 0 && (strcmp (r.freq, "HOURLY") == 0 || strcmp (r.freq, "MINUTELY") == 0))
-    return FALSE;
+    return NULL;
 
   rule = g_string_new (NULL);
   g_string_append_printf (rule, "FREQ=%s", r.freq);
   if (r.interval > 1)
     g_string_append_printf (rule, ";INTERVAL=%d", r.interval);
-  if (byday->len > 0)
-    g_string_append_printf (rule, ";BYDAY=%s", byday->str);
+  if (r.byday != NULL)
+    g_string_append_printf (rule, ";BYDAY=%s", r.byday->str);
   if (r.bymonthday != 0)
     g_string_append_printf (rule, ";BYMONTHDAY=%d", r.bymonthday);
   if (h >= 0)
@@ -972,7 +1024,18 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
   /* libical is the judge of the rule (PROTOCOLS.md §7). */
   rt = icalrecurrencetype_from_string (rule->str);
   if (rt.freq == ICAL_NO_RECURRENCE)
-    return FALSE;
+    return NULL;
+  return g_string_free (g_steal_pointer (&rule), FALSE);
+}
+
+JsonNode *
+lares_intent_rrule_value (const LaresIntentLang *lang, const char *rule, GDateTime *now,
+                          char **note)
+{
+  struct icalrecurrencetype rt = icalrecurrencetype_from_string (rule);
+
+  if (rt.freq == ICAL_NO_RECURRENCE)
+    return NULL;
   /* The first occurrence is the next matching time, whatever the interval:
    * "every other tuesday" starts on the coming Tuesday, which then becomes
    * DTSTART and anchors the interval. */
@@ -991,7 +1054,7 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
     dtstart = icaltime_from_string (start_s);
     it = icalrecur_iterator_new (rt, dtstart);
     if (it == NULL)
-      return FALSE;
+      return NULL;
     for (next = icalrecur_iterator_next (it); !icaltime_is_null_time (next) && guard < 1000;
          next = icalrecur_iterator_next (it), guard++)
       if (icaltime_compare (next, dtstart) > 0)
@@ -1002,14 +1065,24 @@ lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n
         }
     icalrecur_iterator_free (it);
     if (first == NULL)
-      return FALSE;
+      return NULL;
 
     JsonObject *o = json_object_new ();
     JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-    json_object_set_string_member (o, "rrule", rule->str);
+    json_object_set_string_member (o, "rrule", rule);
     json_object_set_string_member (o, "start", first);
     json_node_take_object (node, o);
-    *value = node;
+    return node;
   }
-  return TRUE;
+}
+
+gboolean
+lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
+                               JsonNode **value, char **note)
+{
+  g_autofree char *rule = lares_intent_parse_rrule (lang, tok, n);
+  if (rule == NULL)
+    return FALSE;
+  *value = lares_intent_rrule_value (lang, rule, now, note);
+  return *value != NULL;
 }
