@@ -557,8 +557,15 @@ load_group (LaresIntentEngine *e, int intent, const char *file, const LaresYamlN
                              : FALSE;
   if (args != NULL && !want (file, args, LARES_YAML_MAP, "args", error))
     return FALSE;
-  args_json = args != NULL ? yaml_to_json (args)
-                           : json_node_init_object (json_node_alloc (), json_object_new ());
+  if (args != NULL)
+    args_json = yaml_to_json (args);
+  else
+    {
+      /* take_object adopts the new object's only reference (init_object
+       * would add a second one and leak the object). */
+      args_json = json_node_new (JSON_NODE_OBJECT);
+      json_node_take_object (args_json, json_object_new ());
+    }
   if (args != NULL)
     {
       JsonObject *o = json_node_get_object (args_json);
