@@ -46,7 +46,7 @@ lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char
 {
   const char *p = data, *end = data + len;
   unsigned depth = 0;
-  gboolean in_string = FALSE;
+  gboolean in_string = FALSE, seen_value = FALSE;
 
   while (p < end)
     {
@@ -54,6 +54,17 @@ lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char
 
       if (!in_string)
         {
+          /* A second top-level value that is a container makes json-glib
+           * 1.6 leak the first one (and is never valid): refuse it here. */
+          if (depth == 0 && !g_ascii_isspace (c))
+            {
+              if ((c == '[' || c == '{') && seen_value)
+                {
+                  *why = "more than one JSON value";
+                  return FALSE;
+                }
+              seen_value = TRUE;
+            }
           if (c == '"')
             in_string = TRUE;
           else if (c == '[' || c == '{')

@@ -21,9 +21,9 @@ JsonNode *lares_json_body_parse (const char *data, size_t len, uint64_t max_len,
                                  char **message);
 
 /* One linear pass over JSON text that refuses, with a reason in *@why,
- * what json-glib would mishandle: nesting deeper than @max_depth, and \u
- * escapes that are malformed, lone surrogates or \u0000.  Syntax errors are
- * left to the parser. */
+ * what json-glib would mishandle: nesting deeper than @max_depth, \u
+ * escapes that are malformed, lone surrogates or \u0000, and a second
+ * top-level value.  Other syntax errors are left to the parser. */
 gboolean lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char **why);
 
 /* Parse one WebSocket text message: a JSON object with a string "type".

@@ -38,6 +38,12 @@ test_body (void)
     { "{\"a\":\"\\uzzzz\"}", -1, "invalid_json" },
     { "{\"a\":\"x\\u0000y\"}", -1, "invalid_json" },
     { "{\"a\":\"\\u", -1, "invalid_json" },
+    /* Two top-level values (json-glib 1.6 leaks the first). */
+    { "{\"a\":1} {\"b\":2}", -1, "invalid_json" },
+    { "[1] [2]", -1, "invalid_json" },
+    { "null {}", -1, "invalid_json" },
+    { "1 {\"a\":1}", -1, "invalid_json" },
+    { " \n {\"a\":1} \n", -1, NULL },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
