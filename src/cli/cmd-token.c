@@ -103,7 +103,6 @@ lares_cmd_token (int argc, char **argv)
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("create | list | revoke ID");
-  g_autoptr (LaresConfig) cfg = NULL;
   g_autoptr (LaresStore) store = NULL;
   g_autoptr (GError) error = NULL;
   TokenJob job = { 0 };
@@ -126,15 +125,12 @@ lares_cmd_token (int argc, char **argv)
       rc = LARES_EXIT_USAGE;
       goto out;
     }
-  cfg = lares_cli_load_config (&copts, NULL);
-  if (cfg == NULL || !lares_auth_init (&error))
+  store = lares_cli_open_store (&copts);
+  if (store == NULL)
     {
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
-  store = lares_store_open (cfg->data_dir, NULL, &error);
-  if (store == NULL)
-    goto fail;
   job.user_name = user_name;
   job.name = name ? name : "cli";
   job.days = days;

@@ -121,7 +121,6 @@ lares_cmd_user (int argc, char **argv)
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("add|passwd|del NAME | list");
-  g_autoptr (LaresConfig) cfg = NULL;
   g_autoptr (LaresStore) store = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *password = NULL;
@@ -145,21 +144,17 @@ lares_cmd_user (int argc, char **argv)
       rc = LARES_EXIT_USAGE;
       goto out;
     }
-  cfg = lares_cli_load_config (&copts, NULL);
-  if (cfg == NULL || !lares_auth_init (&error))
+  store = lares_cli_open_store (&copts);
+  if (store == NULL)
     {
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
-  store = lares_store_open (cfg->data_dir, NULL, &error);
-  if (store == NULL)
-    goto fail;
   job.name = argc > 2 ? argv[2] : NULL;
 
   if (g_str_equal (verb, "list"))
     {
       ListJob lj = { 0 };
-      /* A write transaction would work too; a read keeps it lock-free. */
       if (!lares_store_write_sync (store, list_run, &lj, &error))
         goto fail;
       printf ("%-6s %-24s %s\n", "ID", "NAME", "ROLE");

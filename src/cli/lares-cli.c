@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "lares-auth.h"
 #include "lares-config.h"
+#include "lares-store.h"
 
 void
 lares_cli_add_config_options (GOptionContext *ctx, LaresCliConfigOptions *opts)
@@ -94,4 +96,21 @@ lares_cli_token (GError **error)
     return NULL;
   text[strcspn (text, "\r\n")] = '\0';
   return g_steal_pointer (&text);
+}
+
+LaresStore *
+lares_cli_open_store (LaresCliConfigOptions *opts)
+{
+  g_autoptr (LaresConfig) cfg = lares_cli_load_config (opts, NULL);
+  g_autoptr (GError) error = NULL;
+  LaresStore *store;
+
+  if (cfg == NULL)
+    return NULL;
+  if (!lares_auth_init (&error) || (store = lares_store_open (cfg->data_dir, NULL, &error)) == NULL)
+    {
+      fprintf (stderr, "lares %s: %s\n", g_get_prgname (), error->message);
+      return NULL;
+    }
+  return store;
 }

@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "lares-config.h"
+#include "lares-store.h"
 
 G_BEGIN_DECLS
 
@@ -49,6 +50,11 @@ int lares_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
  * which must not be readable by others.  NULL with @error unset when there
  * is none.  (transfer full) */
 char *lares_cli_token (GError **error);
+
+/* For commands that work on the data directory directly: load the
+ * configuration, initialize the auth library and open (and migrate) the
+ * store.  Prints what went wrong and returns NULL on failure. */
+LaresStore *lares_cli_open_store (LaresCliConfigOptions *opts);
 
 /* Load the configuration from the options; prints errors. */
 LaresConfig *lares_cli_load_config (LaresCliConfigOptions *opts, char **extra_overrides);
