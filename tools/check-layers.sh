@@ -4,7 +4,7 @@
 # enforces this through include paths; this check says which line is wrong.
 set -eu
 src="${1:-$(dirname "$0")/../src}"
-order="util core storage auth intent http cli"
+order="util core storage auth intent llm chat http cli"
 rank() { i=0; for l in $order; do [ "$l" = "$1" ] && { echo $i; return; }; i=$((i+1)); done; echo 99; }
 
 bad=0

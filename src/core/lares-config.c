@@ -106,6 +106,54 @@ validate_cidr_list (const char *value, char **why)
 
 static const char *const log_levels[] = { "debug", "info", "warning", NULL };
 static const char *const llm_providers[] = { "none", "openai", "ollama", NULL };
+static const char *const llm_tool_modes[] = { "native", "text", "none", NULL };
+
+/* A non-negative decimal amount of money: "0", "2.50". */
+static gboolean
+validate_money (const char *value, char **why)
+{
+  const char *p = value;
+  unsigned digits = 0, decimals = 0;
+
+  while (g_ascii_isdigit (*p))
+    p++, digits++;
+  if (*p == '.')
+    for (p++; g_ascii_isdigit (*p); p++)
+      decimals++;
+  if (*p != '\0' || digits == 0 || digits > 9 || decimals > 6)
+    {
+      *why = g_strdup ("not an amount like 0 or 2.50");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* "model=in/out,model2=in/out": prices in USD per million tokens. */
+static gboolean
+validate_prices (const char *value, char **why)
+{
+  g_auto (GStrv) items = g_strsplit (value, ",", -1);
+
+  for (char **it = items; *it; it++)
+    {
+      g_autofree char *item = g_strstrip (g_strdup (*it));
+      const char *eq = strchr (item, '=');
+      const char *slash = eq ? strchr (eq, '/') : NULL;
+      g_autofree char *in = NULL;
+
+      if (*item == '\0')
+        continue;
+      if (eq == NULL || eq == item || slash == NULL)
+        {
+          *why = g_strdup_printf ("'%s' is not model=input/output", item);
+          return FALSE;
+        }
+      in = g_strndup (eq + 1, slash - eq - 1);
+      if (!validate_money (in, why) || !validate_money (slash + 1, why))
+        return FALSE;
+    }
+  return TRUE;
+}
 
 #define OFF(field) G_STRUCT_OFFSET (LaresConfig, field)
 #define KIB        ((uint64_t)1024)
@@ -153,6 +201,45 @@ static const ConfigRow config_table[] = {
   { "llm.model", TYPE_STRING, "", OFF (llm_model), 0, 0, NULL, 0, NULL, "model name to request" },
   { "llm.api_key", TYPE_STRING, "", OFF (llm_api_key), 0, 0, NULL, FLAG_SECRET, NULL,
     "API key sent to the LLM server (secret)" },
+  { "llm.connect_timeout", TYPE_DURATION, "5s", OFF (llm_connect_timeout_ms), 100, 600 * 1000,
+    NULL, 0, NULL, "how long connecting to the LLM server may take" },
+  { "llm.first_token_timeout", TYPE_DURATION, "30s", OFF (llm_first_token_timeout_ms), 100,
+    3600 * 1000, NULL, 0, NULL, "how long the LLM may think before its first token" },
+  { "llm.total_timeout", TYPE_DURATION, "120s", OFF (llm_total_timeout_ms), 100, 3600 * 1000,
+    NULL, 0, NULL, "longest one LLM answer may stream" },
+  { "llm.max_tool_steps", TYPE_INT, "4", OFF (llm_max_tool_steps), 0, 32, NULL, 0, NULL,
+    "rounds of tool calls the LLM may make in one turn" },
+  { "llm.max_concurrent", TYPE_INT, "16", OFF (llm_max_concurrent), 1, 1024, NULL, 0, NULL,
+    "requests to the LLM server at once; more wait in a queue" },
+  { "llm.tools", TYPE_STRING, "native", OFF (llm_tools), 0, 0, llm_tool_modes, 0, NULL,
+    "native tool calls, text (JSON in the reply, for models without them) or none" },
+  { "llm.prices", TYPE_STRING, "", OFF (llm_prices), 0, 0, NULL, 0, validate_prices,
+    "USD per million prompt/completion tokens, e.g. gpt-4o-mini=0.15/0.60,local=0/0" },
+  { "chat.history_turns", TYPE_INT, "10", OFF (chat_history_turns), 0, 1000, NULL, 0, NULL,
+    "recent turns of a conversation sent to the LLM" },
+  { "chat.history_tokens", TYPE_INT, "3000", OFF (chat_history_tokens), 0, 1000000, NULL, 0, NULL,
+    "token budget for those turns; older ones are left out" },
+  { "chat.max_text", TYPE_INT, "10000", OFF (chat_max_text), 1, 1000000, NULL, 0, NULL,
+    "longest user message, in characters" },
+  { "persona.name", TYPE_STRING, "Lares", OFF (persona_name), 0, 0, NULL, 0, validate_nonempty,
+    "the assistant's name" },
+  { "persona.prompt", TYPE_STRING,
+    "You are {name}, a helpful personal assistant running on the user's own machine. "
+    "Be brief and accurate. Use the tools to act and to look things up.",
+    OFF (persona_prompt), 0, 0, NULL, 0, NULL, "system prompt; {name} becomes persona.name" },
+  { "persona.modes", TYPE_STRING,
+    "concise: Answer in one or two short sentences.; "
+    "detailed: Answer thoroughly, with steps where useful.; "
+    "playful: Be warm and playful, and show your feelings with emotion tags.",
+    OFF (persona_modes), 0, 0, NULL, 0, NULL,
+    "modes a user can switch to with '/mode NAME': name: instruction; ..." },
+  { "persona.emotions", TYPE_STRING, "happy,sad,angry,surprised,thinking,embarrassed,neutral",
+    OFF (persona_emotions), 0, 0, NULL, 0, NULL,
+    "emotion tags like [happy] the model may use; they become emotion events" },
+  { "budget.daily", TYPE_STRING, "0", OFF (budget_daily), 0, 0, NULL, 0, validate_money,
+    "LLM spend allowed per user per day in USD; 0 is unlimited" },
+  { "budget.monthly", TYPE_STRING, "0", OFF (budget_monthly), 0, 0, NULL, 0, validate_money,
+    "LLM spend allowed per user per month in USD; 0 is unlimited" },
 };
 
 #define N_ROWS G_N_ELEMENTS (config_table)
