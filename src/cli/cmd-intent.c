@@ -16,10 +16,6 @@
 #include "lares-cli.h"
 #include "lares-intent.h"
 
-#ifndef LARES_INTENT_DEFAULT_DIR
-#define LARES_INTENT_DEFAULT_DIR "data/intents"
-#endif
-
 int
 lares_cmd_intent (int argc, char **argv)
 {
@@ -32,7 +28,8 @@ lares_cmd_intent (int argc, char **argv)
   GOptionEntry entries[] = {
     { "now", 0, 0, G_OPTION_ARG_STRING, &now_s, "the current time (default: now)", "RFC3339" },
     { "tz", 0, 0, G_OPTION_ARG_STRING, &zone, "the user's time zone (default: local)", "ZONE" },
-    { "data", 0, 0, G_OPTION_ARG_FILENAME, &dir, "intents directory", "DIR" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &dir,
+      "read templates from DIR instead of the built-in ones", "DIR" },
     { "lang", 0, 0, G_OPTION_ARG_STRING, &lang, "language (default: en)", "LANG" },
     { "entity", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &entity_specs, "a name the user has",
       "KIND:NAME" },
@@ -86,8 +83,8 @@ lares_cmd_intent (int argc, char **argv)
       lares_intent_entities_add (ents, kind, colon + 1);
     }
 
-  engine = lares_intent_engine_new_from_dir (dir != NULL ? dir : LARES_INTENT_DEFAULT_DIR,
-                                             lang != NULL ? lang : "en", &error);
+  engine = dir != NULL ? lares_intent_engine_new_from_dir (dir, lang != NULL ? lang : "en", &error)
+                       : lares_intent_engine_new_builtin (lang != NULL ? lang : "en", &error);
   if (engine == NULL)
     {
       fprintf (stderr, "lares intent: %s\n", error->message);

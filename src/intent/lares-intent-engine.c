@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "lares-intent-private.h"
+#include "lares-intents-resources.h"
 
 #include <math.h>
 #include <string.h>
@@ -816,6 +817,61 @@ read_dir_files (const char *dir, const char *lang, GPtrArray *files, GError **er
       g_ptr_array_add (files, f);
     }
   return TRUE;
+}
+
+/* The same, from the templates embedded in the binary
+ * (/lares/intents/LANG/NAME.yaml). */
+static gboolean
+read_resource_files (const char *lang, GPtrArray *files, GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("/lares/intents/%s/", lang);
+  g_auto (GStrv) names = NULL;
+  g_autoptr (GError) local = NULL;
+
+  if (strchr (lang, '/') != NULL || strcmp (lang, "..") == 0 || *lang == '\0')
+    return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, NULL, 0, "bad language tag '%s'",
+                               lang);
+  names = g_resource_enumerate_children (lares_intents_get_resource (), path, 0, &local);
+  if (names == NULL)
+    return lares_intent_throw (error, LARES_INTENT_ERROR_IO, NULL, 0,
+                               "no built-in templates for language '%s'", lang);
+  qsort (names, g_strv_length (names), sizeof (char *), compare_names);
+  for (char **n = names; *n; n++)
+    {
+      g_autofree char *file = g_strconcat (path, *n, NULL);
+      g_autoptr (GBytes) data = NULL;
+      LaresYamlNode *root;
+      LoadedFile *f;
+      size_t len;
+      const char *bytes;
+
+      if (!g_str_has_suffix (*n, ".yaml"))
+        continue;
+      data = g_resource_lookup_data (lares_intents_get_resource (), file, 0, &local);
+      if (data == NULL)
+        return lares_intent_throw (error, LARES_INTENT_ERROR_IO, file, 0, "cannot read: %s",
+                                   local->message);
+      bytes = g_bytes_get_data (data, &len);
+      root = lares_yaml_parse (file, bytes, len, error);
+      if (root == NULL)
+        return FALSE;
+      f = g_new0 (LoadedFile, 1);
+      f->name = g_steal_pointer (&file);
+      f->root = root;
+      g_ptr_array_add (files, f);
+    }
+  return TRUE;
+}
+
+LaresIntentEngine *
+lares_intent_engine_new_builtin (const char *lang, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (loaded_file_free);
+
+  g_return_val_if_fail (lang != NULL, NULL);
+  if (!read_resource_files (lang, files, error))
+    return NULL;
+  return engine_build (files, lang, error);
 }
 
 LaresIntentEngine *

@@ -61,6 +61,8 @@ void lares_intent_entities_add (LaresIntentEntities *entities, const char *kind,
  */
 LaresIntentEngine *lares_intent_engine_new_from_dir (const char *dir, const char *lang,
                                                      GError **error);
+/* The same from the templates built into the binary (data/intents). */
+LaresIntentEngine *lares_intent_engine_new_builtin (const char *lang, GError **error);
 void lares_intent_engine_free (LaresIntentEngine *engine);
 
 /* Number of compiled sentence paths (for the bench and `lares intent`). */

@@ -151,6 +151,25 @@ test_missing_dir (void)
   g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID);
 }
 
+/* Every template file is built into the binary: the embedded engine is
+ * the one compiled from data/intents. */
+static void
+test_builtin (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LaresIntentEngine) e = lares_intent_engine_new_builtin ("en", &error);
+  g_autoptr (LaresIntentEngine) none = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (lares_intent_engine_get_n_paths (e), ==,
+                    lares_intent_engine_get_n_paths (english ()));
+  g_assert_cmpstr (lares_intent_engine_get_capabilities (e), ==,
+                   lares_intent_engine_get_capabilities (english ()));
+  none = lares_intent_engine_new_builtin ("xx", &error);
+  g_assert_null (none);
+  g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_IO);
+}
+
 static void
 test_normalize (void)
 {
@@ -349,6 +368,7 @@ main (int argc, char **argv)
   g_test_add_func ("/intent/ambiguous/entity", test_ambiguous_entity);
   g_test_add_func ("/intent/ambiguous/intent", test_ambiguous_intent);
   g_test_add_func ("/intent/router", test_router);
+  g_test_add_func ("/intent/builtin", test_builtin);
   g_test_add_func ("/intent/long-input", test_long_input);
   int rc = g_test_run ();
   g_clear_pointer (&shared_engine, lares_intent_engine_free);
