@@ -67,8 +67,8 @@ gboolean lares_conversations_delete (sqlite3 *db, int64_t user_id, int64_t id, G
  * *@conversation_id is 0 (titled from @text) or check it belongs to the
  * user (NOT_FOUND), insert the turn as 'running' and the user's message. */
 gboolean lares_turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id,
-                           const char *channel, const char *text, int64_t now_ms,
-                           int64_t *turn_id, GError **error);
+                           const char *channel, const char *text, int64_t now_ms, int64_t *turn_id,
+                           GError **error);
 /* Append a message to a running turn: an assistant message carrying
  * @tool_calls (JSON array text) or a tool result (@tool_call_id,
  * @tool_name).  @role: "assistant" or "tool". */
@@ -81,8 +81,7 @@ gboolean lares_turn_add_message (sqlite3 *db, int64_t user_id, int64_t turn_id, 
  * object text) and touch the conversation's updated_at. */
 gboolean lares_turn_finish (sqlite3 *db, int64_t user_id, int64_t turn_id, const char *status,
                             const char *path, const char *why, const char *error_code,
-                            const char *timings, const char *reply, int64_t now_ms,
-                            GError **error);
+                            const char *timings, const char *reply, int64_t now_ms, GError **error);
 /* Start-up: mark every 'running' turn 'interrupted'.  Returns how many, or
  * -1 on error. */
 int64_t lares_turns_interrupt_running (sqlite3 *db, int64_t now_ms, GError **error);
@@ -103,7 +102,7 @@ typedef struct
   int64_t conversations;
   int64_t turns;
   int64_t messages;
-  int64_t chars; /* total characters of message content */
+  int64_t chars;    /* total characters of message content */
   int64_t first_at; /* 0 when empty */
   int64_t last_at;
 } LaresHistorySummary;
