@@ -46,6 +46,9 @@ CREATE TABLE messages (
   created_at      INTEGER NOT NULL
 );
 CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
+-- Context selection reads the messages of chosen turns, and deleting a turn
+-- cascades here by turn_id: without it each deleted turn scans the table.
+CREATE INDEX messages_by_turn ON messages (turn_id, id);
 
 -- Spend survives clearing the history: turn_id is only a back reference.
 CREATE TABLE llm_calls (
@@ -64,6 +67,8 @@ CREATE TABLE llm_calls (
   created_at        INTEGER NOT NULL
 );
 CREATE INDEX llm_calls_by_user ON llm_calls (user_id, created_at);
+-- ON DELETE SET NULL looks calls up by turn_id for every deleted turn.
+CREATE INDEX llm_calls_by_turn ON llm_calls (turn_id);
 
 -- What the user asked lares to remember; all of it goes into LLM context.
 CREATE TABLE facts (
