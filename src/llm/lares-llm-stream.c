@@ -828,6 +828,9 @@ gboolean
 lares_llm_accum_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta,
                       GError **error)
 {
+  size_t before;
+  gboolean ok;
+
   memset (delta, 0, sizeof *delta);
   if (acc->result.finished)
     return TRUE;
@@ -837,7 +840,15 @@ lares_llm_accum_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlm
     len--;
   if (len == 0)
     return TRUE; /* "data:" alone, or a blank NDJSON line */
-  if (acc->provider == LARES_LLM_OLLAMA)
-    return ollama_feed (acc, data, len, delta, error);
-  return openai_feed (acc, data, len, delta, error);
+  before = acc->result.text->len;
+  ok = acc->provider == LARES_LLM_OLLAMA ? ollama_feed (acc, data, len, delta, error)
+                                         : openai_feed (acc, data, len, delta, error);
+  if (!ok)
+    {
+      /* A chunk that fails adds no text: the text stays exactly what was
+       * reported piece by piece. */
+      g_string_truncate (acc->result.text, before);
+      memset (delta, 0, sizeof *delta);
+    }
+  return ok;
 }

@@ -225,7 +225,7 @@ static const char openai_tool_stream[] =
             "\\\":\\\"") ARGS ("UK") ARGS ("\\\",\\\"") ARGS ("units") ARGS ("\\\":\\\"") ARGS ("c")
             ARGS (
                 "\\\"}") "data: {" P ",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,"
-                                     "\"finish_reason\":\"tool_calls\"}]}"
+                         "\"finish_reason\":\"tool_calls\"}]}"
                          "\n\n"
                          "data: {" P
                          ",\"choices\":[],\"usage\":{\"prompt_tokens\":76,\"completion_tokens\":24,"
@@ -384,6 +384,10 @@ test_openai_errors (void)
       "text=\nfinish=(null) usage=-1/-1 finished=0 error=3" },
     { "deep nesting (json-glib recurses)",
       "data: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n\n",
+      "text=\nfinish=(null) usage=-1/-1 finished=0 error=3" },
+    { "no text from an event that fails",
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\",\"tool_calls\":"
+      "[{\"index\":-1}]}}]}\n\n",
       "text=\nfinish=(null) usage=-1/-1 finished=0 error=3" },
     { "negative tool index",
       "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":-1}]}}]}\n\n",
@@ -643,6 +647,11 @@ test_ollama_edges (void)
       "text=a\nfinish=length usage=-1/-1 finished=1" },
     { "a tool call without function", "{\"message\":{\"tool_calls\":[{}]}}\n",
       "text=\nfinish=(null) usage=-1/-1 finished=0 error=3" },
+    /* fuzz-llm-ndjson found text kept from a line that then failed, which
+     * on_text never saw (corpus: crash-text-before-bad-tool-call). */
+    { "no text from a line that fails",
+      "{\"message\":{\"content\":\"a\"}}\n{\"message\":{\"content\":\"b\",\"tool_calls\":[{}]}}\n",
+      "text=a\nfinish=(null) usage=-1/-1 finished=0 error=3" },
     { "lines after done are ignored",
       "{\"done\":true}\n{\"message\":{\"content\":\"late\"}}\nnot json\n",
       "text=\nfinish=stop usage=-1/-1 finished=1" },
