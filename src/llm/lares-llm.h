@@ -63,14 +63,14 @@ typedef struct
 
 typedef struct
 {
-  GString *text;          /* all assistant text */
-  GPtrArray *tool_calls;  /* LaresLlmToolCall*, in index order */
-  char *finish_reason;    /* "stop", "tool_calls", "length", …; NULL if never sent (owned) */
-  int64_t prompt_tokens;  /* from the usage chunk / prompt_eval_count; -1 if absent */
+  GString *text;         /* all assistant text */
+  GPtrArray *tool_calls; /* LaresLlmToolCall*, in index order */
+  char *finish_reason;   /* "stop", "tool_calls", "length", …; NULL if never sent (owned) */
+  int64_t prompt_tokens; /* from the usage chunk / prompt_eval_count; -1 if absent */
   int64_t completion_tokens;
-  gboolean finished;      /* [DONE] (openai) or "done":true (ollama) arrived */
-  unsigned http_status;   /* 0 when no response arrived */
-  uint64_t bytes_sent;    /* request body size */
+  gboolean finished;    /* [DONE] (openai) or "done":true (ollama) arrived */
+  unsigned http_status; /* 0 when no response arrived */
+  uint64_t bytes_sent;  /* request body size */
   uint64_t bytes_received;
   int64_t first_token_us; /* from send to the first text/tool piece; -1 if none */
   int64_t total_us;       /* from send to the end */
@@ -99,9 +99,8 @@ LaresLlmProvider lares_llm_get_provider (const LaresLlm *llm);
 /* Start one streamed chat completion.  @messages: a JSON array of OpenAI
  * messages (transfer none); @tools: a JSON array of OpenAI tool schemas, or
  * NULL (transfer none).  Both are serialized before this returns. */
-void lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools,
-                     GCancellable *cancellable, const LaresLlmCallbacks *callbacks,
-                     gpointer user_data);
+void lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable *cancellable,
+                     const LaresLlmCallbacks *callbacks, gpointer user_data);
 
 /* The request body lares_llm_chat() would send, for tests and benches.
  * (transfer full) */
@@ -110,8 +109,8 @@ char *lares_llm_build_request (const LaresLlm *llm, JsonNode *messages, JsonNode
 
 /* Probe the server (GET <base>/models, or <base>/api/tags for ollama): for
  * `lares doctor` and the settings page's "test connection". */
-void lares_llm_probe_async (LaresLlm *llm, GCancellable *cancellable,
-                            GAsyncReadyCallback callback, gpointer user_data);
+void lares_llm_probe_async (LaresLlm *llm, GCancellable *cancellable, GAsyncReadyCallback callback,
+                            gpointer user_data);
 gboolean lares_llm_probe_finish (LaresLlm *llm, GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -1,0 +1,854 @@
+/* lares-llm-stream.c — line splitter, SSE events and the two chunk
+ * accumulators (OpenAI chat completions, Ollama /api/chat).
+ *
+ * DESIGN: everything here is pure and incremental; lares-llm.c owns the
+ * sockets.  A line that fits in one chunk is handed on straight from the
+ * read buffer; only a line cut by a chunk boundary is copied (into
+ * LaresLlmLines.partial, reused).  SSE data is joined into one reused
+ * GString.  Each event or NDJSON line is parsed once by a reused JsonParser;
+ * text is appended to the result's GString and tool-call arguments to one
+ * GString per call, so a token costs one JSON parse and a memcpy.
+ *
+ * json-glib is handed only text it parses safely: valid UTF-8 (a bad byte
+ * becomes U+FFFD rather than failing the answer), at most
+ * LARES_LLM_JSON_DEPTH_MAX levels deep (it recurses), and one top-level
+ * value (json-glib 1.6 leaks the first of two).  Strings it decodes from
+ * "\u" escapes may still be invalid UTF-8 (a lone surrogate), so every
+ * string taken from a chunk is checked again before it is kept: on_text
+ * only ever sees whole, valid characters.
+ */
+#include "config.h"
+
+#include "lares-llm-stream.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (lares - llm - error - quark, lares_llm_error)
+
+static gboolean
+fail_protocol (GError **error, const char *message)
+{
+  g_set_error_literal (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL, message);
+  return FALSE;
+}
+
+/* ---- lines ---------------------------------------------------------- */
+
+void
+lares_llm_lines_init (LaresLlmLines *lines, size_t max_line)
+{
+  lines->partial = g_string_new (NULL);
+  lines->max_line = max_line;
+  lines->cr_ending = FALSE;
+}
+
+void
+lares_llm_lines_clear (LaresLlmLines *lines)
+{
+  if (lines->partial != NULL)
+    g_string_free (g_steal_pointer (&lines->partial), TRUE);
+}
+
+static gboolean
+fail_long_line (LaresLlmLines *lines, GError **error)
+{
+  g_set_error (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL,
+               "a line of the LLM stream is longer than %zu bytes", lines->max_line);
+  return FALSE;
+}
+
+gboolean
+lares_llm_lines_feed (LaresLlmLines *lines, const char *data, size_t len, LaresLlmChunkFunc func,
+                      gpointer user_data, GError **error)
+{
+  const char *p = data, *end = data + len;
+
+  if (len == 0)
+    return TRUE;
+  /* "\r\n" split across two chunks is one line end. */
+  if (lines->cr_ending)
+    {
+      lines->cr_ending = FALSE;
+      if (*p == '\n')
+        p++;
+    }
+  while (p < end)
+    {
+      const char *q = p;
+      size_t n;
+      gboolean ok;
+
+      while (q < end && *q != '\n' && *q != '\r')
+        q++;
+      n = (size_t)(q - p);
+      if (lines->partial->len + n > lines->max_line)
+        return fail_long_line (lines, error);
+      if (q == end)
+        {
+          g_string_append_len (lines->partial, p, (gssize)n);
+          return TRUE;
+        }
+      if (lines->partial->len > 0)
+        {
+          g_string_append_len (lines->partial, p, (gssize)n);
+          ok = func (lines->partial->str, lines->partial->len, user_data, error);
+          g_string_truncate (lines->partial, 0);
+        }
+      else
+        ok = func (p, n, user_data, error);
+      if (!ok)
+        return FALSE;
+      if (*q == '\r')
+        {
+          if (q + 1 == end)
+            lines->cr_ending = TRUE;
+          else if (q[1] == '\n')
+            q++;
+        }
+      p = q + 1;
+    }
+  return TRUE;
+}
+
+gboolean
+lares_llm_lines_finish (LaresLlmLines *lines, LaresLlmChunkFunc func, gpointer user_data,
+                        GError **error)
+{
+  gboolean ok = TRUE;
+
+  lines->cr_ending = FALSE;
+  if (lines->partial->len > 0)
+    {
+      ok = func (lines->partial->str, lines->partial->len, user_data, error);
+      g_string_truncate (lines->partial, 0);
+    }
+  return ok;
+}
+
+/* ---- SSE (WHATWG HTML "Server-sent events", §9.2.6 interpretation) ---- */
+
+static gboolean
+sse_dispatch (LaresLlmSse *sse, GError **error)
+{
+  gboolean ok;
+
+  if (!sse->have_data)
+    return TRUE;
+  sse->have_data = FALSE;
+  sse->events++;
+  ok = sse->func (sse->data->str, sse->data->len, sse->user_data, error);
+  g_string_truncate (sse->data, 0);
+  return ok;
+}
+
+static gboolean
+sse_line (const char *line, size_t len, gpointer user_data, GError **error)
+{
+  LaresLlmSse *sse = user_data;
+  const char *colon, *value;
+  size_t name_len, value_len;
+
+  if (len == 0)
+    return sse_dispatch (sse, error);
+  if (line[0] == ':')
+    return TRUE; /* a comment: llama.cpp's keep-alive pings */
+  colon = memchr (line, ':', len);
+  name_len = colon != NULL ? (size_t)(colon - line) : len;
+  /* Only "data" matters; "event", "id", "retry" and unknown fields are
+   * dropped.  A field without a colon has an empty value.  Unknown ones
+   * are counted: a body of nothing else is not an event stream at all. */
+  if (name_len != 4 || memcmp (line, "data", 4) != 0)
+    {
+      if (!((name_len == 5 && memcmp (line, "event", 5) == 0) ||
+            (name_len == 2 && memcmp (line, "id", 2) == 0) ||
+            (name_len == 5 && memcmp (line, "retry", 5) == 0)))
+        sse->strangers++;
+      return TRUE;
+    }
+  value = line + len;
+  value_len = 0;
+  if (colon != NULL)
+    {
+      value = colon + 1;
+      value_len = len - 5;
+    }
+  if (value_len > 0 && *value == ' ')
+    {
+      value++;
+      value_len--;
+    }
+  if (sse->data->len + value_len + (sse->have_data ? 1 : 0) > sse->lines.max_line)
+    {
+      g_set_error (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL,
+                   "an event of the LLM stream is longer than %zu bytes", sse->lines.max_line);
+      return FALSE;
+    }
+  if (sse->have_data)
+    g_string_append_c (sse->data, '\n');
+  g_string_append_len (sse->data, value, (gssize)value_len);
+  sse->have_data = TRUE;
+  return TRUE;
+}
+
+void
+lares_llm_sse_init (LaresLlmSse *sse, size_t max_line, LaresLlmChunkFunc func, gpointer user_data)
+{
+  lares_llm_lines_init (&sse->lines, max_line);
+  sse->data = g_string_new (NULL);
+  sse->have_data = FALSE;
+  sse->events = 0;
+  sse->strangers = 0;
+  sse->func = func;
+  sse->user_data = user_data;
+}
+
+void
+lares_llm_sse_clear (LaresLlmSse *sse)
+{
+  lares_llm_lines_clear (&sse->lines);
+  if (sse->data != NULL)
+    g_string_free (g_steal_pointer (&sse->data), TRUE);
+}
+
+gboolean
+lares_llm_sse_feed (LaresLlmSse *sse, const char *data, size_t len, GError **error)
+{
+  return lares_llm_lines_feed (&sse->lines, data, len, sse_line, sse, error);
+}
+
+gboolean
+lares_llm_sse_finish (LaresLlmSse *sse, GError **error)
+{
+  if (!lares_llm_lines_finish (&sse->lines, sse_line, sse, error))
+    return FALSE;
+  return sse_dispatch (sse, error);
+}
+
+/* ---- JSON ------------------------------------------------------------ */
+
+static gboolean
+is_json_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* One linear pass: refuse what json-glib would recurse too deep on or leak. */
+static const char *
+json_shape_problem (const char *p, size_t len)
+{
+  unsigned depth = 0;
+  gboolean in_string = FALSE, escaped = FALSE, started = FALSE;
+
+  for (size_t i = 0; i < len; i++)
+    {
+      char c = p[i];
+
+      if (in_string)
+        {
+          if (escaped)
+            escaped = FALSE;
+          else if (c == '\\')
+            escaped = TRUE;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (depth == 0 && !is_json_space (c))
+        {
+          if ((c == '{' || c == '[') && started)
+            return "more than one JSON value";
+          started = TRUE;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '{' || c == '[')
+        {
+          if (++depth > LARES_LLM_JSON_DEPTH_MAX)
+            return "the JSON nests too deeply";
+        }
+      else if ((c == '}' || c == ']') && depth > 0)
+        depth--;
+    }
+  return NULL;
+}
+
+JsonNode *
+lares_llm_json_parse (JsonParser *parser, const char *data, size_t len, GError **error)
+{
+  g_autofree char *repaired = NULL;
+  g_autoptr (GError) local = NULL;
+  const char *why;
+  JsonNode *root;
+
+  if (!g_utf8_validate_len (data, len, NULL))
+    {
+      repaired = g_utf8_make_valid (data, (gssize)len);
+      data = repaired;
+      len = strlen (repaired);
+    }
+  why = json_shape_problem (data, len);
+  if (why != NULL)
+    {
+      g_set_error (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL,
+                   "an LLM stream chunk is refused: %s", why);
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, data, (gssize)len, &local))
+    {
+      g_set_error (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL,
+                   "an LLM stream chunk is not JSON: %s", local->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL)
+    {
+      fail_protocol (error, "an LLM stream chunk holds no JSON value");
+      return NULL;
+    }
+  return root;
+}
+
+static JsonNode *
+member (JsonObject *obj, const char *name)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  return node != NULL && !JSON_NODE_HOLDS_NULL (node) ? node : NULL;
+}
+
+static const char *
+member_string (JsonObject *obj, const char *name)
+{
+  JsonNode *node = member (obj, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static JsonObject *
+member_object (JsonObject *obj, const char *name)
+{
+  JsonNode *node = member (obj, name);
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static JsonArray *
+member_array (JsonObject *obj, const char *name)
+{
+  JsonNode *node = member (obj, name);
+
+  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+static gboolean
+member_int (JsonObject *obj, const char *name, int64_t *out)
+{
+  JsonNode *node = member (obj, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_int (node);
+  return TRUE;
+}
+
+static gboolean
+member_true (JsonObject *obj, const char *name)
+{
+  JsonNode *node = member (obj, name);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node);
+}
+
+/* ---- text clean-up ------------------------------------------------- */
+
+/* Append @s (NUL-terminated, from json-glib) as valid UTF-8. */
+static void
+append_valid (GString *out, const char *s)
+{
+  size_t len = strlen (s);
+
+  if (G_LIKELY (g_utf8_validate_len (s, len, NULL)))
+    g_string_append_len (out, s, (gssize)len);
+  else
+    {
+      g_autofree char *fixed = g_utf8_make_valid (s, (gssize)len);
+      g_string_append (out, fixed);
+    }
+}
+
+static char *
+dup_valid (const char *s)
+{
+  return g_utf8_validate (s, -1, NULL) ? g_strdup (s) : g_utf8_make_valid (s, -1);
+}
+
+/* At most @max_chars characters of @s (valid UTF-8): control characters
+ * dropped, line breaks and tabs as spaces, runs of spaces folded, trimmed. */
+static char *
+clean_text (const char *s, size_t max_chars)
+{
+  g_autofree char *repaired = g_utf8_validate (s, -1, NULL) ? NULL : g_utf8_make_valid (s, -1);
+  GString *out = g_string_new (NULL);
+
+  if (repaired != NULL)
+    s = repaired;
+  size_t chars = 0;
+  gboolean space = FALSE;
+
+  for (const char *p = s; *p != '\0' && chars < max_chars; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == '\n' || c == '\r' || c == '\t' || c == ' ')
+        {
+          space = out->len > 0;
+          continue;
+        }
+      if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029)
+        continue;
+      if (space)
+        {
+          g_string_append_c (out, ' ');
+          chars++;
+          space = FALSE;
+          if (chars >= max_chars)
+            break;
+        }
+      g_string_append_unichar (out, c);
+      chars++;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* The message of an error value: {"message":…}, or a string. */
+static const char *
+error_message_of (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    return json_node_get_string (node);
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    return member_string (json_node_get_object (node), "message");
+  return NULL;
+}
+
+char *
+lares_llm_error_text (const char *body, size_t len, size_t max_chars)
+{
+  g_autoptr (JsonParser) parser = NULL;
+  g_autofree char *valid = NULL;
+  JsonNode *root;
+  const char *text;
+
+  if (len == 0)
+    return g_strdup ("");
+  parser = json_parser_new_immutable ();
+  valid = g_utf8_make_valid (body, (gssize)len);
+  text = valid;
+  if ((root = lares_llm_json_parse (parser, body, len, NULL)) != NULL)
+    {
+      if (JSON_NODE_HOLDS_OBJECT (root))
+        {
+          JsonObject *obj = json_node_get_object (root);
+          JsonNode *err = member (obj, "error");
+          const char *found = err != NULL ? error_message_of (err) : NULL;
+
+          if (found == NULL)
+            found = member_string (obj, "message");
+          if (found == NULL)
+            found = member_string (obj, "detail"); /* FastAPI servers (vLLM) */
+          if (found != NULL)
+            text = found;
+        }
+    }
+  return clean_text (text, max_chars);
+}
+
+/* ---- accumulators -------------------------------------------------- */
+
+typedef struct
+{
+  int64_t index; /* OpenAI's tool_calls[].index; Ollama: position */
+  char *id;      /* NULL until the provider sends one (owned) */
+  char *name;    /* (owned) */
+  GString *arguments;
+} PendingCall;
+
+struct _LaresLlmAccum
+{
+  LaresLlmProvider provider;
+  JsonParser *parser; /* reused for every chunk */
+  LaresLlmResult result;
+  GArray *calls;       /* PendingCall, sorted by index */
+  size_t answer_bytes; /* text plus arguments kept, against LARES_LLM_ANSWER_MAX */
+};
+
+void
+lares_llm_tool_call_free (LaresLlmToolCall *call)
+{
+  if (call == NULL)
+    return;
+  g_free (call->id);
+  g_free (call->name);
+  g_free (call->arguments);
+  g_free (call);
+}
+
+static void
+pending_call_clear (gpointer p)
+{
+  PendingCall *pc = p;
+
+  g_clear_pointer (&pc->id, g_free);
+  g_clear_pointer (&pc->name, g_free);
+  if (pc->arguments != NULL)
+    g_string_free (g_steal_pointer (&pc->arguments), TRUE);
+}
+
+LaresLlmAccum *
+lares_llm_accum_new (LaresLlmProvider provider)
+{
+  LaresLlmAccum *acc = g_new0 (LaresLlmAccum, 1);
+
+  acc->provider = provider;
+  acc->parser = json_parser_new_immutable ();
+  acc->result.text = g_string_sized_new (256);
+  acc->result.tool_calls =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)lares_llm_tool_call_free);
+  acc->result.prompt_tokens = -1;
+  acc->result.completion_tokens = -1;
+  acc->result.first_token_us = -1;
+  acc->calls = g_array_new (FALSE, TRUE, sizeof (PendingCall));
+  g_array_set_clear_func (acc->calls, pending_call_clear);
+  return acc;
+}
+
+void
+lares_llm_accum_free (LaresLlmAccum *acc)
+{
+  if (acc == NULL)
+    return;
+  g_clear_object (&acc->parser);
+  g_string_free (acc->result.text, TRUE);
+  g_ptr_array_unref (acc->result.tool_calls);
+  g_free (acc->result.finish_reason);
+  g_array_unref (acc->calls);
+  g_free (acc);
+}
+
+LaresLlmResult *
+lares_llm_accum_result (LaresLlmAccum *acc)
+{
+  g_ptr_array_set_size (acc->result.tool_calls, 0);
+  for (unsigned i = 0; i < acc->calls->len; i++)
+    {
+      PendingCall *pc = &g_array_index (acc->calls, PendingCall, i);
+      LaresLlmToolCall *call = g_new0 (LaresLlmToolCall, 1);
+
+      call->id = pc->id != NULL ? g_strdup (pc->id)
+                                : g_strdup_printf ("call_%" G_GINT64_FORMAT, pc->index);
+      call->name = g_strdup (pc->name != NULL ? pc->name : "");
+      call->arguments = g_strndup (pc->arguments->str, pc->arguments->len);
+      g_ptr_array_add (acc->result.tool_calls, call);
+    }
+  return &acc->result;
+}
+
+static gboolean
+charge (LaresLlmAccum *acc, size_t bytes, GError **error)
+{
+  if (bytes > LARES_LLM_ANSWER_MAX - acc->answer_bytes)
+    {
+      g_set_error (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL,
+                   "the LLM answer is longer than %d bytes", LARES_LLM_ANSWER_MAX);
+      return FALSE;
+    }
+  acc->answer_bytes += bytes;
+  return TRUE;
+}
+
+static gboolean
+add_text (LaresLlmAccum *acc, const char *s, LaresLlmDelta *delta, GError **error)
+{
+  size_t before = acc->result.text->len;
+
+  if (*s == '\0')
+    return TRUE;
+  if (!charge (acc, strlen (s), error))
+    return FALSE;
+  append_valid (acc->result.text, s);
+  delta->text = acc->result.text->str + before;
+  delta->text_len = acc->result.text->len - before;
+  return TRUE;
+}
+
+/* The call with @index, added in index order when new. */
+static PendingCall *
+call_for_index (LaresLlmAccum *acc, int64_t index, GError **error)
+{
+  unsigned pos = acc->calls->len;
+  PendingCall fresh = { 0 };
+
+  while (pos > 0 && g_array_index (acc->calls, PendingCall, pos - 1).index >= index)
+    pos--;
+  if (pos < acc->calls->len && g_array_index (acc->calls, PendingCall, pos).index == index)
+    return &g_array_index (acc->calls, PendingCall, pos);
+  if (acc->calls->len >= LARES_LLM_TOOL_CALLS_MAX)
+    {
+      g_set_error (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL,
+                   "the LLM answer has more than %d tool calls", LARES_LLM_TOOL_CALLS_MAX);
+      return NULL;
+    }
+  fresh.index = index;
+  fresh.arguments = g_string_new (NULL);
+  g_array_insert_val (acc->calls, pos, fresh);
+  return &g_array_index (acc->calls, PendingCall, pos);
+}
+
+static gboolean
+stream_error (JsonNode *err, GError **error)
+{
+  const char *message = error_message_of (err);
+  g_autofree char *clean = clean_text (message != NULL ? message : "", 200);
+
+  g_set_error (error, LARES_LLM_ERROR, LARES_LLM_ERROR_HTTP, "LLM server sent an error: %s",
+               *clean != '\0' ? clean : "(no message)");
+  return FALSE;
+}
+
+static void
+set_finish_reason (LaresLlmAccum *acc, const char *reason)
+{
+  if (g_strcmp0 (acc->result.finish_reason, reason) == 0)
+    return;
+  g_free (acc->result.finish_reason);
+  acc->result.finish_reason = dup_valid (reason);
+}
+
+/* One piece of choices[0].delta.tool_calls (PROTOCOLS.md §3.1): id, type and
+ * name come in the first piece of an index, arguments are concatenated. */
+static gboolean
+openai_tool_piece (LaresLlmAccum *acc, JsonNode *node, unsigned position, GError **error)
+{
+  JsonObject *obj, *function;
+  PendingCall *pc;
+  int64_t index = position;
+  const char *id, *name, *arguments;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return fail_protocol (error, "a tool call in the LLM stream is not an object");
+  obj = json_node_get_object (node);
+  if (member_int (obj, "index", &index) && index < 0)
+    return fail_protocol (error, "a tool call in the LLM stream has a negative index");
+  pc = call_for_index (acc, index, error);
+  if (pc == NULL)
+    return FALSE;
+  id = member_string (obj, "id");
+  if (pc->id == NULL && id != NULL && *id != '\0')
+    pc->id = dup_valid (id);
+  function = member_object (obj, "function");
+  if (function == NULL)
+    return TRUE;
+  name = member_string (function, "name");
+  if (pc->name == NULL && name != NULL && *name != '\0')
+    pc->name = dup_valid (name);
+  arguments = member_string (function, "arguments");
+  if (arguments != NULL && *arguments != '\0')
+    {
+      if (!charge (acc, strlen (arguments), error))
+        return FALSE;
+      append_valid (pc->arguments, arguments);
+    }
+  return TRUE;
+}
+
+/* The choice with index 0 (we never ask for n > 1). */
+static JsonObject *
+first_choice (JsonArray *choices)
+{
+  for (unsigned i = 0; i < json_array_get_length (choices); i++)
+    {
+      JsonNode *node = json_array_get_element (choices, i);
+      int64_t index = 0;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      if (!member_int (json_node_get_object (node), "index", &index) || index == 0)
+        return json_node_get_object (node);
+    }
+  return NULL;
+}
+
+static gboolean
+openai_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
+{
+  JsonNode *root, *err;
+  JsonObject *obj, *choice, *usage;
+  JsonArray *choices;
+
+  if (len == 6 && memcmp (data, "[DONE]", 6) == 0)
+    {
+      acc->result.finished = delta->finished = TRUE;
+      return TRUE;
+    }
+  root = lares_llm_json_parse (acc->parser, data, len, error);
+  if (root == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    return fail_protocol (error, "an LLM stream chunk is not a JSON object");
+  obj = json_node_get_object (root);
+  if ((err = member (obj, "error")) != NULL)
+    return stream_error (err, error);
+
+  choices = member_array (obj, "choices");
+  choice = choices != NULL ? first_choice (choices) : NULL;
+  if (choice != NULL)
+    {
+      JsonObject *d = member_object (choice, "delta");
+      const char *reason = member_string (choice, "finish_reason");
+
+      if (d != NULL)
+        {
+          const char *content = member_string (d, "content");
+          JsonArray *tools = member_array (d, "tool_calls");
+
+          if (content != NULL && !add_text (acc, content, delta, error))
+            return FALSE;
+          for (unsigned i = 0; tools != NULL && i < json_array_get_length (tools); i++)
+            {
+              if (!openai_tool_piece (acc, json_array_get_element (tools, i), i, error))
+                return FALSE;
+              delta->tool_call = TRUE;
+            }
+        }
+      if (reason != NULL)
+        set_finish_reason (acc, reason);
+    }
+
+  usage = member_object (obj, "usage");
+  if (usage != NULL)
+    {
+      member_int (usage, "prompt_tokens", &acc->result.prompt_tokens);
+      member_int (usage, "completion_tokens", &acc->result.completion_tokens);
+    }
+  return TRUE;
+}
+
+/* Ollama sends each tool call whole, arguments as an object (§3.3). */
+static gboolean
+ollama_tool_call (LaresLlmAccum *acc, JsonNode *node, GError **error)
+{
+  JsonObject *obj, *function;
+  JsonNode *args;
+  PendingCall *pc;
+  const char *id, *name;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return fail_protocol (error, "a tool call in the LLM stream is not an object");
+  obj = json_node_get_object (node);
+  function = member_object (obj, "function");
+  if (function == NULL)
+    return fail_protocol (error, "a tool call in the LLM stream has no function");
+  pc = call_for_index (acc, acc->calls->len, error);
+  if (pc == NULL)
+    return FALSE;
+  id = member_string (obj, "id");
+  if (id != NULL && *id != '\0')
+    pc->id = dup_valid (id);
+  name = member_string (function, "name");
+  if (name != NULL)
+    pc->name = dup_valid (name);
+  args = member (function, "arguments");
+  if (args == NULL)
+    g_string_assign (pc->arguments, "{}");
+  else if (JSON_NODE_HOLDS_VALUE (args) && json_node_get_value_type (args) == G_TYPE_STRING)
+    append_valid (pc->arguments, json_node_get_string (args));
+  else
+    {
+      g_autofree char *text = json_to_string (args, FALSE);
+      append_valid (pc->arguments, text);
+    }
+  return charge (acc, pc->arguments->len, error);
+}
+
+static gboolean
+ollama_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
+{
+  JsonNode *root, *err;
+  JsonObject *obj, *message;
+  const char *reason;
+
+  root = lares_llm_json_parse (acc->parser, data, len, error);
+  if (root == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    return fail_protocol (error, "an LLM stream line is not a JSON object");
+  obj = json_node_get_object (root);
+  if ((err = member (obj, "error")) != NULL)
+    return stream_error (err, error);
+
+  message = member_object (obj, "message");
+  if (message != NULL)
+    {
+      const char *content = member_string (message, "content");
+      JsonArray *tools = member_array (message, "tool_calls");
+
+      if (content != NULL && !add_text (acc, content, delta, error))
+        return FALSE;
+      for (unsigned i = 0; tools != NULL && i < json_array_get_length (tools); i++)
+        {
+          if (!ollama_tool_call (acc, json_array_get_element (tools, i), error))
+            return FALSE;
+          delta->tool_call = TRUE;
+        }
+    }
+  if ((reason = member_string (obj, "done_reason")) != NULL && *reason != '\0')
+    set_finish_reason (acc, reason);
+  member_int (obj, "prompt_eval_count", &acc->result.prompt_tokens);
+  member_int (obj, "eval_count", &acc->result.completion_tokens);
+  if (member_true (obj, "done"))
+    {
+      /* Ollama says "stop" after tool calls too; callers look for
+       * "tool_calls" as OpenAI servers send it. */
+      if (acc->calls->len > 0 &&
+          (acc->result.finish_reason == NULL || strcmp (acc->result.finish_reason, "stop") == 0))
+        set_finish_reason (acc, "tool_calls");
+      else if (acc->result.finish_reason == NULL)
+        set_finish_reason (acc, "stop");
+      acc->result.finished = delta->finished = TRUE;
+    }
+  return TRUE;
+}
+
+gboolean
+lares_llm_accum_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta,
+                      GError **error)
+{
+  size_t before;
+  gboolean ok;
+
+  memset (delta, 0, sizeof *delta);
+  if (acc->result.finished)
+    return TRUE;
+  while (len > 0 && is_json_space (data[0]))
+    data++, len--;
+  while (len > 0 && is_json_space (data[len - 1]))
+    len--;
+  if (len == 0)
+    return TRUE; /* "data:" alone, or a blank NDJSON line */
+  before = acc->result.text->len;
+  ok = acc->provider == LARES_LLM_OLLAMA ? ollama_feed (acc, data, len, delta, error)
+                                         : openai_feed (acc, data, len, delta, error);
+  if (!ok)
+    {
+      /* A chunk that fails adds no text: the text stays exactly what was
+       * reported piece by piece. */
+      g_string_truncate (acc->result.text, before);
+      memset (delta, 0, sizeof *delta);
+    }
+  return ok;
+}
