@@ -10,7 +10,8 @@ want="${1:-build}"
 
 # Build and run.
 pkgs="gcc make meson ninja-build pkg-config libglib2.0-dev libglib2.0-bin
-libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libsodium-dev libical-dev libyaml-dev"
+libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libsodium-dev libical-dev libyaml-dev
+libedit-dev"
 # Tests: sanitizers and libFuzzer come with clang's runtime; sqlite3 checks backups.
 case "$want" in
 test|bench) pkgs="$pkgs clang libclang-rt-14-dev sqlite3 clang-format valgrind openssl" ;;

@@ -160,9 +160,7 @@ check_daemon (Report *r, const LaresConfig *cfg)
 {
   g_autoptr (SoupSession) session =
       soup_session_new_with_options ("timeout", 3, "proxy-resolver", NULL, NULL);
-  g_autofree char *host =
-      strchr (cfg->listen, ':') ? g_strdup_printf ("[%s]", cfg->listen) : g_strdup (cfg->listen);
-  g_autofree char *base = NULL;
+  g_autofree char *base = lares_cli_daemon_url (cfg);
   g_autofree char *url = NULL;
   g_autofree char *token = NULL;
   g_autoptr (SoupMessage) health = NULL;
@@ -170,14 +168,6 @@ check_daemon (Report *r, const LaresConfig *cfg)
   g_autoptr (GBytes) body = NULL;
   g_autoptr (GError) error = NULL;
 
-  /* A wildcard listen is reachable on loopback too. */
-  if (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "[::]"))
-    {
-      g_free (host);
-      host = g_strdup ("127.0.0.1");
-    }
-  base = g_strdup_printf ("%s://%s:%" G_GINT64_FORMAT, *cfg->tls_cert ? "https" : "http", host,
-                          cfg->port);
   url = g_strconcat (base, "/healthz", NULL);
   health = soup_message_new ("GET", url);
   body = soup_session_send_and_read (session, health, NULL, &error);

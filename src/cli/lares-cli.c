@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "lares-auth.h"
@@ -113,4 +114,21 @@ lares_cli_open_store (LaresCliConfigOptions *opts)
       return NULL;
     }
   return store;
+}
+
+char *
+lares_cli_daemon_url (const LaresConfig *cfg)
+{
+  const char *listen = cfg->listen;
+
+  /* A wildcard listen is reachable on loopback too. */
+  if (g_str_equal (listen, "0.0.0.0"))
+    listen = "127.0.0.1";
+  else if (g_str_equal (listen, "::"))
+    listen = "::1";
+  if (strchr (listen, ':') != NULL)
+    return g_strdup_printf ("%s://[%s]:%" G_GINT64_FORMAT, *cfg->tls_cert ? "https" : "http",
+                            listen, cfg->port);
+  return g_strdup_printf ("%s://%s:%" G_GINT64_FORMAT, *cfg->tls_cert ? "https" : "http", listen,
+                          cfg->port);
 }

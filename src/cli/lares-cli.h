@@ -28,6 +28,8 @@ int lares_cmd_config (int argc, char **argv);
 int lares_cmd_user (int argc, char **argv);
 int lares_cmd_token (int argc, char **argv);
 int lares_cmd_intent (int argc, char **argv);
+int lares_cmd_chat (int argc, char **argv);
+int lares_cmd_ask (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct
@@ -58,5 +60,10 @@ LaresStore *lares_cli_open_store (LaresCliConfigOptions *opts);
 
 /* Load the configuration from the options; prints errors. */
 LaresConfig *lares_cli_load_config (LaresCliConfigOptions *opts, char **extra_overrides);
+
+/* The running daemon's base URL ("http://127.0.0.1:8765") from
+ * server.listen/port/tls_cert; a wildcard listen maps to loopback.
+ * (transfer full) */
+char *lares_cli_daemon_url (const LaresConfig *cfg);
 
 G_END_DECLS

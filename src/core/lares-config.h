@@ -65,17 +65,17 @@ struct _LaresConfig
   /* [log] */
   char *log_level; /* debug | info | warning (owned) */
   /* [llm] */
-  char *llm_provider; /* none | openai | ollama (owned) */
-  char *llm_base_url; /* "" when unset (owned) */
-  char *llm_model;    /* (owned) */
-  char *llm_api_key;  /* secret (owned) */
+  char *llm_provider;                  /* none | openai | ollama (owned) */
+  char *llm_base_url;                  /* "" when unset (owned) */
+  char *llm_model;                     /* (owned) */
+  char *llm_api_key;                   /* secret (owned) */
   uint64_t llm_connect_timeout_ms;     /* TCP/TLS connect to the LLM server */
   uint64_t llm_first_token_timeout_ms; /* request sent -> first token */
   uint64_t llm_total_timeout_ms;       /* whole streamed answer */
   int64_t llm_max_tool_steps;          /* LLM calls per turn that may use tools */
   int64_t llm_max_concurrent;          /* parallel requests to the LLM server */
-  char *llm_tools;  /* native | text | none (owned) */
-  char *llm_prices; /* "model=in/out,..." USD per million tokens (owned) */
+  char *llm_tools;                     /* native | text | none (owned) */
+  char *llm_prices;                    /* "model=in/out,..." USD per million tokens (owned) */
   /* [chat] */
   int64_t chat_history_turns;  /* recent turns sent as context */
   int64_t chat_history_tokens; /* token budget of those turns */

@@ -13,6 +13,7 @@
 #include <libsoup/soup.h>
 
 #include "lares-auth.h"
+#include "lares-chat.h"
 #include "lares-log.h"
 #include "lares-server.h"
 
@@ -20,6 +21,7 @@ G_BEGIN_DECLS
 
 typedef struct _LaresRequest LaresRequest;
 typedef void (*LaresRouteHandler) (LaresRequest *req);
+typedef void (*LaresRequestGoneFunc) (gpointer data);
 
 typedef enum
 {
@@ -44,6 +46,7 @@ struct _LaresServer
   const LaresConfig *cfg;
   LaresStore *store;
   LaresBus *bus;
+  LaresChat *chat;
   SoupServer *soup;
   sqlite3 *auth_db;            /* read-only, main thread only: credential point lookups */
   LaresRateLimit *login_limit; /* by IP and by user name */
@@ -53,6 +56,7 @@ struct _LaresServer
   uint16_t port;
   int64_t started_us;
   gboolean draining;
+  gboolean shutdown_cut; /* the shutdown timeout passed */
   unsigned inflight;     /* requests counted by lares_server_count, not yet done */
   GPtrArray *websockets; /* LaresWs* (owned) */
   GTask *shutdown_task;
@@ -82,6 +86,9 @@ struct _LaresRequest
   JsonNode *body;       /* parsed JSON body for LARES_ROUTE_JSON_BODY routes (owned) */
   gboolean paused;
   gboolean done;
+  gboolean streaming;
+  LaresRequestGoneFunc gone;
+  gpointer gone_data;
 };
 
 /* Responses.  Each frees @req (and resumes a paused message). */
@@ -93,6 +100,18 @@ void lares_request_respond_error (LaresRequest *req, unsigned status, const char
                                   const char *format, ...) G_GNUC_PRINTF (4, 5);
 /* Map a GError from a lower layer to a status and a stable code. */
 void lares_request_respond_gerror (LaresRequest *req, const GError *error);
+
+/* Streamed responses (SSE): begin sends the status and headers with the
+ * first chunk @prelude (a paused response sends nothing until it has a
+ * chunk); write queues a chunk; end finishes the response and frees @req.
+ * Until end, the request counts as in flight. */
+void lares_request_stream_begin (LaresRequest *req, const char *content_type, const char *prelude);
+void lares_request_stream_write (LaresRequest *req, const char *data, size_t len);
+void lares_request_stream_end (LaresRequest *req);
+
+/* Call @func once if the client goes away before the response is done;
+ * @req is freed right after, so @func must forget it. */
+void lares_request_watch_gone (LaresRequest *req, LaresRequestGoneFunc func, gpointer data);
 
 /* The body cap for this request: the route's own, else server.max_body. */
 uint64_t lares_request_max_body (LaresRequest *req);
@@ -107,11 +126,17 @@ gboolean lares_request_admit (LaresRequest *req);
 
 /* Query parameter, or NULL. */
 const char *lares_request_query (LaresRequest *req, const char *name);
+/* An optional integer query parameter in [@min, @max]; @out is left alone
+ * when absent.  FALSE after answering 400. */
+gboolean lares_request_query_int (LaresRequest *req, const char *name, int64_t min, int64_t max,
+                                  int64_t *out);
 
 /* Route tables, one per group (routes/<group>.c). */
 extern const LaresRoute lares_system_routes[];
 extern const LaresRoute lares_notes_routes[];
 extern const LaresRoute lares_auth_routes[];
+extern const LaresRoute lares_chat_routes[];
+extern const LaresRoute lares_openai_routes[];
 
 /* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
  * Check the credentials the request carries (bearer token or session
@@ -132,6 +157,13 @@ int64_t lares_now_ms (void);
 
 /* Prometheus text for /metrics.  (transfer full) */
 char *lares_server_render_metrics (LaresServer *server);
+
+/* Chat over a WebSocket message (routes/chat.c): start a turn for
+ * @user_id from a {"type":"message"} object, or cancel one.  Returns an
+ * error code and sets *@message on refusal, NULL when the turn started. */
+const char *lares_chat_ws_message (LaresServer *server, int64_t user_id, JsonObject *msg,
+                                   char **message);
+void lares_chat_ws_cancel (LaresServer *server, int64_t user_id, JsonObject *msg);
 
 /* WebSocket endpoint (lares-ws.c). */
 void lares_ws_setup (LaresServer *server);

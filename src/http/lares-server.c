@@ -33,6 +33,7 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
 static const LaresRoute *const route_tables[] = { lares_system_routes, lares_auth_routes,
+                                                  lares_chat_routes, lares_openai_routes,
                                                   lares_notes_routes };
 
 void
@@ -134,6 +135,91 @@ finish_response (LaresRequest *req, unsigned status)
     soup_server_message_unpause (msg);
   /* The request is owned by the message's object data; dropping it frees it. */
   g_object_set_data (G_OBJECT (msg), "lares-request", NULL);
+}
+
+gboolean
+lares_request_query_int (LaresRequest *req, const char *name, int64_t min, int64_t max,
+                         int64_t *out)
+{
+  const char *text = lares_request_query (req, name);
+  int64_t v;
+
+  if (text == NULL)
+    return TRUE;
+  if (!lares_parse_int64 (text, &v) || v < min || v > max)
+    {
+      lares_request_respond_error (
+          req, 400, "invalid_argument",
+          "'%s' must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, name, min, max);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+void
+lares_request_stream_begin (LaresRequest *req, const char *content_type, const char *prelude)
+{
+  SoupServerMessage *msg = req->msg;
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+
+  g_assert (!req->done && !req->streaming);
+  req->streaming = TRUE;
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_message_headers_set_content_type (h, content_type, NULL);
+  soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
+  soup_message_headers_replace (h, "X-Accel-Buffering", "no");
+  lares_request_stream_write (req, prelude, strlen (prelude));
+}
+
+void
+lares_request_stream_write (LaresRequest *req, const char *data, size_t len)
+{
+  g_assert (req->streaming && !req->done);
+  soup_message_body_append (soup_server_message_get_response_body (req->msg), SOUP_MEMORY_COPY,
+                            data, len);
+  /* libsoup pauses a chunked response that ran out of chunks; unpausing
+   * after adding one is the documented way on. */
+  req->paused = FALSE;
+  soup_server_message_unpause (req->msg);
+}
+
+void
+lares_request_stream_end (LaresRequest *req)
+{
+  LaresServer *server = req->server;
+  SoupServerMessage *msg = req->msg;
+
+  g_assert (req->streaming && !req->done);
+  req->done = TRUE;
+  soup_message_body_complete (soup_server_message_get_response_body (msg));
+  count_request (server, req->route ? req->route->name : "other", 200, req->started_us);
+  lares_log_req (G_LOG_LEVEL_DEBUG, req->id, "%s %s -> 200 (streamed)",
+                 soup_server_message_get_method (msg),
+                 g_uri_get_path (soup_server_message_get_uri (msg)));
+  soup_server_message_unpause (msg);
+  g_object_set_data (G_OBJECT (msg), "lares-request", NULL);
+}
+
+static void
+on_message_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  LaresRequest *req = g_object_get_data (G_OBJECT (msg), "lares-request");
+
+  g_signal_handlers_disconnect_by_func (msg, on_message_finished, user_data);
+  if (req == NULL || req->done || req->gone == NULL)
+    return;
+  req->done = TRUE; /* nothing may answer it now */
+  req->gone (req->gone_data);
+}
+
+void
+lares_request_watch_gone (LaresRequest *req, LaresRequestGoneFunc func, gpointer data)
+{
+  g_assert (req->gone == NULL);
+  req->gone = func;
+  req->gone_data = data;
+  g_signal_connect (req->msg, "finished", G_CALLBACK (on_message_finished), NULL);
 }
 
 void
@@ -403,7 +489,7 @@ main_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashT
   /* Not answered yet: the handler went asynchronous.  Keep the message
    * paused until lares_request_respond_*() resumes it. */
   req = g_object_get_data (G_OBJECT (msg), "lares-request");
-  if (req != NULL && !req->done)
+  if (req != NULL && !req->done && !req->streaming)
     {
       req->paused = TRUE;
       soup_server_message_pause (msg);
@@ -419,11 +505,13 @@ maybe_finish_shutdown (LaresServer *server)
 
   if (server->shutdown_task == NULL)
     return;
-  if (server->inflight > 0 || server->websockets->len > 0)
+  if (server->chat && lares_chat_n_running (server->chat) > 0)
+    return; /* turns end first, even after the timeout: they are cancelled then */
+  if (!server->shutdown_cut && (server->inflight > 0 || server->websockets->len > 0))
     return;
   task = g_steal_pointer (&server->shutdown_task);
   g_clear_handle_id (&server->shutdown_timer, g_source_remove);
-  g_task_return_boolean (task, TRUE);
+  g_task_return_boolean (task, !server->shutdown_cut);
   g_object_unref (task);
 }
 
@@ -455,6 +543,12 @@ static void
 on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
   lares_server_uncount (user_data, msg);
+}
+
+static void
+chat_idle (gpointer user_data)
+{
+  maybe_finish_shutdown (user_data);
 }
 
 LaresServer *
@@ -495,6 +589,10 @@ lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GErr
   g_signal_connect (server->soup, "request-finished", G_CALLBACK (on_request_done), server);
   g_signal_connect (server->soup, "request-aborted", G_CALLBACK (on_request_done), server);
   lares_ws_setup (server);
+  server->chat = lares_chat_new (cfg, store, bus, error);
+  if (server->chat == NULL)
+    return NULL;
+  lares_chat_set_idle_func (server->chat, chat_idle, server);
   return g_steal_pointer (&server);
 }
 
@@ -510,6 +608,7 @@ lares_server_free (LaresServer *server)
       soup_server_disconnect (server->soup);
       g_clear_object (&server->soup);
     }
+  g_clear_pointer (&server->chat, lares_chat_free);
   g_clear_pointer (&server->auth_db, sqlite3_close);
   g_clear_pointer (&server->login_limit, lares_rate_limit_free);
   g_clear_pointer (&server->allow, lares_allow_list_free);
@@ -569,14 +668,16 @@ static gboolean
 shutdown_timeout_cb (gpointer user_data)
 {
   LaresServer *server = user_data;
-  GTask *task = g_steal_pointer (&server->shutdown_task);
 
   server->shutdown_timer = 0;
-  g_warning ("shutdown: %u request(s) and %u WebSocket(s) still open after %" G_GUINT64_FORMAT
-             " ms; closing them",
-             server->inflight, server->websockets->len, server->cfg->shutdown_timeout_ms);
-  g_task_return_boolean (task, FALSE);
-  g_object_unref (task);
+  server->shutdown_cut = TRUE;
+  g_warning ("shutdown: %u request(s), %u WebSocket(s) and %u turn(s) still open after "
+             "%" G_GUINT64_FORMAT " ms; cutting them short",
+             server->inflight, server->websockets->len, lares_chat_n_running (server->chat),
+             server->cfg->shutdown_timeout_ms);
+  /* Cancelled turns still record how they ended before the store closes. */
+  lares_chat_cancel_all (server->chat);
+  maybe_finish_shutdown (server);
   return G_SOURCE_REMOVE;
 }
 

@@ -111,6 +111,20 @@ on_message (SoupWebsocketConnection *conn, int type, GBytes *message, gpointer u
       ws_send_json (ws, b);
       return;
     }
+  if (g_strcmp0 (kind, "message") == 0)
+    {
+      g_autofree char *why = NULL;
+      const char *refused =
+          lares_chat_ws_message (ws->server, ws->user_id, json_node_get_object (root), &why);
+      if (refused != NULL)
+        ws_send_error (ws, refused, why);
+      return;
+    }
+  if (g_strcmp0 (kind, "cancel") == 0)
+    {
+      lares_chat_ws_cancel (ws->server, ws->user_id, json_node_get_object (root));
+      return;
+    }
   ws_send_error (ws, "unknown_type", "this message type is not supported");
 }
 

@@ -257,10 +257,11 @@ static gboolean
 conversation_create (sqlite3 *db, int64_t user_id, const char *text, int64_t now_ms,
                      int64_t *conversation_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
-      db,
-      "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-      error);
+  g_autoptr (sqlite3_stmt) stmt =
+      lares_sql_prepare (db,
+                         "INSERT INTO conversations (id, user_id, title, created_at, updated_at) "
+                         "VALUES (?4, ?1, ?2, ?3, ?3)",
+                         error);
   g_autofree char *title = lares_conversation_title_make (text);
 
   if (stmt == NULL)
@@ -268,6 +269,8 @@ conversation_create (sqlite3 *db, int64_t user_id, const char *text, int64_t now
   sqlite3_bind_int64 (stmt, 1, user_id);
   sqlite3_bind_text (stmt, 2, title, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 3, now_ms);
+  if (*conversation_id > 0) /* else NULL: SQLite picks the id */
+    sqlite3_bind_int64 (stmt, 4, *conversation_id);
   if (!step_done (db, stmt, error))
     return FALSE;
   *conversation_id = sqlite3_last_insert_rowid (db);
@@ -323,9 +326,10 @@ message_insert (sqlite3 *db, int64_t user_id, int64_t conversation_id, int64_t t
   return step_done (db, stmt, error);
 }
 
-gboolean
-lares_turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id, const char *channel,
-                  const char *text, int64_t now_ms, int64_t *turn_id, GError **error)
+/* Begin with ids chosen by the caller, or by SQLite where they are 0. */
+static gboolean
+turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id, gboolean create,
+            const char *channel, const char *text, int64_t now_ms, int64_t *turn_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt = NULL;
   int64_t conv_id;
@@ -334,7 +338,7 @@ lares_turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id, const 
   g_return_val_if_fail (channel != NULL && text != NULL, FALSE);
 
   conv_id = *conversation_id;
-  if (conv_id == 0)
+  if (create)
     {
       if (!conversation_create (db, user_id, text, now_ms, &conv_id, error))
         return FALSE;
@@ -343,8 +347,8 @@ lares_turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id, const 
     return FALSE;
 
   stmt = lares_sql_prepare (db,
-                            "INSERT INTO turns (conversation_id, user_id, channel, status, "
-                            "started_at) VALUES (?1, ?2, ?3, 'running', ?4)",
+                            "INSERT INTO turns (id, conversation_id, user_id, channel, status, "
+                            "started_at) VALUES (?5, ?1, ?2, ?3, 'running', ?4)",
                             error);
   if (stmt == NULL)
     return FALSE;
@@ -352,6 +356,8 @@ lares_turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id, const 
   sqlite3_bind_int64 (stmt, 2, user_id);
   sqlite3_bind_text (stmt, 3, channel, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 4, now_ms);
+  if (*turn_id > 0)
+    sqlite3_bind_int64 (stmt, 5, *turn_id);
   if (!step_done (db, stmt, error))
     return FALSE;
   *turn_id = sqlite3_last_insert_rowid (db);
@@ -360,6 +366,31 @@ lares_turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id, const 
     return FALSE;
   *conversation_id = conv_id;
   return TRUE;
+}
+
+gboolean
+lares_turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id, const char *channel,
+                  const char *text, int64_t now_ms, int64_t *turn_id, GError **error)
+{
+  int64_t conv = conversation_id ? *conversation_id : 0;
+  int64_t turn = 0;
+
+  if (conversation_id == NULL || turn_id == NULL)
+    return turn_begin (db, user_id, conversation_id, FALSE, channel, text, now_ms, turn_id, error);
+  if (!turn_begin (db, user_id, &conv, conv == 0, channel, text, now_ms, &turn, error))
+    return FALSE;
+  *conversation_id = conv;
+  *turn_id = turn;
+  return TRUE;
+}
+
+gboolean
+lares_turn_begin_at (sqlite3 *db, int64_t user_id, int64_t conversation_id, gboolean create,
+                     int64_t turn_id, const char *channel, const char *text, int64_t now_ms,
+                     GError **error)
+{
+  g_return_val_if_fail (conversation_id > 0 && turn_id > 0, FALSE);
+  return turn_begin (db, user_id, &conversation_id, create, channel, text, now_ms, &turn_id, error);
 }
 
 /* The conversation of the user's turn @turn_id, which must be 'running':

@@ -80,6 +80,12 @@ gboolean lares_conversations_delete (sqlite3 *db, int64_t user_id, int64_t id, G
 gboolean lares_turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id,
                            const char *channel, const char *text, int64_t now_ms, int64_t *turn_id,
                            GError **error);
+/* The same with ids chosen by the caller (the daemon hands them out so a
+ * turn can start before this commits): create conversation
+ * @conversation_id when @create, else check it is the user's. */
+gboolean lares_turn_begin_at (sqlite3 *db, int64_t user_id, int64_t conversation_id,
+                              gboolean create, int64_t turn_id, const char *channel,
+                              const char *text, int64_t now_ms, GError **error);
 /* Append a message to a running turn: an assistant message carrying
  * @tool_calls (JSON array text) or a tool result (@tool_call_id,
  * @tool_name).  @role: "assistant" or "tool".  Errors: NOT_FOUND when the

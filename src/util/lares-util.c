@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 gboolean
@@ -196,4 +197,46 @@ lares_raise_fd_limit (void)
       (void)getrlimit (RLIMIT_NOFILE, &rl);
     }
   return (uint64_t)rl.rlim_cur;
+}
+
+void
+lares_json_append_string (GString *out, const char *s, gssize len)
+{
+  static const char hex[] = "0123456789abcdef";
+  const char *end = s + (len < 0 ? strlen (s) : (size_t)len);
+
+  g_string_append_c (out, '"');
+  while (s < end)
+    {
+      const char *run = s;
+      while (s < end && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
+        s++;
+      g_string_append_len (out, run, s - run);
+      if (s == end)
+        break;
+      switch (*s)
+        {
+        case '"':
+          g_string_append (out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (out, "\\\\");
+          break;
+        case '\n':
+          g_string_append (out, "\\n");
+          break;
+        case '\r':
+          g_string_append (out, "\\r");
+          break;
+        case '\t':
+          g_string_append (out, "\\t");
+          break;
+        default:
+          g_string_append (out, "\\u00");
+          g_string_append_c (out, hex[((unsigned char)*s) >> 4]);
+          g_string_append_c (out, hex[*s & 0xf]);
+        }
+      s++;
+    }
+  g_string_append_c (out, '"');
 }

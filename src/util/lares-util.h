@@ -40,4 +40,8 @@ int lares_proc_open_fds (void);
  * clients fit.  Returns the new soft limit. */
 uint64_t lares_raise_fd_limit (void);
 
+/* Append @s (@len bytes of UTF-8, or -1 for NUL-terminated) to @out as a
+ * JSON string literal, quotes included. */
+void lares_json_append_string (GString *out, const char *s, gssize len);
+
 G_END_DECLS

@@ -210,33 +210,14 @@ list_done (GObject *source, GAsyncResult *result, gpointer data)
   lares_request_respond_json (op->req, 200, root);
 }
 
-static gboolean
-query_int (LaresRequest *req, const char *name, int64_t min, int64_t max, int64_t *out)
-{
-  const char *text = lares_request_query (req, name);
-  int64_t v;
-
-  if (text == NULL)
-    return TRUE;
-  if (!lares_parse_int64 (text, &v) || v < min || v > max)
-    {
-      lares_request_respond_error (
-          req, 400, "invalid_argument",
-          "'%s' must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, name, min, max);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
 static void
 notes_list (LaresRequest *req)
 {
   int64_t limit = LIST_DEFAULT, before = 0;
   NotesOp *op;
 
-  if (!query_int (req, "limit", 1, LIST_MAX, &limit) ||
-      !query_int (req, "before", 1, INT64_MAX, &before))
+  if (!lares_request_query_int (req, "limit", 1, LIST_MAX, &limit) ||
+      !lares_request_query_int (req, "before", 1, INT64_MAX, &before))
     return;
   op = op_new (req);
   op->limit = (unsigned)limit;
