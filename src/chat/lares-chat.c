@@ -58,7 +58,13 @@ struct _LaresChat
   int64_t budget_monthly_micros;
   int64_t next_turn_id;
   int64_t next_conversation_id;
-  GQueue running; /* LaresTurn* */
+  GQueue running;        /* LaresTurn* */
+  GQueue waiting;        /* LaresTurn* started before the engine was built */
+  GMainContext *context; /* the one turns run on */
+  GThread *engine_thread;
+  GMutex engine_lock;
+  GSource *engine_source;   /* reports the built engine on the main context */
+  LaresIntentEngine *built; /* handed over under engine_lock */
   void (*idle_func) (gpointer);
   gpointer idle_data;
 };
@@ -209,6 +215,44 @@ read_max_ids (LaresChat *chat, GError **error)
   return TRUE;
 }
 
+static void understand (LaresTurn *t);
+
+/* Main context: the engine is there; turns that waited go on. */
+static gboolean
+engine_built (gpointer data)
+{
+  LaresChat *chat = data;
+  LaresTurn *t;
+
+  g_mutex_lock (&chat->engine_lock);
+  chat->engine = g_steal_pointer (&chat->built);
+  g_clear_pointer (&chat->engine_source, g_source_unref);
+  g_mutex_unlock (&chat->engine_lock);
+  g_thread_join (g_steal_pointer (&chat->engine_thread));
+  while ((t = g_queue_pop_head (&chat->waiting)) != NULL)
+    understand (t);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+engine_thread (gpointer data)
+{
+  LaresChat *chat = data;
+  g_autoptr (GError) error = NULL;
+  LaresIntentEngine *engine = lares_intent_engine_new_builtin ("en", &error);
+
+  /* The built-in templates are tested; failing here is a broken build. */
+  if (engine == NULL)
+    g_error ("the built-in intent templates do not compile: %s", error->message);
+  g_mutex_lock (&chat->engine_lock);
+  chat->built = engine;
+  chat->engine_source = g_idle_source_new ();
+  g_source_set_callback (chat->engine_source, engine_built, chat, NULL);
+  g_source_attach (chat->engine_source, chat->context);
+  g_mutex_unlock (&chat->engine_lock);
+  return NULL;
+}
+
 LaresChat *
 lares_chat_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError **error)
 {
@@ -220,9 +264,9 @@ lares_chat_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError
   chat->bus = bus;
   chat->prices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_queue_init (&chat->running);
-  chat->engine = lares_intent_engine_new_builtin ("en", error);
-  if (chat->engine == NULL)
-    return NULL;
+  g_queue_init (&chat->waiting);
+  g_mutex_init (&chat->engine_lock);
+  chat->context = g_main_context_ref_thread_default ();
   chat->persona = lares_persona_new (cfg, error);
   if (chat->persona == NULL)
     return NULL;
@@ -251,6 +295,9 @@ lares_chat_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError
   if (!lares_store_write_sync (store, interrupt_running, &interrupted, error) ||
       !read_max_ids (chat, error))
     return NULL;
+  /* Compiling the templates takes ~100 ms: do it off the main loop so the
+   * daemon serves at once; turns that come first wait for it. */
+  chat->engine_thread = g_thread_new ("lares-intent", engine_thread, chat);
   if (interrupted > 0)
     g_warning ("%" G_GINT64_FORMAT " turn(s) were cut off by a crash; marked interrupted",
                interrupted);
@@ -263,6 +310,20 @@ lares_chat_free (LaresChat *chat)
   if (chat == NULL)
     return;
   g_warn_if_fail (chat->running.length == 0);
+  if (chat->engine_thread)
+    {
+      g_thread_join (chat->engine_thread);
+      g_mutex_lock (&chat->engine_lock);
+      if (chat->engine_source)
+        {
+          g_source_destroy (chat->engine_source);
+          g_clear_pointer (&chat->engine_source, g_source_unref);
+        }
+      lares_intent_engine_free (chat->built);
+      g_mutex_unlock (&chat->engine_lock);
+    }
+  g_mutex_clear (&chat->engine_lock);
+  g_main_context_unref (chat->context);
   lares_intent_engine_free (chat->engine);
   lares_llm_free (chat->llm);
   lares_tool_registry_free (chat->tools);
@@ -960,6 +1021,12 @@ understand (LaresTurn *t)
   int64_t limit, spent;
 
   t->t_understood_us = g_get_monotonic_time ();
+  t->tool_ctx.capabilities = lares_intent_engine_get_capabilities (chat->engine);
+  if (g_cancellable_is_cancelled (t->cancel))
+    {
+      turn_finish (t, "cancelled", "none", "cancelled before it was understood");
+      return;
+    }
   if (run_command (t))
     return;
   t->match = lares_intent_engine_match (chat->engine, t->text, t->now, t->tz, NULL);
@@ -1599,7 +1666,6 @@ prepared (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   t->tool_ctx.store = chat->store;
   t->tool_ctx.user_id = t->user_id;
   t->tool_ctx.now = t->now;
-  t->tool_ctx.capabilities = lares_intent_engine_get_capabilities (chat->engine);
   if (t->mode && *t->mode == '\0')
     g_clear_pointer (&t->mode, g_free);
 
@@ -1624,6 +1690,11 @@ prepared (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
     json_object_set_string_member (o, "channel", t->channel);
     emit (t, LARES_TURN_EVENT_START, "turn_start", NULL, 0, NULL, o);
   }
+  if (chat->engine == NULL)
+    {
+      g_queue_push_tail (&chat->waiting, t);
+      return;
+    }
   understand (t);
 }
 

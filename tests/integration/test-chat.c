@@ -931,6 +931,99 @@ test_sigterm_mid_turn (void)
   lares_test_daemon_free (d, TRUE);
 }
 
+/* Run the lares CLI against @d with @input on stdin; returns the status. */
+static int
+run_cli (LaresTestDaemon *d, const char *const *args, const char *input, const char *token,
+         char **out, char **err)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                 G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_launcher_setenv (launcher, "LARES_URL", d->base, TRUE);
+  if (token)
+    g_subprocess_launcher_setenv (launcher, "LARES_TOKEN", token, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "LARES_TOKEN");
+  /* No token file either. */
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", d->data_dir, TRUE);
+  g_ptr_array_add (argv, (gpointer)g_getenv ("LARES_BIN"));
+  for (size_t i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer)args[i]);
+  g_ptr_array_add (argv, NULL);
+  p = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (p, input, NULL, out, err, &error);
+  g_assert_no_error (error);
+  return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : 128;
+}
+
+static void
+test_cli_ask_chat (void)
+{
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("token Forty\\stwo.\n", NULL);
+  LaresTestDaemon *d = start_daemon (fake, NULL, NULL);
+  const char *ask[] = { "ask", "what is the answer to everything", NULL };
+  const char *ask_json[] = { "ask", "--json", "what is the answer to everything", NULL };
+  const char *ask_stdin[] = { "ask", "-", NULL };
+  const char *ask_none[] = { "ask", NULL };
+  const char *chat_cmd[] = { "chat", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (JsonNode) json = NULL;
+
+  /* The reply alone on stdout, so it can be piped. */
+  g_assert_cmpint (run_cli (d, ask, NULL, d->token, &out, &err), ==, 0);
+  g_assert_cmpstr (out, ==, "Forty two.\n");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (d, ask_json, NULL, d->token, &out, &err), ==, 0);
+  json = lares_test_json (g_bytes_new (out, strlen (out)));
+  g_assert_cmpstr (str (json, "reply"), ==, "Forty two.");
+  g_assert_cmpstr (str (json, "path"), ==, "llm");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (d, ask_stdin, "what time is it\n", d->token, &out, &err), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "It is "));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Usage and credential errors: 2 and 1, with a reason on stderr. */
+  g_assert_cmpint (run_cli (d, ask_none, NULL, d->token, &out, &err), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (d, ask, NULL, NULL, &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "token"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (
+      run_cli (d, ask, NULL, "lrs_not_a_real_token_at_all_000000000000000", &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "401"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Interactive chat read from a pipe: two turns in one conversation, then
+   * a new one. */
+  g_assert_cmpint (run_cli (d, chat_cmd, "hello\nand again\n/new\nthird\n", d->token, &out, &err),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "Forty two."));
+  g_assert_nonnull (strstr (out, "(a new conversation)"));
+  {
+    g_autofree char *convs = db_string (
+        d->data_dir, "SELECT group_concat(n, ',') FROM (SELECT count(*) AS n FROM turns WHERE "
+                     "channel = 'rest' GROUP BY conversation_id ORDER BY conversation_id)");
+    /* ask x3 (one each), chat: 2 then 1 */
+    g_assert_cmpstr (convs, ==, "1,1,1,2,1");
+  }
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -951,5 +1044,6 @@ main (int argc, char **argv)
   g_test_add_func ("/chat/openai-facade", test_openai_facade);
   g_test_add_func ("/chat/ollama", test_ollama);
   g_test_add_func ("/chat/sigterm-mid-turn", test_sigterm_mid_turn);
+  g_test_add_func ("/chat/cli", test_cli_ask_chat);
   return g_test_run ();
 }
