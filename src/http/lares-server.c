@@ -112,7 +112,6 @@ finish_response (LaresRequest *req, unsigned status)
 {
   LaresServer *server = req->server;
   SoupServerMessage *msg = req->msg;
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
 
   g_assert (!req->done);
   req->done = TRUE;
@@ -121,8 +120,6 @@ finish_response (LaresRequest *req, unsigned status)
    * drains the body to keep the connection in sync, but must not keep it.
    * With "Expect: 100-continue" the client is told not to send it at all. */
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
-  if (server->draining)
-    soup_message_headers_replace (h, "Connection", "close");
   count_request (server, req->route ? req->route->name : "other", status, req->started_us);
   if (status >= 500)
     lares_log_req (G_LOG_LEVEL_WARNING, req->id, "%s %s -> %u",
@@ -442,6 +439,12 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
   soup_message_headers_replace (out, "X-Request-Id", req->id);
   soup_message_headers_replace (out, "X-Content-Type-Options", "nosniff");
   soup_message_headers_replace (out, "Cache-Control", "no-store");
+  /* One request per connection.  libsoup 3.2 leaks a kept-alive connection
+   * (its socket, fd included) when the client closes it while idle, which
+   * is what browsers and HTTP clients do; the fix (upstream commit
+   * d20c6601, in 3.3) is not in Debian 12.  A connection the server closes
+   * itself is released.  NEEDSWORK: keep-alive once the fix is there. */
+  soup_message_headers_replace (out, "Connection", "close");
 
   req->route = find_route (method, path, &req->path_id, &id_ok, allow);
   if (req->route == NULL && allow->len > 0)

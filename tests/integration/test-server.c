@@ -466,6 +466,63 @@ test_ws_binary (void)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+static int
+daemon_fds (void)
+{
+  g_autofree char *path =
+      g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (daemon_->proc));
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  int n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* Clients that keep a connection alive and then close it while idle (what
+ * browsers and HTTP libraries do) must not leave anything behind in the
+ * daemon: every response says "Connection: close" and the daemon releases
+ * the connection itself. */
+static void
+test_connections_released (void)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  int before, after;
+
+  /* A daemon that keeps the connection open fails the read, not the run. */
+  g_socket_client_set_timeout (client, 5);
+  /* Settle: earlier tests' connections are closed. */
+  g_assert_cmpuint (lares_test_status (daemon_, "GET", "/healthz", NULL, NULL, 0), ==, 200);
+  before = daemon_fds ();
+  for (int i = 0; i < 100; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSocketConnection) conn =
+          g_socket_client_connect_to_host (client, "127.0.0.1", daemon_->port, NULL, &error);
+      GOutputStream *out;
+      GInputStream *in;
+      char buf[2048];
+      gssize n, total = 0;
+
+      g_assert_no_error (error);
+      out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+      in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+      g_assert_true (g_output_stream_write_all (out, req, strlen (req), NULL, NULL, &error));
+      /* The server ends the response by closing: read to the end. */
+      while ((n = g_input_stream_read (in, buf + MIN (total, 1024), 1024, NULL, &error)) > 0)
+        total += n;
+      g_assert_no_error (error);
+      g_assert_cmpint (total, >, 0);
+      g_assert_nonnull (g_strstr_len (buf, MIN (total, 1024), "Connection: close"));
+    }
+  /* Each connection was closed by the daemon (we read to its end), so its
+   * descriptor is already gone. */
+  after = daemon_fds ();
+  g_assert_cmpint (after, <=, before + 3);
+}
+
 static void
 test_lock (void)
 {
@@ -572,6 +629,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ws/fanout", test_ws_fanout);
   g_test_add_func ("/ws/oversize", test_ws_oversize);
   g_test_add_func ("/ws/binary", test_ws_binary);
+  g_test_add_func ("/lifecycle/connections-released", test_connections_released);
   g_test_add_func ("/lifecycle/lock", test_lock);
   g_test_add_func ("/lifecycle/sigterm", test_sigterm);
   g_test_add_func ("/lifecycle/backup", test_backup);
