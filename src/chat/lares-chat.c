@@ -67,7 +67,11 @@ struct _LaresChat
   LaresIntentEngine *built; /* handed over under engine_lock */
   void (*idle_func) (gpointer);
   gpointer idle_data;
+  LaresChatStats stats;
 };
+
+const char *const lares_chat_paths[6] = { "command", "intent",   "clarify",
+                                          "llm",     "fallback", "budget" };
 
 typedef enum
 {
@@ -348,6 +352,13 @@ unsigned
 lares_chat_n_running (const LaresChat *chat)
 {
   return chat->running.length;
+}
+
+void
+lares_chat_get_stats (const LaresChat *chat, LaresChatStats *out)
+{
+  *out = chat->stats;
+  out->running = chat->running.length;
 }
 
 void
@@ -739,6 +750,14 @@ turn_deliver_end (LaresTurn *t, JsonObject *timings)
   t->result.llm_calls = t->llm_calls;
   t->ended = TRUE;
   g_queue_unlink (&chat->running, &t->link);
+  chat->stats.turns++;
+  if (g_strcmp0 (t->status, "error") == 0)
+    chat->stats.turns_error++;
+  else if (g_strcmp0 (t->status, "cancelled") == 0)
+    chat->stats.turns_cancelled++;
+  for (unsigned i = 0; i < G_N_ELEMENTS (lares_chat_paths); i++)
+    if (g_strcmp0 (t->path, lares_chat_paths[i]) == 0)
+      chat->stats.by_path[i]++;
   emit (t, LARES_TURN_EVENT_END, "turn_end", NULL, 0, NULL, end_members (t, timings));
   turn_free (t);
   if (chat->running.length == 0 && chat->idle_func)
@@ -1267,6 +1286,11 @@ account (LaresTurn *t, const LaresLlmResult *r, const char *status)
       estimated = TRUE;
     }
   t->llm_calls++;
+  chat->stats.llm_calls++;
+  if (strcmp (status, "ok") != 0 && strcmp (status, "cancelled") != 0)
+    chat->stats.llm_failures++;
+  chat->stats.prompt_tokens += (uint64_t)prompt;
+  chat->stats.completion_tokens += (uint64_t)completion;
   t->prompt_tokens += prompt;
   t->completion_tokens += completion;
   op->call.cost_micros = price_micros (chat, model, prompt, completion);

@@ -98,6 +98,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresChat, lares_chat_free)
 gboolean lares_chat_has_llm (const LaresChat *chat);
 const char *lares_chat_get_model (const LaresChat *chat);
 unsigned lares_chat_n_running (const LaresChat *chat);
+/* Counters for /metrics. */
+typedef struct
+{
+  uint64_t turns;       /* ended, any way */
+  uint64_t turns_error; /* ended with status error */
+  uint64_t turns_cancelled;
+  uint64_t by_path[6]; /* command, intent, clarify, llm, fallback, budget */
+  uint64_t llm_calls;
+  uint64_t llm_failures; /* calls that ended with an error or timeout */
+  uint64_t prompt_tokens, completion_tokens;
+  unsigned running;
+} LaresChatStats;
+
+extern const char *const lares_chat_paths[6];
+void lares_chat_get_stats (const LaresChat *chat, LaresChatStats *out);
+
 /* Called whenever the last running turn has ended (shutdown waits on it). */
 void lares_chat_set_idle_func (LaresChat *chat, void (*func) (gpointer), gpointer user_data);
 

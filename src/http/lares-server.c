@@ -803,6 +803,42 @@ lares_server_render_metrics (LaresServer *server)
                           "lares_ws_messages_rejected_total %" G_GUINT64_FORMAT "\n",
                           server->websockets->len, server->ws_received, server->ws_sent,
                           server->ws_rejected);
+  {
+    LaresChatStats cs;
+
+    lares_chat_get_stats (server->chat, &cs);
+    g_string_append_printf (out,
+                            "# HELP lares_turns_running Conversation turns in progress.\n"
+                            "# TYPE lares_turns_running gauge\n"
+                            "lares_turns_running %u\n"
+                            "# HELP lares_turns_total Conversation turns ended, by the path that "
+                            "answered.\n"
+                            "# TYPE lares_turns_total counter\n",
+                            cs.running);
+    for (unsigned i = 0; i < G_N_ELEMENTS (lares_chat_paths); i++)
+      g_string_append_printf (out, "lares_turns_total{path=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                              lares_chat_paths[i], cs.by_path[i]);
+    g_string_append_printf (
+        out,
+        "# HELP lares_turns_failed_total Turns that ended with an error.\n"
+        "# TYPE lares_turns_failed_total counter\n"
+        "lares_turns_failed_total %" G_GUINT64_FORMAT "\n"
+        "# HELP lares_turns_cancelled_total Turns stopped by the user.\n"
+        "# TYPE lares_turns_cancelled_total counter\n"
+        "lares_turns_cancelled_total %" G_GUINT64_FORMAT "\n"
+        "# HELP lares_llm_calls_total Requests to the LLM.\n"
+        "# TYPE lares_llm_calls_total counter\n"
+        "lares_llm_calls_total %" G_GUINT64_FORMAT "\n"
+        "# HELP lares_llm_failures_total LLM requests that failed or timed out.\n"
+        "# TYPE lares_llm_failures_total counter\n"
+        "lares_llm_failures_total %" G_GUINT64_FORMAT "\n"
+        "# HELP lares_llm_tokens_total Tokens of LLM requests, by kind.\n"
+        "# TYPE lares_llm_tokens_total counter\n"
+        "lares_llm_tokens_total{kind=\"prompt\"} %" G_GUINT64_FORMAT "\n"
+        "lares_llm_tokens_total{kind=\"completion\"} %" G_GUINT64_FORMAT "\n",
+        cs.turns_error, cs.turns_cancelled, cs.llm_calls, cs.llm_failures, cs.prompt_tokens,
+        cs.completion_tokens);
+  }
 
   lares_store_get_stats (server->store, &st);
   g_string_append_printf (out,

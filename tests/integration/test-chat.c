@@ -415,6 +415,17 @@ test_stream_sse (void)
                      "|| status FROM llm_calls");
     g_assert_cmpstr (row, ==, "30/3/0/ok");
   }
+  /* And counted for /metrics. */
+  {
+    unsigned status;
+    g_autoptr (GBytes) m = lares_test_http (d, "GET", "/metrics", NULL, NULL, 0, &status, NULL);
+    g_autofree char *mtext = g_strndup (g_bytes_get_data (m, NULL), g_bytes_get_size (m));
+    g_assert_cmpuint (status, ==, 200);
+    g_assert_nonnull (strstr (mtext, "lares_turns_total{path=\"llm\"} 1\n"));
+    g_assert_nonnull (strstr (mtext, "lares_llm_calls_total 1\n"));
+    g_assert_nonnull (strstr (mtext, "lares_llm_tokens_total{kind=\"prompt\"} 30\n"));
+    g_assert_nonnull (strstr (mtext, "lares_turns_running 0\n"));
+  }
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
   lares_test_daemon_free (d, TRUE);
 }
