@@ -65,21 +65,28 @@ scrubbed_environ (void)
 }
 
 static int
-spawn_child (BenchDaemon *d, const char *lares, const char *data_dir, const char *cwd, int out_fd,
-             int log_fd, char **envp, int64_t *spawned_us)
+spawn_child (BenchDaemon *d, const char *lares, const char *data_dir, const char *cwd,
+             const char *const *extra_args, int out_fd, int log_fd, char **envp,
+             int64_t *spawned_us)
 {
-  const char *argv[] = { lares, "serve", "-d", data_dir, "-p", "0", NULL };
+  const char *base[] = { lares, "serve", "-d", data_dir, "-p", "0" };
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   posix_spawn_file_actions_t fa;
   pid_t pid = 0;
   int rc;
 
+  for (size_t i = 0; i < G_N_ELEMENTS (base); i++)
+    g_ptr_array_add (argv, (gpointer)base[i]);
+  for (const char *const *a = extra_args; a && *a; a++)
+    g_ptr_array_add (argv, (gpointer)*a);
+  g_ptr_array_add (argv, NULL);
   posix_spawn_file_actions_init (&fa);
   posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2 (&fa, out_fd, 1);
   posix_spawn_file_actions_adddup2 (&fa, log_fd, 2);
   posix_spawn_file_actions_addchdir_np (&fa, cwd);
   *spawned_us = g_get_monotonic_time ();
-  rc = posix_spawn (&pid, lares, &fa, NULL, (char *const *)argv, envp);
+  rc = posix_spawn (&pid, lares, &fa, NULL, (char *const *)argv->pdata, envp);
   posix_spawn_file_actions_destroy (&fa);
   if (rc == 0)
     d->pid = pid;
@@ -89,6 +96,14 @@ spawn_child (BenchDaemon *d, const char *lares, const char *data_dir, const char
 gboolean
 bench_daemon_spawn (BenchDaemon *d, const char *lares, const char *data_dir, const char *cwd,
                     const char *log_path, int64_t *spawned_us, GError **error)
+{
+  return bench_daemon_spawn_args (d, lares, data_dir, cwd, log_path, NULL, spawned_us, error);
+}
+
+gboolean
+bench_daemon_spawn_args (BenchDaemon *d, const char *lares, const char *data_dir, const char *cwd,
+                         const char *log_path, const char *const *extra_args, int64_t *spawned_us,
+                         GError **error)
 {
   g_auto (GStrv) envp = scrubbed_environ ();
   /* The child changes directory before exec: make the path absolute. */
@@ -107,7 +122,7 @@ bench_daemon_spawn (BenchDaemon *d, const char *lares, const char *data_dir, con
       close (log_fd);
       return throw_errno (error, saved, "pipe");
     }
-  rc = spawn_child (d, exe, abs_data, cwd, fds[1], log_fd, envp, spawned_us);
+  rc = spawn_child (d, exe, abs_data, cwd, extra_args, fds[1], log_fd, envp, spawned_us);
   close (fds[1]);
   close (log_fd);
   if (rc != 0)

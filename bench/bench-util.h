@@ -31,6 +31,13 @@ gboolean bench_daemon_spawn (BenchDaemon *d, const char *lares, const char *data
                              const char *cwd, const char *log_path, int64_t *spawned_us,
                              GError **error);
 
+/* The same with EXTRA_ARGS (NULL-terminated, nullable) after `-p 0`, e.g.
+ * { "--set", "llm.provider=openai", NULL }. */
+gboolean bench_daemon_spawn_args (BenchDaemon *d, const char *lares, const char *data_dir,
+                                  const char *cwd, const char *log_path,
+                                  const char *const *extra_args, int64_t *spawned_us,
+                                  GError **error);
+
 /* Wait up to TIMEOUT_MS for the "lares: listening on http://127.0.0.1:PORT/"
  * line and fill d->port. */
 gboolean bench_daemon_wait_listening (BenchDaemon *d, int timeout_ms, GError **error);
