@@ -87,6 +87,8 @@ struct _LaresRequest
   gboolean paused;
   gboolean done;
   gboolean streaming;
+  GString *pending; /* stream bytes not yet handed to libsoup */
+  unsigned flush_id;
   LaresRequestGoneFunc gone;
   gpointer gone_data;
 };

@@ -84,6 +84,9 @@ request_free (gpointer p)
 
   if (req->body)
     json_node_unref (req->body);
+  g_clear_handle_id (&req->flush_id, g_source_remove);
+  if (req->pending)
+    g_string_free (req->pending, TRUE);
   g_free (req);
 }
 
@@ -154,6 +157,8 @@ lares_request_query_int (LaresRequest *req, const char *name, int64_t min, int64
   return TRUE;
 }
 
+static void stream_flush (LaresRequest *req);
+
 void
 lares_request_stream_begin (LaresRequest *req, const char *content_type, const char *prelude)
 {
@@ -166,19 +171,49 @@ lares_request_stream_begin (LaresRequest *req, const char *content_type, const c
   soup_message_headers_set_content_type (h, content_type, NULL);
   soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
   soup_message_headers_replace (h, "X-Accel-Buffering", "no");
+  /* The headers and the prelude go at once. */
   lares_request_stream_write (req, prelude, strlen (prelude));
+  stream_flush (req);
 }
 
-void
-lares_request_stream_write (LaresRequest *req, const char *data, size_t len)
+/* Hand what was written since the last flush to libsoup as one chunk. */
+static void
+stream_flush (LaresRequest *req)
 {
-  g_assert (req->streaming && !req->done);
+  g_clear_handle_id (&req->flush_id, g_source_remove);
+  if (req->pending == NULL || req->pending->len == 0)
+    return;
   soup_message_body_append (soup_server_message_get_response_body (req->msg), SOUP_MEMORY_COPY,
-                            data, len);
+                            req->pending->str, req->pending->len);
+  g_string_truncate (req->pending, 0);
   /* libsoup pauses a chunked response that ran out of chunks; unpausing
    * after adding one is the documented way on. */
   req->paused = FALSE;
   soup_server_message_unpause (req->msg);
+}
+
+static gboolean
+stream_flush_cb (gpointer data)
+{
+  LaresRequest *req = data;
+
+  req->flush_id = 0;
+  stream_flush (req);
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes are gathered until the main loop is next idle: the tokens of one
+ * LLM read leave as one chunk (libsoup sends each chunk with three writes),
+ * a few microseconds later than one by one. */
+void
+lares_request_stream_write (LaresRequest *req, const char *data, size_t len)
+{
+  g_assert (req->streaming && !req->done);
+  if (req->pending == NULL)
+    req->pending = g_string_sized_new (MAX (len, 1024));
+  g_string_append_len (req->pending, data, len);
+  if (req->flush_id == 0)
+    req->flush_id = g_idle_add_full (G_PRIORITY_DEFAULT, stream_flush_cb, req, NULL);
 }
 
 void
@@ -188,6 +223,7 @@ lares_request_stream_end (LaresRequest *req)
   SoupServerMessage *msg = req->msg;
 
   g_assert (req->streaming && !req->done);
+  stream_flush (req);
   req->done = TRUE;
   soup_message_body_complete (soup_server_message_get_response_body (msg));
   count_request (server, req->route ? req->route->name : "other", 200, req->started_us);
@@ -207,6 +243,7 @@ on_message_finished (SoupServerMessage *msg, gpointer user_data)
   if (req == NULL || req->done || req->gone == NULL)
     return;
   req->done = TRUE; /* nothing may answer it now */
+  g_clear_handle_id (&req->flush_id, g_source_remove);
   req->gone (req->gone_data);
 }
 
