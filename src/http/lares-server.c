@@ -879,9 +879,13 @@ lares_server_render_metrics (LaresServer *server)
 
   lares_store_get_stats (server->store, &st);
   g_string_append_printf (out,
-                          "# HELP lares_store_writes_total Committed write transactions.\n"
+                          "# HELP lares_store_writes_total Committed writes.\n"
                           "# TYPE lares_store_writes_total counter\n"
                           "lares_store_writes_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lares_store_commits_total Transactions (one fsync each) that "
+                          "committed them.\n"
+                          "# TYPE lares_store_commits_total counter\n"
+                          "lares_store_commits_total %" G_GUINT64_FORMAT "\n"
                           "# HELP lares_store_write_errors_total Failed write transactions.\n"
                           "# TYPE lares_store_write_errors_total counter\n"
                           "lares_store_write_errors_total %" G_GUINT64_FORMAT "\n"
@@ -897,7 +901,7 @@ lares_server_render_metrics (LaresServer *server)
                           "# HELP lares_store_queue Store operations waiting or running.\n"
                           "# TYPE lares_store_queue gauge\n"
                           "lares_store_queue %u\n",
-                          st.writes, st.write_errors, (double)st.write_us_total / 1e6, st.reads,
-                          st.read_errors, st.queued);
+                          st.writes, st.commits, st.write_errors, (double)st.write_us_total / 1e6,
+                          st.reads, st.read_errors, st.queued);
   return g_string_free (out, FALSE);
 }

@@ -10,6 +10,13 @@
  *   callback.  g_task_return_* may be called from the worker; GTask
  *   dispatches the callback to the caller's context.
  * - Ordering: writes run in submission order (single thread, FIFO queue).
+ * - Group commit: the writer takes every write queued when it wakes (up to
+ *   WRITE_BATCH_MAX) into one transaction, each job inside its own
+ *   SAVEPOINT, and commits once: one fsync for the batch instead of one
+ *   per write.  A job that fails is rolled back to its savepoint alone; a
+ *   failed COMMIT (or an error that ends the transaction) fails every job
+ *   of the batch that was not yet reported.  Each job's callback still
+ *   reports success only after the COMMIT that made it durable.
  */
 #include "config.h"
 
@@ -30,13 +37,14 @@ struct _LaresStore
   char *path;
   uint64_t busy_timeout_ms;
   sqlite3 *writer;
-  GThreadPool *write_pool;
+  GThread *write_thread;
+  GAsyncQueue *write_queue; /* GTask*, then STOP_WRITER */
   GThreadPool *read_pool;
   GAsyncQueue *readers; /* sqlite3* read-only connections */
   unsigned n_readers;
 
   /* Stats, updated from worker threads. */
-  _Atomic uint64_t writes, write_errors, reads, read_errors, write_us_total;
+  _Atomic uint64_t writes, commits, write_errors, reads, read_errors, write_us_total;
   _Atomic int queued;
 };
 
@@ -46,6 +54,11 @@ typedef struct
   LaresStoreFunc func;
   gpointer data;
 } Job;
+
+#define WRITE_BATCH_MAX 64
+/* Queued after the last write by lares_store_close. */
+static char stop_writer_mark;
+#define STOP_WRITER ((gpointer)&stop_writer_mark)
 
 gboolean
 lares_sql_throw (sqlite3 *db, int rc, GError **error)
@@ -283,30 +296,106 @@ finish_job (LaresStore *store, GTask *task, gboolean ok, GError *error)
     g_task_return_error (task, error);
 }
 
+/* Run one batch of write jobs in one transaction (see DESIGN). */
 static void
-write_thread (gpointer task_ptr, gpointer pool_data)
+run_batch (LaresStore *store, GPtrArray *tasks)
 {
-  g_autoptr (GTask) task = task_ptr;
-  LaresStore *store = pool_data;
-  Job *job = g_task_get_task_data (task);
-  GError *error = NULL;
+  sqlite3 *db = store->writer;
+  g_autofree GError **errors = g_new0 (GError *, tasks->len);
   int64_t start = g_get_monotonic_time ();
-  gboolean ok;
+  gboolean open = FALSE;
+  unsigned ok_count = 0;
 
-  if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
+  for (unsigned i = 0; i < tasks->len; i++)
     {
-      finish_job (store, task, FALSE, error);
-      return;
+      GTask *task = tasks->pdata[i];
+      Job *job = g_task_get_task_data (task);
+
+      if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &errors[i]))
+        continue;
+      if (!open)
+        {
+          if (!lares_sql_exec (db, "BEGIN IMMEDIATE", &errors[i]))
+            continue;
+          open = TRUE;
+        }
+      if (!lares_sql_exec (db, "SAVEPOINT lares_job", &errors[i]))
+        continue;
+      if (job->func (db, job->data, &errors[i]))
+        {
+          lares_sql_exec (db, "RELEASE lares_job", NULL);
+          continue;
+        }
+      if (!sqlite3_get_autocommit (db))
+        {
+          sqlite3_exec (db, "ROLLBACK TO lares_job", NULL, NULL, NULL);
+          sqlite3_exec (db, "RELEASE lares_job", NULL, NULL, NULL);
+          continue;
+        }
+      /* The error ended the whole transaction (disk full, I/O error): the
+       * jobs before this one in it are lost too. */
+      open = FALSE;
+      for (unsigned j = 0; j < i; j++)
+        if (errors[j] == NULL)
+          errors[j] = g_error_copy (errors[i]);
     }
-  ok = run_write (store->writer, job->func, job->data, &error);
-  if (ok)
+  if (open)
     {
-      store->write_us_total += (uint64_t)(g_get_monotonic_time () - start);
-      store->writes++;
+      GError *commit_error = NULL;
+      if (!lares_sql_exec (db, "COMMIT", &commit_error))
+        {
+          sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+          for (unsigned i = 0; i < tasks->len; i++)
+            if (errors[i] == NULL)
+              errors[i] = g_error_copy (commit_error);
+          g_error_free (commit_error);
+        }
     }
-  else
-    store->write_errors++;
-  finish_job (store, task, ok, error);
+  for (unsigned i = 0; i < tasks->len; i++)
+    if (errors[i] == NULL)
+      ok_count++;
+  store->writes += ok_count;
+  if (ok_count)
+    store->commits++;
+  store->write_errors += tasks->len - ok_count;
+  if (ok_count)
+    store->write_us_total += (uint64_t)(g_get_monotonic_time () - start);
+  for (unsigned i = 0; i < tasks->len; i++)
+    {
+      GTask *task = tasks->pdata[i];
+      finish_job (store, task, errors[i] == NULL, errors[i]);
+      g_object_unref (task);
+    }
+}
+
+static gpointer
+writer_main (gpointer data)
+{
+  LaresStore *store = data;
+  g_autoptr (GPtrArray) batch = g_ptr_array_sized_new (WRITE_BATCH_MAX);
+  gboolean stop = FALSE;
+
+  while (!stop)
+    {
+      gpointer item = g_async_queue_pop (store->write_queue);
+
+      if (item == STOP_WRITER)
+        break;
+      g_ptr_array_add (batch, item);
+      while (batch->len < WRITE_BATCH_MAX &&
+             (item = g_async_queue_try_pop (store->write_queue)) != NULL)
+        {
+          if (item == STOP_WRITER)
+            {
+              stop = TRUE;
+              break;
+            }
+          g_ptr_array_add (batch, item);
+        }
+      run_batch (store, batch);
+      g_ptr_array_set_size (batch, 0);
+    }
+  return NULL;
 }
 
 static void
@@ -362,9 +451,8 @@ lares_store_open (const char *data_dir, const LaresStoreOptions *options, GError
         return NULL;
       g_async_queue_push (store->readers, db);
     }
-  store->write_pool = g_thread_pool_new (write_thread, store, 1, TRUE, error);
-  if (store->write_pool == NULL)
-    return NULL;
+  store->write_queue = g_async_queue_new ();
+  store->write_thread = g_thread_new ("lares-store-w", writer_main, store);
   store->read_pool = g_thread_pool_new (read_thread, store, (int)store->n_readers, TRUE, error);
   if (store->read_pool == NULL)
     return NULL;
@@ -379,8 +467,13 @@ lares_store_close (LaresStore *store)
   if (store == NULL)
     return;
   /* Finish queued work first: every accepted write must commit. */
-  if (store->write_pool)
-    g_thread_pool_free (store->write_pool, FALSE, TRUE);
+  if (store->write_thread)
+    {
+      g_async_queue_push (store->write_queue, STOP_WRITER);
+      g_thread_join (store->write_thread);
+    }
+  if (store->write_queue)
+    g_async_queue_unref (store->write_queue);
   if (store->read_pool)
     g_thread_pool_free (store->read_pool, FALSE, TRUE);
   while ((db = g_async_queue_try_pop (store->readers)) != NULL)
@@ -418,6 +511,12 @@ submit (LaresStore *store, GThreadPool *pool, LaresStoreFunc func, gpointer data
   job->data = data;
   g_task_set_task_data (task, job, g_free);
   store->queued++;
+  if (pool == NULL)
+    {
+      /* The writer thread takes its own ref's worth: it unrefs the task. */
+      g_async_queue_push (store->write_queue, task);
+      return;
+    }
   if (!g_thread_pool_push (pool, task, &error))
     {
       store->queued--;
@@ -432,8 +531,7 @@ lares_store_write_async (LaresStore *store, LaresStoreFunc func, gpointer data,
                          gpointer user_data)
 {
   g_return_if_fail (store != NULL && func != NULL);
-  submit (store, store->write_pool, func, data, cancellable, callback, user_data,
-          lares_store_write_async);
+  submit (store, NULL, func, data, cancellable, callback, user_data, lares_store_write_async);
 }
 
 gboolean
@@ -484,6 +582,7 @@ lares_store_get_stats (LaresStore *store, LaresStoreStats *out)
   int queued = store->queued;
 
   out->writes = store->writes;
+  out->commits = store->commits;
   out->write_errors = store->write_errors;
   out->reads = store->reads;
   out->read_errors = store->read_errors;

@@ -93,7 +93,8 @@ sqlite3 *lares_store_open_reader (LaresStore *store, GError **error);
 /* Counters for /metrics.  Safe from any thread. */
 typedef struct
 {
-  uint64_t writes;       /* committed write transactions */
+  uint64_t writes;       /* committed writes */
+  uint64_t commits;      /* transactions that committed them (several writes each) */
   uint64_t write_errors; /* failed ones */
   uint64_t reads;
   uint64_t read_errors;

@@ -185,6 +185,105 @@ test_failed_write_rolls_back (void)
   lares_test_rmdir (dir);
 }
 
+/* Group commit: writes queued together share a transaction, a failing one
+ * is rolled back alone, and each is reported in submission order. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean open;
+  gboolean entered;
+} Gate;
+
+static gboolean
+gate_write (sqlite3 *db, gpointer data, GError **error)
+{
+  Gate *gate = data;
+
+  g_mutex_lock (&gate->lock);
+  gate->entered = TRUE;
+  g_cond_broadcast (&gate->cond);
+  while (!gate->open)
+    g_cond_wait (&gate->cond, &gate->lock);
+  g_mutex_unlock (&gate->lock);
+  return TRUE;
+}
+
+static gboolean
+insert_note (sqlite3 *db, gpointer data, GError **error)
+{
+  Op *op = data;
+  return lares_notes_insert (db, op->user_id, "", "grouped", 1, NULL, error);
+}
+
+typedef struct
+{
+  GString *order;
+  unsigned pending;
+} Batch;
+
+static void
+batch_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Batch *b = data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = lares_store_write_finish (NULL, result, &error);
+
+  g_string_append_c (b->order, ok ? 'y' : 'n');
+  b->pending--;
+}
+
+static void
+test_group_commit (void)
+{
+  g_autofree char *dir = lares_test_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  LaresStore *store = lares_store_open (dir, NULL, &error);
+  Op op = { 0 };
+  Gate gate = { 0 };
+  Batch b = { g_string_new (NULL), 0 };
+  LaresStoreStats before, after;
+  static const char plan[] = "yynyy";
+
+  lares_store_write_async (store, insert_two_users, &op, NULL, op_done, &op);
+  lares_test_wait_flag (&op.done, 10000);
+  /* Hold the writer inside a write so the next ones queue up behind it. */
+  g_mutex_init (&gate.lock);
+  g_cond_init (&gate.cond);
+  b.pending = 1 + strlen (plan);
+  lares_store_write_async (store, gate_write, &gate, NULL, batch_done, &b);
+  g_mutex_lock (&gate.lock);
+  while (!gate.entered)
+    g_cond_wait (&gate.cond, &gate.lock);
+  g_mutex_unlock (&gate.lock);
+  lares_store_get_stats (store, &before);
+  for (const char *p = plan; *p; p++)
+    lares_store_write_async (store, *p == 'y' ? insert_note : failing_write, &op, NULL, batch_done,
+                             &b);
+  g_mutex_lock (&gate.lock);
+  gate.open = TRUE;
+  g_cond_broadcast (&gate.cond);
+  g_mutex_unlock (&gate.lock);
+  while (b.pending > 0)
+    g_main_context_iteration (NULL, TRUE);
+  lares_store_get_stats (store, &after);
+
+  g_assert_cmpstr (b.order->str, ==, "yyynyy");
+  /* The gate's own commit, then the five queued writes in one more
+   * transaction (one at a time would make six). */
+  g_assert_cmpuint (after.writes - before.writes, ==, 5);
+  g_assert_cmpuint (after.commits - before.commits, ==, 2);
+  g_assert_cmpuint (after.write_errors - before.write_errors, ==, 1);
+  lares_store_close (store);
+  lares_note_free (op.note);
+  /* The first note, four grouped ones; the failed one left nothing. */
+  g_assert_cmpint (lares_test_db_count (dir, "notes"), ==, 5);
+  g_string_free (b.order, TRUE);
+  g_mutex_clear (&gate.lock);
+  g_cond_clear (&gate.cond);
+  lares_test_rmdir (dir);
+}
+
 static void
 test_data_dir_lock (void)
 {
@@ -244,6 +343,7 @@ main (int argc, char **argv)
   g_test_add_func ("/store/newer-schema-refused", test_newer_schema_refused);
   g_test_add_func ("/store/async-and-scoping", test_async_and_scoping);
   g_test_add_func ("/store/failed-write-rolls-back", test_failed_write_rolls_back);
+  g_test_add_func ("/store/group-commit", test_group_commit);
   g_test_add_func ("/store/data-dir-lock", test_data_dir_lock);
   g_test_add_func ("/store/backup-errors", test_backup_errors);
   return g_test_run ();
