@@ -119,6 +119,7 @@ typedef struct
   int fd; /* -1 when not connected */
   size_t turn;
   RawState state;
+  gboolean close_after; /* the response said "Connection: close" */
   size_t chunk_left;
   size_t len; /* bytes in buf */
   SseScan sse;
@@ -395,6 +396,7 @@ raw_step (Bench *b, RawConn *c, int64_t now)
           fail (b, "turn %zu: the stream is not chunked", c->turn);
           return FALSE;
         }
+      c->close_after = g_strstr_len (c->buf, end - c->buf, "Connection: close") != NULL;
       raw_consume (c, (size_t)(end + 4 - c->buf));
       c->state = RAW_SIZE;
       return TRUE;
@@ -443,6 +445,10 @@ raw_step (Bench *b, RawConn *c, int64_t now)
           fail (b, "turn %zu: bytes after the end of the response", c->turn);
           return FALSE;
         }
+      /* The daemon closes after each response (docs/internals/http.md):
+       * the next turn connects anew, as any HTTP client would. */
+      if (c->close_after)
+        raw_close (c);
       turn_ended (b, c->slot, c->turn);
       return FALSE;
     }
