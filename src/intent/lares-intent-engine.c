@@ -83,7 +83,8 @@ typedef struct
 {
   char *name;
   SlotType type;
-  char *arg; /* entity kind or list name */
+  char *arg;      /* entity kind or list name */
+  int max_tokens; /* list: the most words in one of its phrases */
 } SlotDef;
 
 typedef struct
@@ -270,6 +271,25 @@ normalize_join (const LaresIntentEngine *e, const char *text)
   return lares_intent_tokens_join (toks, 0, toks->len);
 }
 
+/* Phrases are normalized tokens joined by single spaces. */
+static int
+list_max_tokens (GHashTable *list)
+{
+  GHashTableIter it;
+  gpointer key;
+  int most = 0;
+
+  g_hash_table_iter_init (&it, list);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      int n = 1;
+      for (const char *c = key; *c; c++)
+        n += *c == ' ';
+      most = MAX (most, n);
+    }
+  return most;
+}
+
 static gboolean
 load_slots (LaresIntentEngine *e, const char *file, const LaresYamlNode *n, GError **error)
 {
@@ -317,6 +337,7 @@ load_slots (LaresIntentEngine *e, const char *file, const LaresYamlNode *n, GErr
                                          "that use them)",
                                          v->scalar + 5);
             }
+          def->max_tokens = list_max_tokens (g_hash_table_lookup (e->lists, def->arg));
         }
       if ((int)def->type == -1)
         {
@@ -951,6 +972,9 @@ typedef struct
   GArray *toks;
   char **words; /* borrowed from toks */
   int n;
+  /* date_end[i]: the first word at or after i that no date parser reads
+   * (lares_intent_is_date_word()), or n: where date-like spans from i stop. */
+  int date_end[LARES_INTENT_MAX_TOKENS + 1];
   GDateTime *now;
   const LaresIntentEntities *ents;
   SlotVal ***memo;      /* [slot][start * (n + 1) + end], each allocated when first used */
@@ -1013,19 +1037,39 @@ edit_distance_1 (const char *a, const char *b)
   return strcmp (a + i, b + i + 1) == 0 ? 1 : 2;
 }
 
-static GPtrArray *
+/* The caller's names of one kind, normalized once per match. */
+typedef struct
+{
+  GPtrArray *names; /* (owned) normalized, in the caller's order */
+  size_t max_len;   /* bytes of the longest */
+} EntityNorms;
+
+static void
+entity_norms_free (gpointer p)
+{
+  EntityNorms *n = p;
+  g_ptr_array_unref (n->names);
+  g_free (n);
+}
+
+static const EntityNorms *
 entity_norms (Search *s, const char *kind, GPtrArray **names)
 {
-  GPtrArray *norm;
+  EntityNorms *norm;
   *names = s->ents != NULL ? g_hash_table_lookup (s->ents->by_kind, kind) : NULL;
   if (*names == NULL)
     return NULL;
   norm = g_hash_table_lookup (s->ent_norm, kind);
   if (norm == NULL)
     {
-      norm = g_ptr_array_new_with_free_func (g_free);
+      norm = g_new0 (EntityNorms, 1);
+      norm->names = g_ptr_array_new_with_free_func (g_free);
       for (size_t i = 0; i < (*names)->len; i++)
-        g_ptr_array_add (norm, normalize_join (s->e, (*names)->pdata[i]));
+        {
+          char *nm = normalize_join (s->e, (*names)->pdata[i]);
+          norm->max_len = MAX (norm->max_len, strlen (nm));
+          g_ptr_array_add (norm->names, nm);
+        }
       g_hash_table_insert (s->ent_norm, (char *)kind, norm);
     }
   return norm;
@@ -1036,7 +1080,8 @@ parse_entity (Search *s, const SlotDef *def, int start, int end, SlotVal *v)
 {
   g_autofree char *span = lares_intent_tokens_join (s->toks, (size_t)start, (size_t)end);
   GPtrArray *names = NULL;
-  GPtrArray *norm = entity_norms (s, def->arg, &names);
+  const EntityNorms *en = entity_norms (s, def->arg, &names);
+  GPtrArray *norm = en != NULL ? en->names : NULL;
   int best = 2, n_best = 0, which = -1;
   g_autoptr (GString) alts = NULL;
 
@@ -1186,6 +1231,48 @@ record (Search *s, const Node *node)
     }
 }
 
+/* The last end worth trying for a span of @def from @pos: longer spans
+ * cannot parse, so trying them would only fail (this changes no result). */
+static int
+span_limit (Search *s, const SlotDef *def, int pos)
+{
+  switch (def->type)
+    {
+    case SLOT_DATETIME:
+    case SLOT_DAY:
+    case SLOT_RECURRENCE:
+      return MIN (s->date_end[pos], pos + LARES_INTENT_MAX_DATE_TOKENS);
+    case SLOT_DURATION:
+      return s->date_end[pos];
+    case SLOT_NUMBER:
+      return pos + 1;
+    case SLOT_LIST:
+      return MIN (s->n, pos + def->max_tokens);
+    case SLOT_ENTITY:
+      {
+        /* A name matches a span at most one edit away, so the span's text is
+         * at most one byte longer than the longest name. */
+        GPtrArray *names = NULL;
+        const EntityNorms *norm = entity_norms (s, def->arg, &names);
+        size_t len = 0;
+        int end = pos;
+        if (norm == NULL)
+          return pos;
+        while (end < s->n)
+          {
+            len += strlen (s->words[end]) + (end > pos ? 1 : 0);
+            if (len > norm->max_len + 1)
+              break;
+            end++;
+          }
+        return end;
+      }
+    case SLOT_TEXT:
+    default:
+      return s->n;
+    }
+}
+
 static void
 walk (Search *s, const Node *node, int pos)
 {
@@ -1209,7 +1296,8 @@ walk (Search *s, const Node *node, int pos)
     {
       const SlotEdge *edge = &g_array_index (node->slots, SlotEdge, i);
       const SlotDef *def = s->e->slots->pdata[edge->slot];
-      for (int end = pos + 1; end <= s->n; end++)
+      int last = span_limit (s, def, pos);
+      for (int end = pos + 1; end <= last; end++)
         {
           /* Free text may only end where the rest of a template can go on. */
           if (def->type == SLOT_TEXT)
@@ -1427,11 +1515,13 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
     g_ptr_array_add (words, g_array_index (s.toks, LaresIntentToken, i).text);
   s.words = (char **)words->pdata;
   s.n = (int)s.toks->len;
+  s.date_end[s.n] = s.n;
+  for (int i = s.n - 1; i >= 0; i--)
+    s.date_end[i] = lares_intent_is_date_word (engine->lang, s.words[i]) ? s.date_end[i + 1] : i;
   s.now = local_now;
   s.ents = entities;
   s.memo = g_new0 (SlotVal **, engine->slots->len);
-  s.ent_norm =
-      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+  s.ent_norm = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, entity_norms_free);
   s.cands = g_array_new (FALSE, FALSE, sizeof (Cand));
 
   walk (&s, engine->root, 0);

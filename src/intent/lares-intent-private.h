@@ -152,6 +152,14 @@ typedef enum
 int64_t lares_intent_local_to_unix (GTimeZone *tz, int year, int month, int day, int hour,
                                     int minute, LaresLocalKind *kind);
 
+/* Whether the datetime, day, duration and recurrence parsers can read @w at
+ * all: a span holding any other word parses as none of them, so the matcher
+ * need not try it (or any longer span from the same start). */
+gboolean lares_intent_is_date_word (const LaresIntentLang *lang, const char *w);
+/* The longest span those parsers accept (datetime, day and recurrence; a
+ * duration has no cap). */
+#define LARES_INTENT_MAX_DATE_TOKENS 16
+
 /* Each parser must consume all @n tokens.  @now is in the user's zone. */
 gboolean lares_intent_parse_datetime (const LaresIntentLang *lang, char **tok, size_t n,
                                       GDateTime *now, gboolean day_only, JsonNode **value,

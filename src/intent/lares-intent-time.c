@@ -178,6 +178,16 @@ tok_unit (const LaresIntentLang *lang, const char *w)
   return v == 0 ? 0 : v - 3;
 }
 
+gboolean
+lares_intent_is_date_word (const LaresIntentLang *lang, const char *w)
+{
+  /* Every token the parsers below consume is a table word or starts with a
+   * digit (a number, a clock time, an ordinal like "3rd"). */
+  return g_ascii_isdigit (w[0]) || g_hash_table_contains (lang->roles, w) ||
+         g_hash_table_contains (lang->weekdays, w) || g_hash_table_contains (lang->months, w) ||
+         g_hash_table_contains (lang->ordinals, w) || g_hash_table_contains (lang->units, w);
+}
+
 /* ---- durations ------------------------------------------------------------------------- */
 
 /* One "AMOUNT UNIT [and a half]" at @i; returns tokens used (0: none).
@@ -632,7 +642,7 @@ lares_intent_parse_when (const LaresIntentLang *lang, char **tok, size_t n, GDat
   DateSpec s = { .rel_days = -1, .rel_s = -1, .tod = { .hour = -1, .minute = -1 } };
   int y, m, d, h, mi = 0;
 
-  if (n == 0 || n > 16 || !date_spec (lang, tok, n, &s))
+  if (n == 0 || n > LARES_INTENT_MAX_DATE_TOKENS || !date_spec (lang, tok, n, &s))
     return FALSE;
   /* Only now: most spans the matcher tries are not dates at all. */
   g_date_time_get_ymd (now, &y, &m, &d);
@@ -880,7 +890,7 @@ lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n)
   struct icalrecurrencetype rt;
   int h = -1, mi = 0;
 
-  if (n == 0 || n > 16)
+  if (n == 0 || n > LARES_INTENT_MAX_DATE_TOKENS)
     return NULL;
   for (size_t i = 0; i < n;)
     {
