@@ -968,9 +968,9 @@ typedef struct
 typedef struct
 {
   const LaresIntentEngine *e;
-  const char *text; /* the user's sentence */
-  GArray *toks;
-  char **words; /* borrowed from toks */
+  const char *text;                     /* the user's sentence */
+  const LaresIntentToken *toks;         /* borrowed from the normalizer's scratch */
+  char *words[LARES_INTENT_MAX_TOKENS]; /* the tokens' text */
   int n;
   /* date_end[i]: the first word at or after i that no date parser reads
    * (lares_intent_is_date_word()), or n: where date-like spans from i stop. */
@@ -1010,6 +1010,21 @@ memo_free (Search *s)
       g_free (s->memo[i]);
     }
   g_free (s->memo);
+}
+
+/* The span's words joined by single spaces (how list phrases and entity
+ * names are kept). */
+static char *
+span_join (const Search *s, int start, int end)
+{
+  GString *out = g_string_sized_new (64);
+  for (int i = start; i < end; i++)
+    {
+      if (i > start)
+        g_string_append_c (out, ' ');
+      g_string_append (out, s->words[i]);
+    }
+  return g_string_free (out, FALSE);
 }
 
 /* 0 if equal, 1 if one insertion, deletion, substitution or transposition
@@ -1078,7 +1093,7 @@ entity_norms (Search *s, const char *kind, GPtrArray **names)
 static void
 parse_entity (Search *s, const SlotDef *def, int start, int end, SlotVal *v)
 {
-  g_autofree char *span = lares_intent_tokens_join (s->toks, (size_t)start, (size_t)end);
+  g_autofree char *span = span_join (s, start, end);
   GPtrArray *names = NULL;
   const EntityNorms *en = entity_norms (s, def->arg, &names);
   GPtrArray *norm = en != NULL ? en->names : NULL;
@@ -1188,7 +1203,7 @@ slot_value (Search *s, int slot, int start, int end)
     case SLOT_LIST:
       {
         GHashTable *list = g_hash_table_lookup (s->e->lists, def->arg);
-        g_autofree char *span = lares_intent_tokens_join (s->toks, (size_t)start, (size_t)end);
+        g_autofree char *span = span_join (s, start, end);
         const char *out = list != NULL ? g_hash_table_lookup (list, span) : NULL;
         if (out != NULL)
           {
@@ -1368,8 +1383,8 @@ slot_build (Search *s, const Bind *b)
     {
     case SLOT_TEXT:
       {
-        const LaresIntentToken *first = &g_array_index (s->toks, LaresIntentToken, b->start);
-        const LaresIntentToken *last = &g_array_index (s->toks, LaresIntentToken, b->end - 1);
+        const LaresIntentToken *first = &s->toks[b->start];
+        const LaresIntentToken *last = &s->toks[b->end - 1];
         /* Free text is the user's own words, from the first token's first
          * byte to the last token's last byte. */
         g_autofree char *text = g_strndup (s->text + first->start, last->end - first->start);
@@ -1483,7 +1498,7 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
 {
   LaresIntentMatch *m = g_new0 (LaresIntentMatch, 1);
   g_autoptr (GDateTime) local_now = NULL;
-  g_autoptr (GPtrArray) words = NULL;
+  LaresIntentNorm norm;
   Search s = { 0 };
   size_t i_best;
   const Cand *best;
@@ -1497,24 +1512,23 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
   local_now = tz != NULL ? g_date_time_to_timezone (now, tz) : g_date_time_ref (now);
   s.e = engine;
   s.text = text;
-  s.toks = lares_intent_normalize (engine->lang, text, strlen (text));
-  if (s.toks->len == 0)
+  lares_intent_normalize_into (engine->lang, text, strlen (text), &norm);
+  if (norm.n_toks == 0)
     {
       m->why = g_strdup ("nothing to match after normalization");
-      g_array_unref (s.toks);
+      lares_intent_norm_clear (&norm);
       return m;
     }
-  if (s.toks->len > LARES_INTENT_MAX_TOKENS)
+  if (norm.n_toks > LARES_INTENT_MAX_TOKENS)
     {
       m->why = g_strdup_printf ("longer than %d words", LARES_INTENT_MAX_TOKENS);
-      g_array_unref (s.toks);
+      lares_intent_norm_clear (&norm);
       return m;
     }
-  words = g_ptr_array_new ();
-  for (size_t i = 0; i < s.toks->len; i++)
-    g_ptr_array_add (words, g_array_index (s.toks, LaresIntentToken, i).text);
-  s.words = (char **)words->pdata;
-  s.n = (int)s.toks->len;
+  s.toks = norm.toks;
+  for (size_t i = 0; i < norm.n_toks; i++)
+    s.words[i] = norm.toks[i].text;
+  s.n = (int)norm.n_toks;
   s.date_end[s.n] = s.n;
   for (int i = s.n - 1; i >= 0; i--)
     s.date_end[i] = lares_intent_is_date_word (engine->lang, s.words[i]) ? s.date_end[i + 1] : i;
@@ -1593,7 +1607,7 @@ out:
   memo_free (&s);
   g_hash_table_unref (s.ent_norm);
   g_array_unref (s.cands);
-  g_array_unref (s.toks);
+  lares_intent_norm_clear (&norm);
   return m;
 }
 

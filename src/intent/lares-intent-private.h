@@ -136,6 +136,34 @@ typedef struct
  * GArray of LaresIntentToken that frees its tokens; empty for empty or
  * invalid UTF-8 input. */
 GArray *lares_intent_normalize (const LaresIntentLang *lang, const char *text, size_t len);
+
+/* The same without allocating for a short sentence (the matcher's path):
+ * tokens and their text live in the caller's LaresIntentNorm (usually on
+ * its stack) or are borrowed from @lang, until lares_intent_norm_clear(). */
+typedef struct
+{
+  LaresIntentToken *v; /* inline_v, or (owned) a bigger heap array */
+  size_t n, cap;
+  LaresIntentToken inline_v[48];
+} LaresIntentTokVec;
+
+typedef struct
+{
+  const LaresIntentToken *toks; /* OUT: the tokens; text borrowed (see above) */
+  size_t n_toks;
+  /* private */
+  LaresIntentTokVec raw, rep, out;
+  char *buf;    /* folded words: inline_buf or (owned) heap */
+  char *digits; /* folded numbers: inline_digits or (owned) heap */
+  char inline_buf[640];
+  char inline_digits[24 * 16];
+} LaresIntentNorm;
+
+/* Fills all of @norm (no init needed); always pair with lares_intent_norm_clear(). */
+void lares_intent_normalize_into (const LaresIntentLang *lang, const char *text, size_t len,
+                                  LaresIntentNorm *norm);
+void lares_intent_norm_clear (LaresIntentNorm *norm);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LaresIntentNorm, lares_intent_norm_clear)
 /* The tokens joined by single spaces (tests, fuzzers, entity names). */
 char *lares_intent_tokens_join (GArray *tokens, size_t from, size_t to);
 
