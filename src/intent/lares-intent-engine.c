@@ -110,12 +110,30 @@ typedef struct
   Node *child;
 } SlotEdge;
 
+typedef struct
+{
+  uint32_t word; /* Word id */
+  Node *child;
+} LitEdge;
+
 struct Node
 {
-  GHashTable *lit; /* token -> Node*; NULL until needed */
-  GArray *slots;   /* SlotEdge; NULL until needed */
-  GArray *terms;   /* int target index; NULL until needed */
+  GHashTable *lit; /* while loading: word id -> Node*; NULL until needed */
+  LitEdge *edges;  /* (owned) once loaded: lit as an array sorted by word */
+  uint32_t n_edges;
+  GArray *slots; /* SlotEdge; NULL until needed */
+  GArray *terms; /* int target index; NULL until needed */
 };
+
+/* Every word of the templates and of the date table, interned: the matcher
+ * looks each input token up once and then compares ids and reads flags
+ * instead of hashing strings.  Id 0 is a word we do not know. */
+typedef struct
+{
+  int role;           /* LaresDateRole, or 0 */
+  gboolean month;     /* a month name */
+  gboolean date_word; /* lares_intent_is_date_word() */
+} Word;
 
 struct _LaresIntentEngine
 {
@@ -128,6 +146,8 @@ struct _LaresIntentEngine
   GHashTable *intent_index;
   GPtrArray *targets;     /* Target* */
   GPtrArray *nodes;       /* Node*, all of them, for freeing */
+  GHashTable *vocab;      /* word -> id (index in words + 1) */
+  GArray *words;          /* Word, by id - 1 */
   GHashTable *norm_cache; /* literal run -> GArray of tokens; only while loading */
   Node *root;
   size_t n_paths;
@@ -169,6 +189,7 @@ node_free (gpointer p)
   Node *n = p;
   if (n->lit != NULL)
     g_hash_table_unref (n->lit);
+  g_free (n->edges);
   if (n->slots != NULL)
     g_array_unref (n->slots);
   if (n->terms != NULL)
@@ -198,6 +219,8 @@ lares_intent_engine_free (LaresIntentEngine *e)
   g_hash_table_unref (e->intent_index);
   g_ptr_array_unref (e->targets);
   g_ptr_array_unref (e->nodes);
+  g_hash_table_unref (e->vocab);
+  g_array_unref (e->words);
   g_clear_pointer (&e->norm_cache, g_hash_table_unref);
   g_free (e->capabilities);
   g_free (e);
@@ -218,6 +241,8 @@ engine_new (void)
   e->intent_index = g_hash_table_new (g_str_hash, g_str_equal);
   e->targets = g_ptr_array_new_with_free_func (target_free);
   e->nodes = g_ptr_array_new_with_free_func (node_free);
+  e->vocab = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  e->words = g_array_new (FALSE, TRUE, sizeof (Word));
   e->root = node_new (e);
   e->norm_cache =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_array_unref);
@@ -472,6 +497,92 @@ yaml_to_json (const LaresYamlNode *n)
   return out;
 }
 
+static uint32_t
+word_intern (LaresIntentEngine *e, const char *w)
+{
+  uint32_t id = GPOINTER_TO_UINT (g_hash_table_lookup (e->vocab, w));
+  if (id == 0)
+    {
+      Word info = { 0 };
+      g_array_append_val (e->words, info);
+      id = e->words->len;
+      g_hash_table_insert (e->vocab, g_strdup (w), GUINT_TO_POINTER (id));
+    }
+  return id;
+}
+
+static void
+intern_table (LaresIntentEngine *e, GHashTable *table)
+{
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, table);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    word_intern (e, key);
+}
+
+static int
+lit_edge_cmp (const void *a, const void *b)
+{
+  const LitEdge *x = a, *y = b;
+  return x->word < y->word ? -1 : x->word > y->word;
+}
+
+/* After loading: the date table's words get ids too, every word its flags,
+ * and each node's literal edges become a sorted array. */
+static void
+engine_freeze (LaresIntentEngine *e)
+{
+  const LaresIntentLang *l = e->lang;
+  GHashTableIter it;
+  gpointer key, value;
+
+  intern_table (e, l->roles);
+  intern_table (e, l->weekdays);
+  intern_table (e, l->months);
+  intern_table (e, l->ordinals);
+  intern_table (e, l->units);
+  g_hash_table_iter_init (&it, e->vocab);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      Word *w = &g_array_index (e->words, Word, GPOINTER_TO_UINT (value) - 1);
+      w->role = GPOINTER_TO_INT (g_hash_table_lookup (l->roles, key));
+      w->month = g_hash_table_contains (l->months, key);
+      w->date_word = lares_intent_is_date_word (l, key);
+    }
+  for (size_t i = 0; i < e->nodes->len; i++)
+    {
+      Node *n = e->nodes->pdata[i];
+      uint32_t k = 0;
+      if (n->lit == NULL)
+        continue;
+      n->n_edges = g_hash_table_size (n->lit);
+      n->edges = g_new (LitEdge, n->n_edges);
+      g_hash_table_iter_init (&it, n->lit);
+      while (g_hash_table_iter_next (&it, &key, &value))
+        n->edges[k++] = (LitEdge){ GPOINTER_TO_UINT (key), value };
+      qsort (n->edges, n->n_edges, sizeof (LitEdge), lit_edge_cmp);
+      g_clear_pointer (&n->lit, g_hash_table_unref);
+    }
+}
+
+static const Node *
+lit_child (const Node *n, uint32_t word)
+{
+  uint32_t lo = 0, hi = n->n_edges;
+  if (word == 0)
+    return NULL;
+  while (lo < hi)
+    {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (n->edges[mid].word < word)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo < n->n_edges && n->edges[lo].word == word ? n->edges[lo].child : NULL;
+}
+
 /* Insert one expanded sequence into the trie. */
 static gboolean
 add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int line, GError **error)
@@ -503,14 +614,15 @@ add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int l
           for (size_t t = 0; t < toks->len; t++)
             {
               const char *w = g_array_index (toks, LaresIntentToken, t).text;
+              gpointer id = GUINT_TO_POINTER (word_intern (e, w));
               Node *child;
               if (node->lit == NULL)
-                node->lit = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-              child = g_hash_table_lookup (node->lit, w);
+                node->lit = g_hash_table_new (g_direct_hash, g_direct_equal);
+              child = g_hash_table_lookup (node->lit, id);
               if (child == NULL)
                 {
                   child = node_new (e);
-                  g_hash_table_insert (node->lit, g_strdup (w), child);
+                  g_hash_table_insert (node->lit, id, child);
                 }
               node = child;
               n_tokens++;
@@ -788,6 +900,7 @@ engine_build (GPtrArray *files, const char *lang, GError **error)
       return NULL;
     }
   build_capabilities (e);
+  engine_freeze (e);
   g_clear_pointer (&e->norm_cache, g_hash_table_unref);
   return g_steal_pointer (&e);
 }
@@ -968,9 +1081,11 @@ typedef struct
 typedef struct
 {
   const LaresIntentEngine *e;
-  const char *text;                     /* the user's sentence */
-  const LaresIntentToken *toks;         /* borrowed from the normalizer's scratch */
-  char *words[LARES_INTENT_MAX_TOKENS]; /* the tokens' text */
+  const char *text;                          /* the user's sentence */
+  const LaresIntentToken *toks;              /* borrowed from the normalizer's scratch */
+  char *words[LARES_INTENT_MAX_TOKENS];      /* the tokens' text */
+  uint32_t ids[LARES_INTENT_MAX_TOKENS];     /* their Word ids (0: unknown) */
+  const Word *info[LARES_INTENT_MAX_TOKENS]; /* their flags */
   int n;
   /* date_end[i]: the first word at or after i that no date parser reads
    * (lares_intent_is_date_word()), or n: where date-like spans from i stop. */
@@ -1166,13 +1281,10 @@ slot_value (Search *s, int slot, int start, int end)
         /* The value is the user's own words (slot_json()).  A span that ends
          * in a date connector or a month ("call mom on", "... on february")
          * is a date the date slot could not read, not free text. */
-        GHashTable *roles = s->e->lang->roles;
-        const char *last = w[n - 1];
-        int role = GPOINTER_TO_INT (g_hash_table_lookup (roles, last));
-        int before = n > 1 ? GPOINTER_TO_INT (g_hash_table_lookup (roles, w[n - 2])) : 0;
-        v->ok = role != LARES_ROLE_AT && role != LARES_ROLE_ON &&
-                !(g_hash_table_contains (s->e->lang->months, last) &&
-                  (before == LARES_ROLE_AT || before == LARES_ROLE_ON));
+        const Word *last = s->info[end - 1];
+        int before = n > 1 ? s->info[end - 2]->role : 0;
+        v->ok = last->role != LARES_ROLE_AT && last->role != LARES_ROLE_ON &&
+                !(last->month && (before == LARES_ROLE_AT || before == LARES_ROLE_ON));
         break;
       }
     case SLOT_DATETIME:
@@ -1299,9 +1411,9 @@ walk (Search *s, const Node *node, int pos)
         record (s, node);
       return;
     }
-  if (node->lit != NULL)
+  if (node->n_edges > 0)
     {
-      const Node *child = g_hash_table_lookup (node->lit, s->words[pos]);
+      const Node *child = lit_child (node, s->ids[pos]);
       if (child != NULL)
         walk (s, child, pos + 1);
     }
@@ -1318,10 +1430,8 @@ walk (Search *s, const Node *node, int pos)
           if (def->type == SLOT_TEXT)
             {
               const Node *c = edge->child;
-              if (end == s->n
-                      ? c->terms == NULL
-                      : (c->slots == NULL &&
-                         (c->lit == NULL || !g_hash_table_contains (c->lit, s->words[end]))))
+              if (end == s->n ? c->terms == NULL
+                              : (c->slots == NULL && lit_child (c, s->ids[end]) == NULL))
                 continue;
             }
           if (!slot_value (s, edge->slot, pos, end)->ok)
@@ -1529,9 +1639,18 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
   for (size_t i = 0; i < norm.n_toks; i++)
     s.words[i] = norm.toks[i].text;
   s.n = (int)norm.n_toks;
+  for (int i = 0; i < s.n; i++)
+    {
+      /* A word no template or date table has: only its digits can matter. */
+      static const Word unknown = { 0 }, unknown_digits = { .date_word = TRUE };
+      s.ids[i] = GPOINTER_TO_UINT (g_hash_table_lookup (engine->vocab, s.words[i]));
+      s.info[i] = s.ids[i] > 0 ? &g_array_index (engine->words, Word, s.ids[i] - 1)
+                  : g_ascii_isdigit (s.words[i][0]) ? &unknown_digits
+                                                    : &unknown;
+    }
   s.date_end[s.n] = s.n;
   for (int i = s.n - 1; i >= 0; i--)
-    s.date_end[i] = lares_intent_is_date_word (engine->lang, s.words[i]) ? s.date_end[i + 1] : i;
+    s.date_end[i] = s.info[i]->date_word ? s.date_end[i + 1] : i;
   s.now = local_now;
   s.ents = entities;
   s.memo = g_new0 (SlotVal **, engine->slots->len);
