@@ -133,6 +133,7 @@ typedef struct
   int role;           /* LaresDateRole, or 0 */
   gboolean month;     /* a month name */
   gboolean date_word; /* lares_intent_is_date_word() */
+  LaresIntentDateTok dt;
 } Word;
 
 struct _LaresIntentEngine
@@ -549,6 +550,7 @@ engine_freeze (LaresIntentEngine *e)
       w->role = GPOINTER_TO_INT (g_hash_table_lookup (l->roles, key));
       w->month = g_hash_table_contains (l->months, key);
       w->date_word = lares_intent_is_date_word (l, key);
+      lares_intent_date_tok_init (l, key, &w->dt);
     }
   for (size_t i = 0; i < e->nodes->len; i++)
     {
@@ -1081,11 +1083,12 @@ typedef struct
 typedef struct
 {
   const LaresIntentEngine *e;
-  const char *text;                          /* the user's sentence */
-  const LaresIntentToken *toks;              /* borrowed from the normalizer's scratch */
-  char *words[LARES_INTENT_MAX_TOKENS];      /* the tokens' text */
-  uint32_t ids[LARES_INTENT_MAX_TOKENS];     /* their Word ids (0: unknown) */
-  const Word *info[LARES_INTENT_MAX_TOKENS]; /* their flags */
+  const char *text;                               /* the user's sentence */
+  const LaresIntentToken *toks;                   /* borrowed from the normalizer's scratch */
+  char *words[LARES_INTENT_MAX_TOKENS];           /* the tokens' text */
+  uint32_t ids[LARES_INTENT_MAX_TOKENS];          /* their Word ids (0: unknown) */
+  const Word *info[LARES_INTENT_MAX_TOKENS];      /* their flags */
+  LaresIntentDateTok dt[LARES_INTENT_MAX_TOKENS]; /* what the date parsers see of them */
   int n;
   /* date_end[i]: the first word at or after i that no date parser reads
    * (lares_intent_is_date_word()), or n: where date-like spans from i stop. */
@@ -1289,13 +1292,14 @@ slot_value (Search *s, int slot, int start, int end)
       }
     case SLOT_DATETIME:
     case SLOT_DAY:
-      v->ok = lares_intent_parse_when (s->e->lang, w, n, s->now, def->type == SLOT_DAY, &v->when);
+      v->ok = lares_intent_parse_when_toks (s->e->lang, s->dt + start, n, s->now,
+                                            def->type == SLOT_DAY, &v->when);
       break;
     case SLOT_DURATION:
-      v->ok = lares_intent_parse_duration (s->e->lang, w, n, &v->num);
+      v->ok = lares_intent_parse_duration_toks (s->e->lang, s->dt + start, n, &v->num);
       break;
     case SLOT_RECURRENCE:
-      v->rule = lares_intent_parse_rrule (s->e->lang, w, n);
+      v->rule = lares_intent_parse_rrule_toks (s->e->lang, s->dt + start, n);
       v->ok = v->rule != NULL;
       break;
     case SLOT_NUMBER:
@@ -1642,11 +1646,16 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
   for (int i = 0; i < s.n; i++)
     {
       /* A word no template or date table has: only its digits can matter. */
-      static const Word unknown = { 0 }, unknown_digits = { .date_word = TRUE };
+      static const Word unknown = { .dt = { .number = -1, .clock_h = -1, .clock_m = -1 } };
+      static const Word unknown_digits = { .date_word = TRUE };
       s.ids[i] = GPOINTER_TO_UINT (g_hash_table_lookup (engine->vocab, s.words[i]));
       s.info[i] = s.ids[i] > 0 ? &g_array_index (engine->words, Word, s.ids[i] - 1)
                   : g_ascii_isdigit (s.words[i][0]) ? &unknown_digits
                                                     : &unknown;
+      if (s.info[i] == &unknown_digits)
+        lares_intent_date_tok_init (engine->lang, s.words[i], &s.dt[i]);
+      else
+        s.dt[i] = s.info[i]->dt;
     }
   s.date_end[s.n] = s.n;
   for (int i = s.n - 1; i >= 0; i--)

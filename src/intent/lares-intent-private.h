@@ -188,12 +188,36 @@ gboolean lares_intent_is_date_word (const LaresIntentLang *lang, const char *w);
  * duration has no cap). */
 #define LARES_INTENT_MAX_DATE_TOKENS 16
 
+/* What the date parsers know of one token, found once (the matcher keeps
+ * one per word of the engine's vocabulary) instead of by a table lookup
+ * each time a parser looks at it. */
+typedef struct
+{
+  int role;    /* LaresDateRole, or 0 */
+  int weekday; /* 1 (Monday) .. 7, or 0 */
+  int month;   /* 1..12, or 0 */
+  int ordinal; /* 1..31 from the ordinals table or "3rd", or 0 */
+  int unit;    /* seconds or LARES_UNIT_*, or 0 */
+  int number;  /* a plain number of at most 6 digits, or -1 */
+  int clock_h; /* "9:30": 9, or -1 */
+  int clock_m; /* "9:30": 30, or -1 */
+} LaresIntentDateTok;
+
+void lares_intent_date_tok_init (const LaresIntentLang *lang, const char *word,
+                                 LaresIntentDateTok *tok);
+
 /* Each parser must consume all @n tokens.  @now is in the user's zone. */
 gboolean lares_intent_parse_datetime (const LaresIntentLang *lang, char **tok, size_t n,
                                       GDateTime *now, gboolean day_only, JsonNode **value,
                                       char **note);
 gboolean lares_intent_parse_duration (const LaresIntentLang *lang, char **tok, size_t n,
                                       int64_t *seconds);
+/* The same three over classified tokens (the others classify and call these). */
+gboolean lares_intent_parse_duration_toks (const LaresIntentLang *lang,
+                                           const LaresIntentDateTok *tok, size_t n,
+                                           int64_t *seconds);
+char *lares_intent_parse_rrule_toks (const LaresIntentLang *lang, const LaresIntentDateTok *tok,
+                                     size_t n);
 gboolean lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n,
                                         GDateTime *now, JsonNode **value, char **note);
 /* The matcher tries many spans and keeps few: it parses each span into cheap
@@ -217,6 +241,9 @@ typedef struct
 
 gboolean lares_intent_parse_when (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
                                   gboolean day_only, LaresIntentWhen *when);
+gboolean lares_intent_parse_when_toks (const LaresIntentLang *lang, const LaresIntentDateTok *tok,
+                                       size_t n, GDateTime *now, gboolean day_only,
+                                       LaresIntentWhen *when);
 /* Never NULL for a @when that lares_intent_parse_when() filled with the same @now. */
 JsonNode *lares_intent_when_value (const LaresIntentLang *lang, GDateTime *now,
                                    const LaresIntentWhen *when, char **note);

@@ -114,15 +114,9 @@ table_int (GHashTable *t, const char *w)
   return GPOINTER_TO_INT (v);
 }
 
-static LaresDateRole
-role_of (const LaresIntentLang *lang, const char *w)
-{
-  return (LaresDateRole)table_int (lang->roles, w);
-}
-
 /* A plain number of at most 6 digits. */
 static gboolean
-tok_number (const char *w, int *v)
+word_number (const char *w, int *v)
 {
   int x = 0, n = 0;
   for (; *w; w++, n++)
@@ -138,20 +132,21 @@ tok_number (const char *w, int *v)
 }
 
 static gboolean
-tok_clock (const char *w, int *h, int *m)
+word_clock (const char *w, int *h, int *m)
 {
   const char *colon = strchr (w, ':');
-  g_autofree char *hh = NULL;
-  if (colon == NULL || strlen (colon + 1) != 2)
+  char hh[3];
+  if (colon == NULL || strlen (colon + 1) != 2 || colon - w > 2)
     return FALSE;
-  hh = g_strndup (w, (size_t)(colon - w));
-  if (strlen (hh) > 2 || !tok_number (hh, h) || !tok_number (colon + 1, m))
+  memcpy (hh, w, (size_t)(colon - w));
+  hh[colon - w] = '\0';
+  if (!word_number (hh, h) || !word_number (colon + 1, m))
     return FALSE;
   return *h <= 24 && *m <= 59;
 }
 
 static gboolean
-tok_ordinal (const LaresIntentLang *lang, const char *w, int *d)
+word_ordinal (const LaresIntentLang *lang, const char *w, int *d)
 {
   int v = table_int (lang->ordinals, w);
   size_t n = 0;
@@ -171,11 +166,77 @@ tok_ordinal (const LaresIntentLang *lang, const char *w, int *d)
   return TRUE;
 }
 
-static int
-tok_unit (const LaresIntentLang *lang, const char *w)
+void
+lares_intent_date_tok_init (const LaresIntentLang *lang, const char *w, LaresIntentDateTok *t)
 {
-  int v = table_int (lang->units, w);
-  return v == 0 ? 0 : v - 3;
+  int h = -1, m = -1, v = 0;
+
+  *t = (LaresIntentDateTok){ .number = -1, .clock_h = -1, .clock_m = -1 };
+  t->role = table_int (lang->roles, w);
+  t->weekday = table_int (lang->weekdays, w);
+  t->month = table_int (lang->months, w);
+  v = table_int (lang->units, w);
+  t->unit = v == 0 ? 0 : v - 3;
+  if (word_ordinal (lang, w, &v))
+    t->ordinal = v;
+  if (word_number (w, &v))
+    t->number = v;
+  if (word_clock (w, &h, &m))
+    {
+      t->clock_h = h;
+      t->clock_m = m;
+    }
+}
+
+static LaresDateRole
+role_of (const LaresIntentLang *lang, const LaresIntentDateTok *t)
+{
+  return (LaresDateRole)t->role;
+}
+
+static gboolean
+tok_number (const LaresIntentDateTok *t, int *v)
+{
+  if (t->number < 0)
+    return FALSE;
+  *v = t->number;
+  return TRUE;
+}
+
+static gboolean
+tok_clock (const LaresIntentDateTok *t, int *h, int *m)
+{
+  if (t->clock_h < 0)
+    return FALSE;
+  *h = t->clock_h;
+  *m = t->clock_m;
+  return TRUE;
+}
+
+static gboolean
+tok_ordinal (const LaresIntentLang *lang, const LaresIntentDateTok *t, int *d)
+{
+  if (t->ordinal <= 0)
+    return FALSE;
+  *d = t->ordinal;
+  return TRUE;
+}
+
+static int
+tok_unit (const LaresIntentLang *lang, const LaresIntentDateTok *t)
+{
+  return t->unit;
+}
+
+/* Classify @n words into @buf when they fit, else into a new array. */
+static LaresIntentDateTok *
+classify (const LaresIntentLang *lang, char **tok, size_t n, LaresIntentDateTok *buf,
+          size_t buf_len)
+{
+  LaresIntentDateTok *out = n <= buf_len ? buf : g_new (LaresIntentDateTok, n);
+  for (size_t i = 0; i < n; i++)
+    lares_intent_date_tok_init (lang, tok[i], &out[i]);
+  return out;
 }
 
 gboolean
@@ -193,7 +254,8 @@ lares_intent_is_date_word (const LaresIntentLang *lang, const char *w)
 /* One "AMOUNT UNIT [and a half]" at @i; returns tokens used (0: none).
  * @secs: OUT seconds; calendar units (month, year) only when @calendar. */
 static size_t
-duration_part (const LaresIntentLang *lang, char **tok, size_t n, size_t i, int64_t *secs)
+duration_part (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n, size_t i,
+               int64_t *secs)
 {
   size_t j = i;
   int64_t num = 0, den = 1; /* amount = num / den */
@@ -201,47 +263,49 @@ duration_part (const LaresIntentLang *lang, char **tok, size_t n, size_t i, int6
 
   if (j >= n)
     return 0;
-  if (tok_number (tok[j], &v))
+  if (tok_number (&tok[j], &v))
     {
       num = v;
       j++;
     }
-  else if (role_of (lang, tok[j]) == LARES_ROLE_ONE && j + 1 < n &&
-           (role_of (lang, tok[j + 1]) == LARES_ROLE_HALF ||
-            role_of (lang, tok[j + 1]) == LARES_ROLE_QUARTER))
+  else if (role_of (lang, &tok[j]) == LARES_ROLE_ONE && j + 1 < n &&
+           (role_of (lang, &tok[j + 1]) == LARES_ROLE_HALF ||
+            role_of (lang, &tok[j + 1]) == LARES_ROLE_QUARTER))
     return duration_part (lang, tok, n, j + 1, secs) + 1;
-  else if (role_of (lang, tok[j]) == LARES_ROLE_ONE)
+  else if (role_of (lang, &tok[j]) == LARES_ROLE_ONE)
     {
       num = 1;
       j++;
     }
-  else if (role_of (lang, tok[j]) == LARES_ROLE_HALF ||
-           role_of (lang, tok[j]) == LARES_ROLE_QUARTER)
+  else if (role_of (lang, &tok[j]) == LARES_ROLE_HALF ||
+           role_of (lang, &tok[j]) == LARES_ROLE_QUARTER)
     {
       num = 1;
-      den = role_of (lang, tok[j]) == LARES_ROLE_HALF ? 2 : 4;
+      den = role_of (lang, &tok[j]) == LARES_ROLE_HALF ? 2 : 4;
       j++;
-      if (j < n && role_of (lang, tok[j]) == LARES_ROLE_OF)
+      if (j < n && role_of (lang, &tok[j]) == LARES_ROLE_OF)
         j++;
-      if (j < n && role_of (lang, tok[j]) == LARES_ROLE_ONE)
+      if (j < n && role_of (lang, &tok[j]) == LARES_ROLE_ONE)
         j++;
     }
   else
     return 0;
   /* "2 and a half hours" */
-  if (den == 1 && j + 2 < n && role_of (lang, tok[j]) == LARES_ROLE_AND &&
-      role_of (lang, tok[j + 1]) == LARES_ROLE_ONE && role_of (lang, tok[j + 2]) == LARES_ROLE_HALF)
+  if (den == 1 && j + 2 < n && role_of (lang, &tok[j]) == LARES_ROLE_AND &&
+      role_of (lang, &tok[j + 1]) == LARES_ROLE_ONE &&
+      role_of (lang, &tok[j + 2]) == LARES_ROLE_HALF)
     {
       num = num * 2 + 1;
       den = 2;
       j += 3;
     }
-  if (j >= n || (unit = tok_unit (lang, tok[j])) <= 0)
+  if (j >= n || (unit = tok_unit (lang, &tok[j])) <= 0)
     return 0;
   j++;
   /* "an hour and a half" */
-  if (den == 1 && j + 2 < n && role_of (lang, tok[j]) == LARES_ROLE_AND &&
-      role_of (lang, tok[j + 1]) == LARES_ROLE_ONE && role_of (lang, tok[j + 2]) == LARES_ROLE_HALF)
+  if (den == 1 && j + 2 < n && role_of (lang, &tok[j]) == LARES_ROLE_AND &&
+      role_of (lang, &tok[j + 1]) == LARES_ROLE_ONE &&
+      role_of (lang, &tok[j + 2]) == LARES_ROLE_HALF)
     {
       num = num * 2 + 1;
       den = 2;
@@ -256,7 +320,8 @@ duration_part (const LaresIntentLang *lang, char **tok, size_t n, size_t i, int6
 /* A whole duration starting at @i ("1 hour 30 minutes", "an hour and 20
  * minutes"); returns tokens used. */
 static size_t
-duration_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, int64_t *secs)
+duration_at (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n, size_t i,
+             int64_t *secs)
 {
   size_t j = i, used;
   int64_t total = 0, part = 0;
@@ -265,7 +330,7 @@ duration_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, int64_
     {
       total += part;
       j += used;
-      if (j + 1 < n && role_of (lang, tok[j]) == LARES_ROLE_AND &&
+      if (j + 1 < n && role_of (lang, &tok[j]) == LARES_ROLE_AND &&
           duration_part (lang, tok, n, j + 1, &part) > 0)
         j++;
     }
@@ -278,9 +343,21 @@ duration_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, int64_
 gboolean
 lares_intent_parse_duration (const LaresIntentLang *lang, char **tok, size_t n, int64_t *seconds)
 {
+  LaresIntentDateTok buf[LARES_INTENT_MAX_DATE_TOKENS] = { { 0 } };
+  LaresIntentDateTok *t = classify (lang, tok, n, buf, G_N_ELEMENTS (buf));
+  gboolean ok = lares_intent_parse_duration_toks (lang, t, n, seconds);
+  if (t != buf)
+    g_free (t);
+  return ok;
+}
+
+gboolean
+lares_intent_parse_duration_toks (const LaresIntentLang *lang, const LaresIntentDateTok *tok,
+                                  size_t n, int64_t *seconds)
+{
   int64_t s = 0;
   size_t i = 0;
-  if (n > 0 && role_of (lang, tok[0]) == LARES_ROLE_IN)
+  if (n > 0 && role_of (lang, &tok[0]) == LARES_ROLE_IN)
     i = 1;
   if (duration_at (lang, tok, n, i, &s) != n - i || n == i)
     return FALSE;
@@ -307,12 +384,12 @@ is_daypart (LaresDateRole r)
 
 /* A time of day at @i; returns tokens used (0: none). */
 static size_t
-time_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, gboolean after_at,
-         TimeOfDay *t)
+time_at (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n, size_t i,
+         gboolean after_at, TimeOfDay *t)
 {
   size_t j = i;
   int h, m = 0, v;
-  LaresDateRole r = role_of (lang, tok[i]);
+  LaresDateRole r = role_of (lang, &tok[i]);
 
   if (r == LARES_ROLE_NOON || r == LARES_ROLE_MIDNIGHT)
     {
@@ -326,8 +403,8 @@ time_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, gboolean a
   /* "half past 5", "quarter to 6" */
   if ((r == LARES_ROLE_HALF || r == LARES_ROLE_QUARTER) && i + 2 < n)
     {
-      LaresDateRole dir = role_of (lang, tok[i + 1]);
-      if ((dir == LARES_ROLE_PAST || dir == LARES_ROLE_TO) && tok_number (tok[i + 2], &h) &&
+      LaresDateRole dir = role_of (lang, &tok[i + 1]);
+      if ((dir == LARES_ROLE_PAST || dir == LARES_ROLE_TO) && tok_number (&tok[i + 2], &h) &&
           h >= 1 && h <= 12 && !(r == LARES_ROLE_HALF && dir == LARES_ROLE_TO))
         {
           m = r == LARES_ROLE_HALF ? 30 : 15;
@@ -341,20 +418,20 @@ time_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, gboolean a
         }
       return 0;
     }
-  if (tok_clock (tok[j], &h, &m))
+  if (tok_clock (&tok[j], &h, &m))
     j++;
-  else if (tok_number (tok[j], &h) && h <= 24)
+  else if (tok_number (&tok[j], &h) && h <= 24)
     {
       j++;
       /* "nine thirty" became "9 30" */
-      if (j < n && h >= 1 && h <= 12 && tok_number (tok[j], &v) && v >= 10 && v <= 59)
+      if (j < n && h >= 1 && h <= 12 && tok_number (&tok[j], &v) && v >= 10 && v <= 59)
         {
           m = v;
           j++;
         }
-      else if (!after_at && !(j < n && (role_of (lang, tok[j]) == LARES_ROLE_AM ||
-                                        role_of (lang, tok[j]) == LARES_ROLE_PM ||
-                                        role_of (lang, tok[j]) == LARES_ROLE_OCLOCK)))
+      else if (!after_at && !(j < n && (role_of (lang, &tok[j]) == LARES_ROLE_AM ||
+                                        role_of (lang, &tok[j]) == LARES_ROLE_PM ||
+                                        role_of (lang, &tok[j]) == LARES_ROLE_OCLOCK)))
         return 0;
     }
   else
@@ -362,11 +439,12 @@ time_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, gboolean a
 have_time:
   if (t->hour >= 0)
     return 0;
-  if (j < n && role_of (lang, tok[j]) == LARES_ROLE_OCLOCK)
+  if (j < n && role_of (lang, &tok[j]) == LARES_ROLE_OCLOCK)
     j++;
-  if (j < n && (role_of (lang, tok[j]) == LARES_ROLE_AM || role_of (lang, tok[j]) == LARES_ROLE_PM))
+  if (j < n &&
+      (role_of (lang, &tok[j]) == LARES_ROLE_AM || role_of (lang, &tok[j]) == LARES_ROLE_PM))
     {
-      t->ampm = role_of (lang, tok[j]);
+      t->ampm = role_of (lang, &tok[j]);
       if (h < 1 || h > 12)
         return 0;
       j++;
@@ -435,14 +513,14 @@ have_day (const DateSpec *s)
 
 /* Parse the tokens into @s; FALSE if any token is not understood. */
 static gboolean
-date_spec (const LaresIntentLang *lang, char **tok, size_t n, DateSpec *s)
+date_spec (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n, DateSpec *s)
 {
   gboolean after_at = FALSE;
   int v;
 
   for (size_t i = 0; i < n;)
     {
-      LaresDateRole r = role_of (lang, tok[i]);
+      LaresDateRole r = role_of (lang, &tok[i]);
       size_t used;
       int64_t secs;
 
@@ -462,10 +540,10 @@ date_spec (const LaresIntentLang *lang, char **tok, size_t n, DateSpec *s)
       if ((used = duration_at (lang, tok, n, i, &secs)) > 0)
         {
           size_t j = i + used;
-          if (j < n && role_of (lang, tok[j]) == LARES_ROLE_LATER)
+          if (j < n && role_of (lang, &tok[j]) == LARES_ROLE_LATER)
             j++;
-          else if (j + 1 < n && role_of (lang, tok[j]) == LARES_ROLE_FROM &&
-                   role_of (lang, tok[j + 1]) == LARES_ROLE_NOW)
+          else if (j + 1 < n && role_of (lang, &tok[j]) == LARES_ROLE_FROM &&
+                   role_of (lang, &tok[j + 1]) == LARES_ROLE_NOW)
             j += 2;
           if (j > i + used && s->rel_s < 0)
             {
@@ -497,8 +575,8 @@ date_spec (const LaresIntentLang *lang, char **tok, size_t n, DateSpec *s)
         }
       if ((r == LARES_ROLE_NEXT || r == LARES_ROLE_THIS) && i + 1 < n)
         {
-          int wd = table_int (lang->weekdays, tok[i + 1]);
-          LaresDateRole r2 = role_of (lang, tok[i + 1]);
+          int wd = tok[i + 1].weekday;
+          LaresDateRole r2 = role_of (lang, &tok[i + 1]);
           if (wd > 0 && !have_day (s))
             {
               s->weekday = wd;
@@ -515,7 +593,7 @@ date_spec (const LaresIntentLang *lang, char **tok, size_t n, DateSpec *s)
             }
           return FALSE;
         }
-      if ((v = table_int (lang->weekdays, tok[i])) > 0)
+      if ((v = tok[i].weekday) > 0)
         {
           if (have_day (s))
             return FALSE;
@@ -523,7 +601,7 @@ date_spec (const LaresIntentLang *lang, char **tok, size_t n, DateSpec *s)
           i++;
           continue;
         }
-      if ((v = table_int (lang->months, tok[i])) > 0)
+      if ((v = tok[i].month) > 0)
         {
           int d;
           if (s->month > 0 || (i + 1 >= n && s->mday == 0))
@@ -532,22 +610,22 @@ date_spec (const LaresIntentLang *lang, char **tok, size_t n, DateSpec *s)
           i++;
           if (s->mday == 0)
             {
-              if (role_of (lang, tok[i]) == LARES_ROLE_THE && i + 1 < n)
+              if (role_of (lang, &tok[i]) == LARES_ROLE_THE && i + 1 < n)
                 i++;
-              if (!(tok_ordinal (lang, tok[i], &d) ||
-                    (tok_number (tok[i], &d) && d >= 1 && d <= 31)))
+              if (!(tok_ordinal (lang, &tok[i], &d) ||
+                    (tok_number (&tok[i], &d) && d >= 1 && d <= 31)))
                 return FALSE;
               s->mday = d;
               i++;
             }
-          if (i < n && tok_number (tok[i], &v) && v >= 1970 && v <= 9999)
+          if (i < n && tok_number (&tok[i], &v) && v >= 1970 && v <= 9999)
             {
               s->year = v;
               i++;
             }
           continue;
         }
-      if (tok_ordinal (lang, tok[i], &v))
+      if (tok_ordinal (lang, &tok[i], &v))
         {
           if (have_day (s))
             return FALSE;
@@ -556,8 +634,8 @@ date_spec (const LaresIntentLang *lang, char **tok, size_t n, DateSpec *s)
           continue;
         }
       /* "3 december" */
-      if (tok_number (tok[i], &v) && v >= 1 && v <= 31 && i + 1 < n &&
-          table_int (lang->months, tok[i + 1]) > 0 && s->mday == 0 && !have_day (s))
+      if (tok_number (&tok[i], &v) && v >= 1 && v <= 31 && i + 1 < n && tok[i + 1].month > 0 &&
+          s->mday == 0 && !have_day (s))
         {
           s->mday = v;
           i++;
@@ -638,6 +716,17 @@ string_node (char *owned)
 gboolean
 lares_intent_parse_when (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
                          gboolean day_only, LaresIntentWhen *when)
+{
+  LaresIntentDateTok buf[LARES_INTENT_MAX_DATE_TOKENS] = { { 0 } };
+  if (n == 0 || n > LARES_INTENT_MAX_DATE_TOKENS)
+    return FALSE;
+  return lares_intent_parse_when_toks (lang, classify (lang, tok, n, buf, n), n, now, day_only,
+                                       when);
+}
+
+gboolean
+lares_intent_parse_when_toks (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n,
+                              GDateTime *now, gboolean day_only, LaresIntentWhen *when)
 {
   DateSpec s = { .rel_days = -1, .rel_s = -1, .tod = { .hour = -1, .minute = -1 } };
   int y, m, d, h, mi = 0;
@@ -846,29 +935,30 @@ byday_of (RuleSpec *r)
 
 /* "[the] ORD|last WEEKDAY of every month" or "[the] ORD of every month". */
 static size_t
-monthly_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, RuleSpec *r)
+monthly_at (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n, size_t i,
+            RuleSpec *r)
 {
   size_t j = i;
   int ord = 0, wd = 0;
-  if (j < n && role_of (lang, tok[j]) == LARES_ROLE_THE)
+  if (j < n && role_of (lang, &tok[j]) == LARES_ROLE_THE)
     j++;
   if (j >= n)
     return 0;
-  if (role_of (lang, tok[j]) == LARES_ROLE_LAST)
+  if (role_of (lang, &tok[j]) == LARES_ROLE_LAST)
     ord = -1;
-  else if (!tok_ordinal (lang, tok[j], &ord))
+  else if (!tok_ordinal (lang, &tok[j], &ord))
     return 0;
   j++;
-  if (j < n && (wd = table_int (lang->weekdays, tok[j])) > 0)
+  if (j < n && (wd = tok[j].weekday) > 0)
     j++;
   if (ord < -1 || (wd > 0 && ord > 5) || (wd == 0 && ord == -1))
     return 0;
-  if (j + 2 > n || role_of (lang, tok[j]) != LARES_ROLE_OF)
+  if (j + 2 > n || role_of (lang, &tok[j]) != LARES_ROLE_OF)
     return 0;
   j++;
-  if (role_of (lang, tok[j]) == LARES_ROLE_EVERY || role_of (lang, tok[j]) == LARES_ROLE_THE)
+  if (role_of (lang, &tok[j]) == LARES_ROLE_EVERY || role_of (lang, &tok[j]) == LARES_ROLE_THE)
     j++;
-  if (j >= n || tok_unit (lang, tok[j]) != LARES_UNIT_MONTH)
+  if (j >= n || tok_unit (lang, &tok[j]) != LARES_UNIT_MONTH)
     return 0;
   j++;
   if (!set_freq (r, "MONTHLY"))
@@ -883,6 +973,15 @@ monthly_at (const LaresIntentLang *lang, char **tok, size_t n, size_t i, RuleSpe
 char *
 lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n)
 {
+  LaresIntentDateTok buf[LARES_INTENT_MAX_DATE_TOKENS] = { { 0 } };
+  if (n == 0 || n > LARES_INTENT_MAX_DATE_TOKENS)
+    return NULL;
+  return lares_intent_parse_rrule_toks (lang, classify (lang, tok, n, buf, n), n);
+}
+
+char *
+lares_intent_parse_rrule_toks (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n)
+{
   g_auto (RuleSpec) r = { NULL, 1, NULL, 0 };
   g_autoptr (GString) rule = NULL;
   TimeOfDay tod = { .hour = -1, .minute = -1 };
@@ -894,26 +993,26 @@ lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n)
     return NULL;
   for (size_t i = 0; i < n;)
     {
-      LaresDateRole role = role_of (lang, tok[i]);
+      LaresDateRole role = role_of (lang, &tok[i]);
       size_t used;
       int v;
 
       if (role == LARES_ROLE_EVERY && r.freq == NULL)
         {
           i++;
-          if (i < n && role_of (lang, tok[i]) == LARES_ROLE_OTHER)
+          if (i < n && role_of (lang, &tok[i]) == LARES_ROLE_OTHER)
             {
               r.interval = 2;
               i++;
             }
-          else if (i < n && tok_number (tok[i], &v) && v >= 1 && v <= 1000)
+          else if (i < n && tok_number (&tok[i], &v) && v >= 1 && v <= 1000)
             {
               r.interval = v;
               i++;
             }
           if (i >= n)
             return NULL;
-          if ((v = table_int (lang->weekdays, tok[i])) > 0)
+          if ((v = tok[i].weekday) > 0)
             {
               set_freq (&r, "WEEKLY");
               g_string_append (byday_of (&r), ical_days[v]);
@@ -922,9 +1021,9 @@ lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n)
               while (i < n)
                 {
                   size_t j = i;
-                  if (role_of (lang, tok[j]) == LARES_ROLE_AND)
+                  if (role_of (lang, &tok[j]) == LARES_ROLE_AND)
                     j++;
-                  if (j < n && (v = table_int (lang->weekdays, tok[j])) > 0)
+                  if (j < n && (v = tok[j].weekday) > 0)
                     {
                       g_string_append_printf (byday_of (&r), ",%s", ical_days[v]);
                       i = j + 1;
@@ -934,7 +1033,7 @@ lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n)
                 }
               continue;
             }
-          role = role_of (lang, tok[i]);
+          role = role_of (lang, &tok[i]);
           if (role == LARES_ROLE_WEEKDAYS || role == LARES_ROLE_WEEKENDS)
             {
               set_freq (&r, "WEEKLY");
@@ -950,7 +1049,7 @@ lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n)
               i++;
               continue;
             }
-          if ((v = tok_unit (lang, tok[i])) != 0 && unit_freq (v) != NULL)
+          if ((v = tok_unit (lang, &tok[i])) != 0 && unit_freq (v) != NULL)
             {
               set_freq (&r, unit_freq (v));
               i++;
@@ -976,7 +1075,7 @@ lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t n)
         }
       /* "every month on the 15th" */
       if (r.freq != NULL && strcmp (r.freq, "MONTHLY") == 0 && r.bymonthday == 0 &&
-          r.byday == NULL && tok_ordinal (lang, tok[i], &v))
+          r.byday == NULL && tok_ordinal (lang, &tok[i], &v))
         {
           r.bymonthday = v;
           i++;
