@@ -1066,6 +1066,17 @@ typedef struct
   char *note;      /* (owned) DST note, once built */
 } SlotVal;
 
+/* A match parses a few hundred spans and frees them all at its end: they
+ * come from chunks, not one allocation each. */
+#define VAL_CHUNK 64
+typedef struct ValChunk ValChunk;
+struct ValChunk
+{
+  ValChunk *next;
+  int used;
+  SlotVal v[VAL_CHUNK];
+};
+
 typedef struct
 {
   int slot, start, end;
@@ -1096,6 +1107,7 @@ typedef struct
   GDateTime *now;
   const LaresIntentEntities *ents;
   SlotVal ***memo;      /* [slot][start * (n + 1) + end], each allocated when first used */
+  ValChunk *vals;       /* (owned) where the memo's SlotVals live, newest chunk first */
   GHashTable *ent_norm; /* kind -> GPtrArray of normalized names (same order) */
   Bind binds[MAX_BINDS];
   int nbind;
@@ -1103,30 +1115,45 @@ typedef struct
   size_t steps;
 } Search;
 
-static void
-slot_val_free (gpointer p)
+static SlotVal *
+slot_val_new (Search *s)
 {
-  SlotVal *v = p;
+  SlotVal *v;
+  if (s->vals == NULL || s->vals->used == VAL_CHUNK)
+    {
+      ValChunk *c = g_new (ValChunk, 1);
+      c->next = s->vals;
+      c->used = 0;
+      s->vals = c;
+    }
+  v = &s->vals->v[s->vals->used++];
+  memset (v, 0, sizeof *v);
+  return v;
+}
+
+static void
+slot_val_clear (SlotVal *v)
+{
   if (v->value != NULL)
     json_node_unref (v->value);
   g_free (v->note);
   g_free (v->alts);
   g_free (v->rule);
-  g_free (v);
 }
 
 static void
 memo_free (Search *s)
 {
-  for (size_t i = 0; i < s->e->slots->len; i++)
+  while (s->vals != NULL)
     {
-      if (s->memo[i] == NULL)
-        continue;
-      for (int j = 0; j < (s->n + 1) * (s->n + 1); j++)
-        if (s->memo[i][j] != NULL)
-          slot_val_free (s->memo[i][j]);
-      g_free (s->memo[i]);
+      ValChunk *c = s->vals;
+      for (int i = 0; i < c->used; i++)
+        slot_val_clear (&c->v[i]);
+      s->vals = c->next;
+      g_free (c);
     }
+  for (size_t i = 0; i < s->e->slots->len; i++)
+    g_free (s->memo[i]);
   g_free (s->memo);
 }
 
@@ -1276,7 +1303,7 @@ slot_value (Search *s, int slot, int start, int end)
   v = row[start * (s->n + 1) + end];
   if (v != NULL)
     return v;
-  v = row[start * (s->n + 1) + end] = g_new0 (SlotVal, 1);
+  v = row[start * (s->n + 1) + end] = slot_val_new (s);
   switch (def->type)
     {
     case SLOT_TEXT:
