@@ -103,6 +103,68 @@ instant_in (GTimeZone *tz, int64_t unix_s)
   return g_date_time_to_timezone (utc, tz);
 }
 
+/* Days since 1970-01-01 -> proleptic Gregorian date (Hinnant again). */
+static void
+civil_from_days (int64_t z, int *y, int *m, int *d)
+{
+  int64_t era, doe, yoe, doy, mp;
+  z += 719468;
+  era = (z >= 0 ? z : z - 146096) / 146097;
+  doe = z - era * 146097;
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static char *
+put_digits (char *p, int v, int width)
+{
+  for (int i = width - 1; i >= 0; i--, v /= 10)
+    p[i] = (char)('0' + v % 10);
+  return p + width;
+}
+
+/* lares_intent_format_rfc3339() of the instant @unix_s in @tz, without
+ * making a GDateTime or going through printf: the offset is the one GLib
+ * would pick (the interval holding the instant), the fields those of the
+ * local time.  Years outside 1000..9999 and offsets with seconds (some
+ * zones before 1972) take GLib's path, which formats them its own way. */
+static char *
+format_instant (GTimeZone *tz, int64_t unix_s)
+{
+  int32_t off = offset_at (tz, unix_s);
+  int64_t local = unix_s + off;
+  int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+  int sod = (int)(local - days * 86400), y, m, d, a = ABS (off);
+  char buf[32], *p = buf;
+
+  civil_from_days (days, &y, &m, &d);
+  if (y < 1000 || y > 9999 || off % 60 != 0)
+    {
+      g_autoptr (GDateTime) dt = instant_in (tz, unix_s);
+      return lares_intent_format_rfc3339 (dt);
+    }
+  p = put_digits (p, y, 4);
+  *p++ = '-';
+  p = put_digits (p, m, 2);
+  *p++ = '-';
+  p = put_digits (p, d, 2);
+  *p++ = 'T';
+  p = put_digits (p, sod / 3600, 2);
+  *p++ = ':';
+  p = put_digits (p, sod / 60 % 60, 2);
+  *p++ = ':';
+  p = put_digits (p, sod % 60, 2);
+  *p++ = off >= 0 ? '+' : '-';
+  p = put_digits (p, a / 3600, 2);
+  *p++ = ':';
+  p = put_digits (p, a / 60 % 60, 2);
+  return g_strndup (buf, (size_t)(p - buf));
+}
+
 /* ---- token classes ----------------------------------------------------------------- */
 
 static int
@@ -698,11 +760,13 @@ wall_to_text (const LaresIntentLang *lang, GTimeZone *tz, int y, int m, int d, i
 {
   LaresLocalKind kind;
   int64_t u = lares_intent_local_to_unix (tz, y, m, d, h, mi, &kind);
-  g_autoptr (GDateTime) dt = instant_in (tz, u);
 
   if (kind != LARES_LOCAL_EXACT && note != NULL && *note == NULL)
-    *note = dst_note (lang, kind, y, m, d, h, mi, dt);
-  return lares_intent_format_rfc3339 (dt);
+    {
+      g_autoptr (GDateTime) dt = instant_in (tz, u);
+      *note = dst_note (lang, kind, y, m, d, h, mi, dt);
+    }
+  return format_instant (tz, u);
 }
 
 static JsonNode *
@@ -839,7 +903,7 @@ lares_intent_when_value (const LaresIntentLang *lang, GDateTime *now, const Lare
         g_autoptr (GDateTime) at = g_date_time_add_seconds (now, (double)when->rel_s);
         /* lares_intent_parse_when() checked the range. */
         g_return_val_if_fail (at != NULL, NULL);
-        return string_node (lares_intent_format_rfc3339 (at));
+        return string_node (format_instant (tz, g_date_time_to_unix (at)));
       }
     case LARES_WHEN_DAY:
       {
