@@ -252,6 +252,18 @@ char *lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t 
 /* {rrule, start}, or NULL when libical finds no occurrence after @now. */
 JsonNode *lares_intent_rrule_value (const LaresIntentLang *lang, const char *rule, GDateTime *now,
                                     char **note);
+/* A local wall time (no zone). */
+typedef struct
+{
+  int year, month, day, hour, minute;
+} LaresIntentWall;
+
+/* The first occurrence of @rule after @start (DTSTART), interval taken as 1.
+ * The rule shapes the recurrence parser writes are computed directly;
+ * anything else, or everything with @use_libical, by libical's iterator
+ * (tests compare the two).  FALSE when there is none. */
+gboolean lares_intent_rrule_first (const char *rule, const LaresIntentWall *start,
+                                   gboolean use_libical, LaresIntentWall *first);
 /* RFC 3339 with the offset of @dt's zone. */
 char *lares_intent_format_rfc3339 (GDateTime *dt);
 

@@ -1201,52 +1201,223 @@ lares_intent_parse_rrule_toks (const LaresIntentLang *lang, const LaresIntentDat
   return g_string_free (g_steal_pointer (&rule), FALSE);
 }
 
-JsonNode *
-lares_intent_rrule_value (const LaresIntentLang *lang, const char *rule, GDateTime *now,
-                          char **note)
+static int
+days_in_month (int y, int m)
+{
+  return g_date_get_days_in_month ((GDateMonth)m, (GDateYear)y);
+}
+
+/* ISO weekday, 1 (Monday) .. 7, of a proleptic Gregorian date. */
+static int
+iso_weekday (int y, int m, int d)
+{
+  int64_t days = days_from_civil (y, m, d);
+  return (int)(((days + 3) % 7 + 7) % 7) + 1;
+}
+
+static int
+wall_cmp (const LaresIntentWall *a, const LaresIntentWall *b)
+{
+  int x[5] = { a->year, a->month, a->day, a->hour, a->minute };
+  int y[5] = { b->year, b->month, b->day, b->hour, b->minute };
+  for (int i = 0; i < 5; i++)
+    if (x[i] != y[i])
+      return x[i] < y[i] ? -1 : 1;
+  return 0;
+}
+
+static void
+wall_add_minutes (LaresIntentWall *w, int minutes)
+{
+  int t = w->hour * 60 + w->minute + minutes, days = 0;
+  while (t >= 24 * 60)
+    {
+      t -= 24 * 60;
+      days++;
+    }
+  w->hour = t / 60;
+  w->minute = t % 60;
+  if (days > 0)
+    add_days (&w->year, &w->month, &w->day, days);
+}
+
+static gboolean
+by_empty (const short *a)
+{
+  return a[0] == ICAL_RECURRENCE_ARRAY_MAX;
+}
+
+/* The single value of a BY list, or -1. */
+static int
+by_one (const short *a)
+{
+  return a[0] != ICAL_RECURRENCE_ARRAY_MAX && a[1] == ICAL_RECURRENCE_ARRAY_MAX ? a[0] : -1;
+}
+
+/* The first occurrence after @start (a wall time, seconds 0) of the rule
+ * shapes lares_intent_parse_rrule() writes, computed directly: MINUTELY and
+ * HOURLY with no BY parts; DAILY, WEEKLY (BYDAY of plain weekdays),
+ * MONTHLY with BYDAY=nWD or BYMONTHDAY=d, each with one BYHOUR and one
+ * BYMINUTE.  FALSE for anything else (plain MONTHLY and YEARLY take
+ * DTSTART's day, with libical's own rules for short months): libical's
+ * iterator answers those.  Interval is taken as 1 (see the caller). */
+static gboolean
+first_simple (const struct icalrecurrencetype *rt, const LaresIntentWall *start,
+              LaresIntentWall *first)
+{
+  int h = by_one (rt->by_hour), mi = by_one (rt->by_minute);
+  gboolean weekdays[8] = { FALSE };
+  int pos = 0, wd = 0, mday = by_one (rt->by_month_day);
+
+  if (rt->count != 0 || !icaltime_is_null_time (rt->until) || rt->rscale != NULL ||
+      !by_empty (rt->by_second) || !by_empty (rt->by_year_day) || !by_empty (rt->by_week_no) ||
+      !by_empty (rt->by_month) || !by_empty (rt->by_set_pos) || start->year < 1970 ||
+      start->year > 9000)
+    return FALSE;
+  *first = *start;
+  if (rt->freq == ICAL_MINUTELY_RECURRENCE || rt->freq == ICAL_HOURLY_RECURRENCE)
+    {
+      if (!by_empty (rt->by_hour) || !by_empty (rt->by_minute) || !by_empty (rt->by_day) ||
+          !by_empty (rt->by_month_day))
+        return FALSE;
+      wall_add_minutes (first, rt->freq == ICAL_MINUTELY_RECURRENCE ? 1 : 60);
+      return TRUE;
+    }
+  if (h < 0 || h > 23 || mi < 0 || mi > 59)
+    return FALSE;
+  first->hour = h;
+  first->minute = mi;
+  for (int i = 0; i < ICAL_BY_DAY_SIZE && rt->by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
+    {
+      int lw = icalrecurrencetype_day_day_of_week (rt->by_day[i]);
+      int p = icalrecurrencetype_day_position (rt->by_day[i]);
+      if (lw < 1 || lw > 7)
+        return FALSE;
+      wd = (lw + 5) % 7 + 1; /* libical counts from Sunday = 1 */
+      weekdays[wd] = TRUE;
+      if (p != 0)
+        {
+          if (i > 0 || rt->by_day[1] != ICAL_RECURRENCE_ARRAY_MAX || (p < 1 && p != -1) || p > 5)
+            return FALSE;
+          pos = p;
+        }
+    }
+  switch (rt->freq)
+    {
+    case ICAL_DAILY_RECURRENCE:
+      if (!by_empty (rt->by_day) || !by_empty (rt->by_month_day))
+        return FALSE;
+      if (wall_cmp (first, start) <= 0)
+        add_days (&first->year, &first->month, &first->day, 1);
+      return TRUE;
+    case ICAL_WEEKLY_RECURRENCE:
+      if (by_empty (rt->by_day) || pos != 0 || !by_empty (rt->by_month_day))
+        return FALSE;
+      for (int k = 0; k <= 7; k++)
+        {
+          if (weekdays[iso_weekday (first->year, first->month, first->day)] &&
+              wall_cmp (first, start) > 0)
+            return TRUE;
+          add_days (&first->year, &first->month, &first->day, 1);
+        }
+      return FALSE;
+    case ICAL_MONTHLY_RECURRENCE:
+      if ((pos == 0) == (mday < 1) || (pos == 0 && !by_empty (rt->by_day)) ||
+          (pos != 0 && !by_empty (rt->by_month_day)) || mday > 31)
+        return FALSE;
+      for (int k = 0; k < 24; k++)
+        {
+          int y = start->year + (start->month - 1 + k) / 12, m = (start->month - 1 + k) % 12 + 1;
+          int dim = days_in_month (y, m), d;
+          if (pos == 0)
+            d = mday;
+          else if (pos > 0)
+            d = 1 + ((wd - iso_weekday (y, m, 1)) + 7) % 7 + 7 * (pos - 1);
+          else
+            d = dim - ((iso_weekday (y, m, dim) - wd) + 7) % 7;
+          if (d > dim)
+            continue;
+          first->year = y;
+          first->month = m;
+          first->day = d;
+          if (wall_cmp (first, start) > 0)
+            return TRUE;
+        }
+      return FALSE;
+    default:
+      return FALSE;
+    }
+}
+
+/* libical's answer: its iterator from DTSTART = @start, the first
+ * occurrence after it (within 1000 steps). */
+static gboolean
+first_libical (struct icalrecurrencetype rt, const LaresIntentWall *start, LaresIntentWall *first)
+{
+  /* As g_date_time_format (now, "%Y%m%dT%H%M00") wrote it (%Y unpadded). */
+  g_autofree char *start_s = g_strdup_printf ("%d%02d%02dT%02d%02d00", start->year, start->month,
+                                              start->day, start->hour, start->minute);
+  struct icaltimetype dtstart = icaltime_from_string (start_s), next;
+  icalrecur_iterator *it;
+  gboolean found = FALSE;
+  int guard = 0;
+
+  it = icalrecur_iterator_new (rt, dtstart);
+  if (it == NULL)
+    return FALSE;
+  for (next = icalrecur_iterator_next (it); !icaltime_is_null_time (next) && guard < 1000;
+       next = icalrecur_iterator_next (it), guard++)
+    if (icaltime_compare (next, dtstart) > 0)
+      {
+        *first = (LaresIntentWall){ next.year, next.month, next.day, next.hour, next.minute };
+        found = TRUE;
+        break;
+      }
+  icalrecur_iterator_free (it);
+  return found;
+}
+
+gboolean
+lares_intent_rrule_first (const char *rule, const LaresIntentWall *start, gboolean use_libical,
+                          LaresIntentWall *first)
 {
   struct icalrecurrencetype rt = icalrecurrencetype_from_string (rule);
 
   if (rt.freq == ICAL_NO_RECURRENCE)
-    return NULL;
+    return FALSE;
   /* The first occurrence is the next matching time, whatever the interval:
    * "every other tuesday" starts on the coming Tuesday, which then becomes
    * DTSTART and anchors the interval. */
   rt.interval = 1;
+  if (!use_libical && first_simple (&rt, start, first))
+    return TRUE;
+  return first_libical (rt, start, first);
+}
 
-  /* The first occurrence after now, from libical's iterator over local
-   * wall times, made an instant with the DST rules above. */
-  {
-    g_autofree char *start_s = NULL;
-    g_autofree char *first = NULL;
-    struct icaltimetype dtstart, next;
-    icalrecur_iterator *it;
-    int guard = 0;
+JsonNode *
+lares_intent_rrule_value (const LaresIntentLang *lang, const char *rule, GDateTime *now,
+                          char **note)
+{
+  LaresIntentWall start = { 0 }, first;
+  g_autofree char *first_s = NULL;
+  JsonObject *o;
+  JsonNode *node;
 
-    start_s = g_date_time_format (now, "%Y%m%dT%H%M00");
-    dtstart = icaltime_from_string (start_s);
-    it = icalrecur_iterator_new (rt, dtstart);
-    if (it == NULL)
-      return NULL;
-    for (next = icalrecur_iterator_next (it); !icaltime_is_null_time (next) && guard < 1000;
-         next = icalrecur_iterator_next (it), guard++)
-      if (icaltime_compare (next, dtstart) > 0)
-        {
-          first = wall_to_text (lang, g_date_time_get_timezone (now), next.year, next.month,
-                                next.day, next.hour, next.minute, note);
-          break;
-        }
-    icalrecur_iterator_free (it);
-    if (first == NULL)
-      return NULL;
-
-    JsonObject *o = json_object_new ();
-    JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-    json_object_set_string_member (o, "rrule", rule);
-    json_object_set_string_member (o, "start", first);
-    json_node_take_object (node, o);
-    return node;
-  }
+  /* DTSTART is now, to the minute, as a local (floating) wall time; the
+   * occurrence found is made an instant with the DST rules above. */
+  g_date_time_get_ymd (now, &start.year, &start.month, &start.day);
+  start.hour = g_date_time_get_hour (now);
+  start.minute = g_date_time_get_minute (now);
+  if (!lares_intent_rrule_first (rule, &start, FALSE, &first))
+    return NULL;
+  first_s = wall_to_text (lang, g_date_time_get_timezone (now), first.year, first.month, first.day,
+                          first.hour, first.minute, note);
+  o = json_object_new ();
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_object_set_string_member (o, "rrule", rule);
+  json_object_set_string_member (o, "start", first_s);
+  json_node_take_object (node, o);
+  return node;
 }
 
 gboolean
