@@ -282,12 +282,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresTemplateNode, lares_template_node_free)
 /* One expanded element: a literal word (not yet normalized) or "{slot}". */
 typedef struct
 {
-  char *word; /* (owned) literal, or NULL */
-  char *slot; /* (owned) slot name, or NULL */
+  const char *word; /* literal, or NULL; borrowed from a template tree */
+  const char *slot; /* slot name, or NULL; borrowed likewise */
 } LaresTemplateItem;
 
 /* Expand into at most @max sequences; each is a GArray of LaresTemplateItem.
- * Returns a GPtrArray of those arrays, or NULL with @error. */
+ * Returns a GPtrArray of those arrays, or NULL with @error.  The items
+ * point into @node's tree and the rules' trees: free the result first. */
 GPtrArray *lares_template_expand (const LaresTemplateNode *node, LaresTemplateRuleFunc rules,
                                   void *user_data, size_t max, GError **error);
 
