@@ -103,7 +103,9 @@ typedef struct
   char *text;
 } Target;
 
-/* The trie while loading: one allocation per node, hash tables for edges. */
+/* The trie while loading: one allocation per node, growing arrays for its
+ * edges (plain memory: GLib 2.74 would keep tens of thousands of freed
+ * GArray and GHashTable slices cached after loading). */
 typedef struct Node Node;
 typedef struct
 {
@@ -111,12 +113,28 @@ typedef struct
   Node *child;
 } SlotEdge;
 
+typedef struct
+{
+  uint32_t word; /* Word id; sorted */
+  Node *child;
+} LitEdge;
+
 struct Node
 {
-  GHashTable *lit; /* word id -> Node*; NULL until needed */
-  GArray *slots;   /* SlotEdge; NULL until needed */
-  GArray *terms;   /* int target index; NULL until needed */
+  LitEdge *lit;    /* (owned) n_lit of them, sorted by word */
+  SlotEdge *slots; /* (owned) in the order templates add them */
+  int *terms;      /* (owned) target indices, likewise */
+  uint32_t n_lit, n_slot, n_term;
 };
+
+/* Room for one more in an array of @n that grows by doubling. */
+#define GROW(arr, n)                                                                               \
+  do                                                                                               \
+    {                                                                                              \
+      if (((n) & ((n)-1)) == 0)                                                                    \
+        (arr) = g_realloc_n ((arr), (n) == 0 ? 1 : 2 * (size_t)(n), sizeof *(arr));                \
+    }                                                                                              \
+  while (0)
 
 /* The trie once loaded (engine_freeze()): nodes in depth-first order in one
  * array, each node's edges and targets a run of one shared array.  About a
@@ -208,12 +226,9 @@ static void
 node_free (gpointer p)
 {
   Node *n = p;
-  if (n->lit != NULL)
-    g_hash_table_unref (n->lit);
-  if (n->slots != NULL)
-    g_array_unref (n->slots);
-  if (n->terms != NULL)
-    g_array_unref (n->terms);
+  g_free (n->lit);
+  g_free (n->slots);
+  g_free (n->terms);
   g_free (n);
 }
 
@@ -545,13 +560,6 @@ intern_table (LaresIntentEngine *e, GHashTable *table)
     word_intern (e, key);
 }
 
-static int
-lit_cmp (const void *a, const void *b)
-{
-  const TLit *x = a, *y = b;
-  return x->word < y->word ? -1 : x->word > y->word;
-}
-
 typedef struct
 {
   GArray *nodes, *lits, *slots, *terms;
@@ -567,48 +575,25 @@ freeze_node (Freezer *f, const Node *n)
   TNode t = { 0 };
 
   g_array_set_size (f->nodes, idx + 1);
-  if (n->lit != NULL)
+  t.lit = f->lits->len;
+  t.n_lit = n->n_lit;
+  g_array_set_size (f->lits, t.lit + t.n_lit);
+  for (uint32_t k = 0; k < n->n_lit; k++)
     {
-      GHashTableIter it;
-      gpointer key, value;
-      g_autofree Node **kids = NULL;
-      uint32_t k = 0;
-
-      t.lit = f->lits->len;
-      t.n_lit = g_hash_table_size (n->lit);
-      g_array_set_size (f->lits, t.lit + t.n_lit);
-      g_hash_table_iter_init (&it, n->lit);
-      while (g_hash_table_iter_next (&it, &key, &value))
-        g_array_index (f->lits, TLit, t.lit + k++) = (TLit){ GPOINTER_TO_UINT (key), 0 };
-      qsort (&g_array_index (f->lits, TLit, t.lit), t.n_lit, sizeof (TLit), lit_cmp);
-      kids = g_new (Node *, t.n_lit);
-      for (k = 0; k < t.n_lit; k++)
-        kids[k] = g_hash_table_lookup (
-            n->lit, GUINT_TO_POINTER (g_array_index (f->lits, TLit, t.lit + k).word));
-      for (k = 0; k < t.n_lit; k++)
-        {
-          uint32_t child = freeze_node (f, kids[k]);
-          g_array_index (f->lits, TLit, t.lit + k).child = child;
-        }
+      uint32_t child = freeze_node (f, n->lit[k].child);
+      g_array_index (f->lits, TLit, t.lit + k) = (TLit){ n->lit[k].word, child };
     }
-  if (n->slots != NULL)
+  t.slot = f->slots->len;
+  t.n_slot = n->n_slot;
+  g_array_set_size (f->slots, t.slot + t.n_slot);
+  for (uint32_t k = 0; k < n->n_slot; k++)
     {
-      t.slot = f->slots->len;
-      t.n_slot = n->slots->len;
-      g_array_set_size (f->slots, t.slot + t.n_slot);
-      for (uint32_t k = 0; k < t.n_slot; k++)
-        {
-          const SlotEdge *edge = &g_array_index (n->slots, SlotEdge, k);
-          uint32_t child = freeze_node (f, edge->child);
-          g_array_index (f->slots, TSlot, t.slot + k) = (TSlot){ edge->slot, child };
-        }
+      uint32_t child = freeze_node (f, n->slots[k].child);
+      g_array_index (f->slots, TSlot, t.slot + k) = (TSlot){ n->slots[k].slot, child };
     }
-  if (n->terms != NULL)
-    {
-      t.term = f->terms->len;
-      t.n_term = n->terms->len;
-      g_array_append_vals (f->terms, n->terms->data, n->terms->len);
-    }
+  t.term = f->terms->len;
+  t.n_term = n->n_term;
+  g_array_append_vals (f->terms, n->terms, n->n_term);
   g_array_index (f->nodes, TNode, idx) = t;
   return idx;
 }
@@ -712,15 +697,26 @@ add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int l
           for (size_t t = 0; t < toks->len; t++)
             {
               const char *w = g_array_index (toks, LaresIntentToken, t).text;
-              gpointer id = GUINT_TO_POINTER (word_intern (e, w));
+              uint32_t id = word_intern (e, w), lo = 0, hi = node->n_lit;
               Node *child;
-              if (node->lit == NULL)
-                node->lit = g_hash_table_new (g_direct_hash, g_direct_equal);
-              child = g_hash_table_lookup (node->lit, id);
-              if (child == NULL)
+              while (lo < hi)
+                {
+                  uint32_t mid = lo + (hi - lo) / 2;
+                  if (node->lit[mid].word < id)
+                    lo = mid + 1;
+                  else
+                    hi = mid;
+                }
+              if (lo < node->n_lit && node->lit[lo].word == id)
+                child = node->lit[lo].child;
+              else
                 {
                   child = node_new (e);
-                  g_hash_table_insert (node->lit, id, child);
+                  GROW (node->lit, node->n_lit);
+                  memmove (&node->lit[lo + 1], &node->lit[lo],
+                           (node->n_lit - lo) * sizeof (LitEdge));
+                  node->lit[lo] = (LitEdge){ id, child };
+                  node->n_lit++;
                 }
               node = child;
               n_tokens++;
@@ -734,15 +730,14 @@ add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int l
           if (slot < 0)
             return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, line,
                                        "unknown slot {%s}", it->slot);
-          if (node->slots == NULL)
-            node->slots = g_array_new (FALSE, FALSE, sizeof (SlotEdge));
-          for (size_t s = 0; s < node->slots->len; s++)
-            if (g_array_index (node->slots, SlotEdge, s).slot == slot)
-              child = g_array_index (node->slots, SlotEdge, s).child;
+          for (uint32_t s = 0; s < node->n_slot; s++)
+            if (node->slots[s].slot == slot)
+              child = node->slots[s].child;
           if (child == NULL)
             {
               SlotEdge edge = { slot, node_new (e) };
-              g_array_append_val (node->slots, edge);
+              GROW (node->slots, node->n_slot);
+              node->slots[node->n_slot++] = edge;
               child = edge.child;
             }
           node = child;
@@ -752,12 +747,11 @@ add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int l
   if (n_tokens == 0)
     return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, line,
                                "a template is empty after normalization");
-  if (node->terms == NULL)
-    node->terms = g_array_new (FALSE, FALSE, sizeof (int));
-  for (size_t t = 0; t < node->terms->len; t++)
-    if (g_array_index (node->terms, int, t) == target)
+  for (uint32_t t = 0; t < node->n_term; t++)
+    if (node->terms[t] == target)
       return TRUE;
-  g_array_append_val (node->terms, target);
+  GROW (node->terms, node->n_term);
+  node->terms[node->n_term++] = target;
   e->n_paths++;
   return TRUE;
 }
