@@ -614,6 +614,7 @@ engine_freeze (LaresIntentEngine *e)
   GHashTableIter it;
   gpointer key, value;
 
+  lares_intent_lang_freeze (e->lang);
   intern_table (e, l->roles);
   intern_table (e, l->weekdays);
   intern_table (e, l->months);

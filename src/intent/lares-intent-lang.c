@@ -135,6 +135,7 @@ lares_intent_lang_free (LaresIntentLang *l)
   g_hash_table_unref (l->units);
   g_hash_table_unref (l->roles);
   g_hash_table_unref (l->messages);
+  g_clear_pointer (&l->norm_words, g_hash_table_unref);
   g_free (l);
 }
 
@@ -366,7 +367,14 @@ apply_replacements (const LaresIntentLang *lang, LaresIntentTokVec *in, LaresInt
   for (size_t i = 0; i < in->n;)
     {
       LaresIntentToken *t = &in->v[i];
-      GPtrArray *cands = g_hash_table_lookup (lang->replace, t->text);
+      GPtrArray *cands;
+      if (lang->norm_words != NULL)
+        {
+          const LaresNormWord *nw = g_hash_table_lookup (lang->norm_words, t->text);
+          cands = nw != NULL ? nw->replace : NULL;
+        }
+      else
+        cands = g_hash_table_lookup (lang->replace, t->text);
       gboolean done = FALSE;
 
       for (size_t c = 0; cands != NULL && c < cands->len && !done; c++)
@@ -402,6 +410,74 @@ apply_replacements (const LaresIntentLang *lang, LaresIntentTokVec *in, LaresInt
     }
 }
 
+/* What steps 3-5 need to know of @w: one lookup once the language is
+ * frozen (lares_intent_lang_freeze()), the separate tables before. */
+static LaresNormWord
+norm_word_from_tables (const LaresIntentLang *lang, const char *w)
+{
+  LaresNormWord nw = { 0 };
+  int v;
+
+  nw.replace = g_hash_table_lookup (lang->replace, w);
+  if (lookup_int (lang->num_units, w, &v))
+    nw.unit = v;
+  if (lookup_int (lang->num_tens, w, &v))
+    nw.tens = v;
+  if (lookup_int (lang->num_scales, w, &v))
+    nw.scale = v;
+  nw.joiner = g_hash_table_contains (lang->num_joiners, w);
+  nw.filler = g_hash_table_contains (lang->fillers, w);
+  return nw;
+}
+
+static LaresNormWord
+norm_word (const LaresIntentLang *lang, const char *w)
+{
+  static const LaresNormWord none = { 0 };
+  const LaresNormWord *found;
+
+  if (lang->norm_words == NULL)
+    return norm_word_from_tables (lang, w);
+  found = g_hash_table_lookup (lang->norm_words, w);
+  return found != NULL ? *found : none;
+}
+
+static void
+freeze_table (LaresIntentLang *lang, GHashTable *t)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, t);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    if (!g_hash_table_contains (lang->norm_words, key))
+      g_hash_table_insert (lang->norm_words, key, NULL);
+}
+
+void
+lares_intent_lang_freeze (LaresIntentLang *lang)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_return_if_fail (lang->norm_words == NULL);
+  /* Keys are borrowed from the tables, which never change again. */
+  lang->norm_words = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  freeze_table (lang, lang->replace);
+  freeze_table (lang, lang->num_units);
+  freeze_table (lang, lang->num_tens);
+  freeze_table (lang, lang->num_scales);
+  freeze_table (lang, lang->num_joiners);
+  freeze_table (lang, lang->fillers);
+  g_hash_table_iter_init (&it, lang->norm_words);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      LaresNormWord *nw = g_new (LaresNormWord, 1);
+      *nw = norm_word_from_tables (lang, key);
+      g_hash_table_iter_replace (&it, nw);
+    }
+}
+
 enum
 {
   NUM_NONE,
@@ -427,19 +503,20 @@ fold_numbers (const LaresIntentLang *lang, LaresIntentTokVec *in, char *digits,
         {
           const char *w = in->v[j].text;
           int v;
-          if (lookup_int (lang->num_units, w, &v) && last != NUM_UNIT)
+          LaresNormWord nw = norm_word (lang, w);
+          if ((v = nw.unit) > 0 && last != NUM_UNIT)
             {
               if (last == NUM_TENS && (current % 10) != 0)
                 break;
               current += v - 1;
               last = NUM_UNIT;
             }
-          else if (lookup_int (lang->num_tens, w, &v) && last != NUM_UNIT && last != NUM_TENS)
+          else if ((v = nw.tens) > 0 && last != NUM_UNIT && last != NUM_TENS)
             {
               current += v - 1;
               last = NUM_TENS;
             }
-          else if (lookup_int (lang->num_scales, w, &v) && last != NUM_NONE && last != NUM_SCALE)
+          else if ((v = nw.scale) > 0 && last != NUM_NONE && last != NUM_SCALE)
             {
               if (current == 0)
                 current = 1;
@@ -456,12 +533,10 @@ fold_numbers (const LaresIntentLang *lang, LaresIntentTokVec *in, char *digits,
                   break;
                 }
             }
-          else if (g_hash_table_contains (lang->num_joiners, w) && last == NUM_SCALE &&
-                   j + 1 < in->n)
+          else if (nw.joiner && last == NUM_SCALE && j + 1 < in->n)
             {
-              const char *nw = in->v[j + 1].text;
-              if (!g_hash_table_contains (lang->num_units, nw) &&
-                  !g_hash_table_contains (lang->num_tens, nw))
+              LaresNormWord next = norm_word (lang, in->v[j + 1].text);
+              if (next.unit == 0 && next.tens == 0)
                 break;
             }
           else
@@ -475,7 +550,7 @@ fold_numbers (const LaresIntentLang *lang, LaresIntentTokVec *in, char *digits,
           i = j;
           continue;
         }
-      if (!g_hash_table_contains (lang->fillers, t->text))
+      if (!norm_word (lang, t->text).filler)
         vec_push (out, t->text, t->start, t->end);
       i++;
     }
