@@ -5,11 +5,16 @@
  * language tables, slots, lists and rules first, then intents, so a file may
  * use a rule defined in another).  Every template expands into token
  * sequences; all sequences of all intents share one trie whose literal edges
- * are hash lookups and whose slot edges try spans of the input.  Slot parses
- * are memoised per (slot, start, end) for the duration of one match, so the
- * cost of a sentence does not grow with the number of templates that share
- * a slot.  The engine is read-only after loading; a match allocates its own
- * state, so matches may run on several threads at once.
+ * follow interned word ids and whose slot edges try spans of the input.
+ * Once loaded the trie is frozen into flat arrays (engine_freeze()), and
+ * every word of the templates and the date table carries its flags and
+ * date-parser classification, so a match hashes each input token once.
+ * Slot parses are memoised per (slot, start, end) for the duration of one
+ * match, so the cost of a sentence does not grow with the number of
+ * templates that share a slot, and a slot edge stops at the longest span its
+ * parser could read (span_limit()).  The engine is read-only after loading;
+ * a match keeps its state on its own stack and heap, so matches may run on
+ * several threads at once.
  */
 #include "config.h"
 

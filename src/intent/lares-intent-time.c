@@ -3,10 +3,15 @@
  * DESIGN: each parser reads normalized tokens through the language's date
  * table (word -> weekday, month, ordinal, unit or a language-neutral role), so
  * the grammar below is the same for every language and a new language only
- * needs a table.  Every parser must consume its whole span; the matcher tries
- * spans and keeps the ones that parse.  Wall times become instants with
+ * needs a table.  The table is consulted once per word
+ * (lares_intent_date_tok_init()); the parsers read the resulting
+ * LaresIntentDateTok.  Every parser must consume its whole span; the matcher
+ * tries spans and keeps the ones that parse.  Wall times become instants with
  * lares_intent_local_to_unix(), which handles DST gaps and folds by hand
- * (docs/internals/intent.md).  Pure functions; safe from any thread.
+ * (docs/internals/intent.md).  libical checks every RRULE; the first
+ * occurrence of the rule shapes we write is computed directly (libical's
+ * iterator costs 10-20 us, mostly ICU set-up) and libical's iterator
+ * answers the rest.  Pure functions; safe from any thread.
  */
 #include "config.h"
 
