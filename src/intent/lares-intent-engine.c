@@ -619,7 +619,6 @@ engine_freeze (LaresIntentEngine *e)
   GHashTableIter it;
   gpointer key, value;
 
-  lares_intent_lang_freeze (e->lang);
   intern_table (e, l->roles);
   intern_table (e, l->weekdays);
   intern_table (e, l->months);
@@ -985,12 +984,18 @@ engine_build (GPtrArray *files, const char *lang, GError **error)
 
   e->lang->lang = g_strdup (lang);
   for (int pass = 0; pass < 4; pass++)
-    for (size_t i = 0; i < files->len; i++)
-      {
-        LoadedFile *f = files->pdata[i];
-        if (!load_file_pass (e, lang, f->name, f->root, pass, error))
-          return NULL;
-      }
+    {
+      for (size_t i = 0; i < files->len; i++)
+        {
+          LoadedFile *f = files->pdata[i];
+          if (!load_file_pass (e, lang, f->name, f->root, pass, error))
+            return NULL;
+        }
+      /* The language tables are complete after pass 0; lists and templates
+       * are normalized with the merged lookup from here on. */
+      if (pass == 0)
+        lares_intent_lang_freeze (e->lang);
+    }
   if (e->n_paths == 0)
     {
       g_set_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID,
