@@ -1,14 +1,17 @@
 /* bench-intent.c — intent engine speed: start-up compile time of the full
  * English template set, and match time per utterance over the golden corpus.
  *
- * Usage: bench-intent [--rounds N] [--compile-runs N] DATA_DIR CORPUS_JSONL
+ * Usage: bench-intent [--rounds N] [--compile-runs N] [--slowest N] DATA_DIR CORPUS_JSONL
  *
  * Compile: the engine is built from DATA_DIR/en 20 times (--compile-runs;
  * fewer keeps a callgrind run of the match short); p50 and max.
  * Match: every corpus utterance (at its own "now", zone and the corpus's
  * entities) is matched once unrecorded, then N rounds (default 20) each
  * matching every utterance once, each call timed alone with
- * CLOCK_MONOTONIC.  Percentiles are over all timed calls.
+ * CLOCK_MONOTONIC.  Percentiles are over all timed calls.  --slowest N
+ * lists on stderr the N utterances with the highest median time, the ones
+ * that set p99 (for profiling; a shared machine's noise moves the max, not
+ * the medians).
  *
  * Results go to stdout as key=value lines (run-bench.sh parses them).
  * DESIGN: one thread; nothing else runs while a call is timed.
@@ -49,10 +52,43 @@ utterance_clear (gpointer p)
   g_time_zone_unref (u->tz);
 }
 
+typedef struct
+{
+  double median;
+  size_t index;
+} Slow;
+
+static int
+slow_cmp (const void *a, const void *b)
+{
+  const Slow *x = a, *y = b;
+  return x->median < y->median ? 1 : x->median > y->median ? -1 : 0;
+}
+
+/* @lat holds @rounds rounds of one call per utterance, in order. */
+static void
+print_slowest (GArray *utts, const double *lat, size_t rounds, size_t n)
+{
+  g_autofree Slow *slow = g_new0 (Slow, utts->len);
+  g_autofree double *one = g_new0 (double, rounds);
+
+  for (size_t i = 0; i < utts->len; i++)
+    {
+      for (size_t r = 0; r < rounds; r++)
+        one[r] = lat[r * utts->len + i];
+      bench_sort (one, rounds);
+      slow[i] = (Slow){ bench_percentile (one, rounds, 50), i };
+    }
+  qsort (slow, utts->len, sizeof (Slow), slow_cmp);
+  for (size_t i = 0; i < n && i < utts->len; i++)
+    fprintf (stderr, "slow %8.1f us  %s\n", slow[i].median,
+             g_array_index (utts, Utterance, slow[i].index).text);
+}
+
 int
 main (int argc, char **argv)
 {
-  int rounds = 20, compile_runs = COMPILE_RUNS;
+  int rounds = 20, compile_runs = COMPILE_RUNS, slowest = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (GArray) utts = g_array_new (FALSE, TRUE, sizeof (Utterance));
   g_autoptr (LaresIntentEntities) ents = lares_intent_entities_new ();
@@ -72,6 +108,8 @@ main (int argc, char **argv)
         rounds = atoi (argv[2]) > 0 ? atoi (argv[2]) : 20;
       else if (g_strcmp0 (argv[1], "--compile-runs") == 0)
         compile_runs = atoi (argv[2]) > 0 ? atoi (argv[2]) : COMPILE_RUNS;
+      else if (g_strcmp0 (argv[1], "--slowest") == 0)
+        slowest = atoi (argv[2]) > 0 ? atoi (argv[2]) : 0;
       else
         break;
       argv += 2;
@@ -79,8 +117,8 @@ main (int argc, char **argv)
     }
   if (argc != 3)
     {
-      fprintf (stderr,
-               "usage: bench-intent [--rounds N] [--compile-runs N] DATA_DIR CORPUS_JSONL\n");
+      fprintf (stderr, "usage: bench-intent [--rounds N] [--compile-runs N] [--slowest N] DATA_DIR "
+                       "CORPUS_JSONL\n");
       return 2;
     }
 
@@ -161,6 +199,8 @@ main (int argc, char **argv)
         lares_intent_match_free (m);
         lat[n_lat++] = t1 - t0;
       }
+  if (slowest > 0)
+    print_slowest (utts, lat, (size_t)rounds, (size_t)slowest);
   bench_sort (lat, n_lat);
   bench_sort (compile, compile_runs);
 

@@ -5,11 +5,16 @@
  * language tables, slots, lists and rules first, then intents, so a file may
  * use a rule defined in another).  Every template expands into token
  * sequences; all sequences of all intents share one trie whose literal edges
- * are hash lookups and whose slot edges try spans of the input.  Slot parses
- * are memoised per (slot, start, end) for the duration of one match, so the
- * cost of a sentence does not grow with the number of templates that share
- * a slot.  The engine is read-only after loading; a match allocates its own
- * state, so matches may run on several threads at once.
+ * follow interned word ids and whose slot edges try spans of the input.
+ * Once loaded the trie is frozen into flat arrays (engine_freeze()), and
+ * every word of the templates and the date table carries its flags and
+ * date-parser classification, so a match hashes each input token once.
+ * Slot parses are memoised per (slot, start, end) for the duration of one
+ * match, so the cost of a sentence does not grow with the number of
+ * templates that share a slot, and a slot edge stops at the longest span its
+ * parser could read (span_limit()).  The engine is read-only after loading;
+ * a match keeps its state on its own stack and heap, so matches may run on
+ * several threads at once.
  */
 #include "config.h"
 
@@ -83,7 +88,8 @@ typedef struct
 {
   char *name;
   SlotType type;
-  char *arg; /* entity kind or list name */
+  char *arg;      /* entity kind or list name */
+  int max_tokens; /* list: the most words in one of its phrases */
 } SlotDef;
 
 typedef struct
@@ -102,6 +108,9 @@ typedef struct
   char *text;
 } Target;
 
+/* The trie while loading: one allocation per node, growing arrays for its
+ * edges (plain memory: GLib 2.74 would keep tens of thousands of freed
+ * GArray and GHashTable slices cached after loading). */
 typedef struct Node Node;
 typedef struct
 {
@@ -109,12 +118,61 @@ typedef struct
   Node *child;
 } SlotEdge;
 
+typedef struct
+{
+  uint32_t word; /* Word id; sorted */
+  Node *child;
+} LitEdge;
+
 struct Node
 {
-  GHashTable *lit; /* token -> Node*; NULL until needed */
-  GArray *slots;   /* SlotEdge; NULL until needed */
-  GArray *terms;   /* int target index; NULL until needed */
+  LitEdge *lit;    /* (owned) n_lit of them, sorted by word */
+  SlotEdge *slots; /* (owned) in the order templates add them */
+  int *terms;      /* (owned) target indices, likewise */
+  uint32_t n_lit, n_slot, n_term;
 };
+
+/* Room for one more in an array of @n that grows by doubling. */
+#define GROW(arr, n)                                                                               \
+  do                                                                                               \
+    {                                                                                              \
+      if (((n) & ((n)-1)) == 0)                                                                    \
+        (arr) = g_realloc_n ((arr), (n) == 0 ? 1 : 2 * (size_t)(n), sizeof *(arr));                \
+    }                                                                                              \
+  while (0)
+
+/* The trie once loaded (engine_freeze()): nodes in depth-first order in one
+ * array, each node's edges and targets a run of one shared array.  About a
+ * fifth of the memory of the loading form, and what the matcher walks. */
+typedef struct
+{
+  uint32_t word; /* Word id; a node's literal edges are sorted by it */
+  uint32_t child;
+} TLit;
+
+typedef struct
+{
+  int slot;
+  uint32_t child;
+} TSlot;
+
+typedef struct
+{
+  uint32_t lit, n_lit;   /* run of e->t_lits */
+  uint32_t slot, n_slot; /* run of e->t_slots, in the order the templates added them */
+  uint32_t term, n_term; /* run of e->t_terms (target indices), likewise */
+} TNode;
+
+/* Every word of the templates and of the date table, interned: the matcher
+ * looks each input token up once and then compares ids and reads flags
+ * instead of hashing strings.  Id 0 is a word we do not know. */
+typedef struct
+{
+  int role;           /* LaresDateRole, or 0 */
+  gboolean month;     /* a month name */
+  gboolean date_word; /* lares_intent_is_date_word() */
+  LaresIntentDateTok dt;
+} Word;
 
 struct _LaresIntentEngine
 {
@@ -125,8 +183,15 @@ struct _LaresIntentEngine
   GHashTable *rules;      /* name -> LaresTemplateNode* */
   GPtrArray *intents;     /* IntentDef* */
   GHashTable *intent_index;
-  GPtrArray *targets;     /* Target* */
-  GPtrArray *nodes;       /* Node*, all of them, for freeing */
+  GPtrArray *targets; /* Target* */
+  GPtrArray *nodes;   /* Node*, all of them, for freeing; only while loading */
+  TNode *t_nodes;     /* (owned) the frozen trie; [0] is the root */
+  TLit *t_lits;       /* (owned) */
+  TSlot *t_slots;     /* (owned) */
+  int *t_terms;       /* (owned) */
+  size_t n_nodes;
+  GHashTable *vocab;      /* word -> id (index in words + 1) */
+  GArray *words;          /* Word, by id - 1 */
   GHashTable *norm_cache; /* literal run -> GArray of tokens; only while loading */
   Node *root;
   size_t n_paths;
@@ -166,12 +231,9 @@ static void
 node_free (gpointer p)
 {
   Node *n = p;
-  if (n->lit != NULL)
-    g_hash_table_unref (n->lit);
-  if (n->slots != NULL)
-    g_array_unref (n->slots);
-  if (n->terms != NULL)
-    g_array_unref (n->terms);
+  g_free (n->lit);
+  g_free (n->slots);
+  g_free (n->terms);
   g_free (n);
 }
 
@@ -196,7 +258,13 @@ lares_intent_engine_free (LaresIntentEngine *e)
   g_ptr_array_unref (e->intents);
   g_hash_table_unref (e->intent_index);
   g_ptr_array_unref (e->targets);
-  g_ptr_array_unref (e->nodes);
+  g_clear_pointer (&e->nodes, g_ptr_array_unref);
+  g_free (e->t_nodes);
+  g_free (e->t_lits);
+  g_free (e->t_slots);
+  g_free (e->t_terms);
+  g_hash_table_unref (e->vocab);
+  g_array_unref (e->words);
   g_clear_pointer (&e->norm_cache, g_hash_table_unref);
   g_free (e->capabilities);
   g_free (e);
@@ -217,6 +285,8 @@ engine_new (void)
   e->intent_index = g_hash_table_new (g_str_hash, g_str_equal);
   e->targets = g_ptr_array_new_with_free_func (target_free);
   e->nodes = g_ptr_array_new_with_free_func (node_free);
+  e->vocab = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  e->words = g_array_new (FALSE, TRUE, sizeof (Word));
   e->root = node_new (e);
   e->norm_cache =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_array_unref);
@@ -270,6 +340,25 @@ normalize_join (const LaresIntentEngine *e, const char *text)
   return lares_intent_tokens_join (toks, 0, toks->len);
 }
 
+/* Phrases are normalized tokens joined by single spaces. */
+static int
+list_max_tokens (GHashTable *list)
+{
+  GHashTableIter it;
+  gpointer key;
+  int most = 0;
+
+  g_hash_table_iter_init (&it, list);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      int n = 1;
+      for (const char *c = key; *c; c++)
+        n += *c == ' ';
+      most = MAX (most, n);
+    }
+  return most;
+}
+
 static gboolean
 load_slots (LaresIntentEngine *e, const char *file, const LaresYamlNode *n, GError **error)
 {
@@ -317,6 +406,7 @@ load_slots (LaresIntentEngine *e, const char *file, const LaresYamlNode *n, GErr
                                          "that use them)",
                                          v->scalar + 5);
             }
+          def->max_tokens = list_max_tokens (g_hash_table_lookup (e->lists, def->arg));
         }
       if ((int)def->type == -1)
         {
@@ -451,6 +541,136 @@ yaml_to_json (const LaresYamlNode *n)
   return out;
 }
 
+static uint32_t
+word_intern (LaresIntentEngine *e, const char *w)
+{
+  uint32_t id = GPOINTER_TO_UINT (g_hash_table_lookup (e->vocab, w));
+  if (id == 0)
+    {
+      Word info = { 0 };
+      g_array_append_val (e->words, info);
+      id = e->words->len;
+      g_hash_table_insert (e->vocab, g_strdup (w), GUINT_TO_POINTER (id));
+    }
+  return id;
+}
+
+static void
+intern_table (LaresIntentEngine *e, GHashTable *table)
+{
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, table);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    word_intern (e, key);
+}
+
+typedef struct
+{
+  GArray *nodes, *lits, *slots, *terms;
+} Freezer;
+
+/* Copy @n and (depth first) its children into the flat arrays; returns its
+ * index.  A node's runs are reserved before its children are copied, so
+ * each run stays contiguous. */
+static uint32_t
+freeze_node (Freezer *f, const Node *n)
+{
+  uint32_t idx = f->nodes->len;
+  TNode t = { 0 };
+
+  g_array_set_size (f->nodes, idx + 1);
+  t.lit = f->lits->len;
+  t.n_lit = n->n_lit;
+  g_array_set_size (f->lits, t.lit + t.n_lit);
+  for (uint32_t k = 0; k < n->n_lit; k++)
+    {
+      uint32_t child = freeze_node (f, n->lit[k].child);
+      g_array_index (f->lits, TLit, t.lit + k) = (TLit){ n->lit[k].word, child };
+    }
+  t.slot = f->slots->len;
+  t.n_slot = n->n_slot;
+  g_array_set_size (f->slots, t.slot + t.n_slot);
+  for (uint32_t k = 0; k < n->n_slot; k++)
+    {
+      uint32_t child = freeze_node (f, n->slots[k].child);
+      g_array_index (f->slots, TSlot, t.slot + k) = (TSlot){ n->slots[k].slot, child };
+    }
+  t.term = f->terms->len;
+  t.n_term = n->n_term;
+  g_array_append_vals (f->terms, n->terms, n->n_term);
+  g_array_index (f->nodes, TNode, idx) = t;
+  return idx;
+}
+
+static void *
+array_steal (GArray *a)
+{
+  size_t size = (size_t)a->len * g_array_get_element_size (a);
+  return g_realloc (g_array_free (a, FALSE), MAX (size, 1));
+}
+
+/* After loading: the date table's words get ids too, every word its flags,
+ * and each node's literal edges become a sorted array. */
+static void
+engine_freeze (LaresIntentEngine *e)
+{
+  const LaresIntentLang *l = e->lang;
+  GHashTableIter it;
+  gpointer key, value;
+
+  intern_table (e, l->roles);
+  intern_table (e, l->weekdays);
+  intern_table (e, l->months);
+  intern_table (e, l->ordinals);
+  intern_table (e, l->units);
+  g_hash_table_iter_init (&it, e->vocab);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      Word *w = &g_array_index (e->words, Word, GPOINTER_TO_UINT (value) - 1);
+      w->role = GPOINTER_TO_INT (g_hash_table_lookup (l->roles, key));
+      w->month = g_hash_table_contains (l->months, key);
+      w->date_word = lares_intent_is_date_word (l, key);
+      lares_intent_date_tok_init (l, key, &w->dt);
+    }
+  {
+    Freezer f = {
+      g_array_sized_new (FALSE, FALSE, sizeof (TNode), e->nodes->len),
+      g_array_new (FALSE, FALSE, sizeof (TLit)),
+      g_array_new (FALSE, FALSE, sizeof (TSlot)),
+      g_array_new (FALSE, FALSE, sizeof (int)),
+    };
+    freeze_node (&f, e->root);
+    e->n_nodes = f.nodes->len;
+    e->t_nodes = array_steal (f.nodes);
+    e->t_lits = array_steal (f.lits);
+    e->t_slots = array_steal (f.slots);
+    e->t_terms = array_steal (f.terms);
+    g_clear_pointer (&e->nodes, g_ptr_array_unref);
+    e->root = NULL;
+  }
+}
+
+#define NO_NODE G_MAXUINT32
+
+static uint32_t
+lit_child (const LaresIntentEngine *e, const TNode *n, uint32_t word)
+{
+  const TLit *edges = e->t_lits + n->lit;
+  uint32_t lo = 0, hi = n->n_lit;
+  if (word == 0)
+    return NO_NODE;
+  while (lo < hi)
+    {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (edges[mid].word < word)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo < n->n_lit && edges[lo].word == word ? edges[lo].child : NO_NODE;
+}
+
 /* Insert one expanded sequence into the trie. */
 static gboolean
 add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int line, GError **error)
@@ -482,14 +702,26 @@ add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int l
           for (size_t t = 0; t < toks->len; t++)
             {
               const char *w = g_array_index (toks, LaresIntentToken, t).text;
+              uint32_t id = word_intern (e, w), lo = 0, hi = node->n_lit;
               Node *child;
-              if (node->lit == NULL)
-                node->lit = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-              child = g_hash_table_lookup (node->lit, w);
-              if (child == NULL)
+              while (lo < hi)
+                {
+                  uint32_t mid = lo + (hi - lo) / 2;
+                  if (node->lit[mid].word < id)
+                    lo = mid + 1;
+                  else
+                    hi = mid;
+                }
+              if (lo < node->n_lit && node->lit[lo].word == id)
+                child = node->lit[lo].child;
+              else
                 {
                   child = node_new (e);
-                  g_hash_table_insert (node->lit, g_strdup (w), child);
+                  GROW (node->lit, node->n_lit);
+                  memmove (&node->lit[lo + 1], &node->lit[lo],
+                           (node->n_lit - lo) * sizeof (LitEdge));
+                  node->lit[lo] = (LitEdge){ id, child };
+                  node->n_lit++;
                 }
               node = child;
               n_tokens++;
@@ -503,15 +735,14 @@ add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int l
           if (slot < 0)
             return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, line,
                                        "unknown slot {%s}", it->slot);
-          if (node->slots == NULL)
-            node->slots = g_array_new (FALSE, FALSE, sizeof (SlotEdge));
-          for (size_t s = 0; s < node->slots->len; s++)
-            if (g_array_index (node->slots, SlotEdge, s).slot == slot)
-              child = g_array_index (node->slots, SlotEdge, s).child;
+          for (uint32_t s = 0; s < node->n_slot; s++)
+            if (node->slots[s].slot == slot)
+              child = node->slots[s].child;
           if (child == NULL)
             {
               SlotEdge edge = { slot, node_new (e) };
-              g_array_append_val (node->slots, edge);
+              GROW (node->slots, node->n_slot);
+              node->slots[node->n_slot++] = edge;
               child = edge.child;
             }
           node = child;
@@ -521,12 +752,11 @@ add_path (LaresIntentEngine *e, GArray *seq, int target, const char *file, int l
   if (n_tokens == 0)
     return lares_intent_throw (error, LARES_INTENT_ERROR_INVALID, file, line,
                                "a template is empty after normalization");
-  if (node->terms == NULL)
-    node->terms = g_array_new (FALSE, FALSE, sizeof (int));
-  for (size_t t = 0; t < node->terms->len; t++)
-    if (g_array_index (node->terms, int, t) == target)
+  for (uint32_t t = 0; t < node->n_term; t++)
+    if (node->terms[t] == target)
       return TRUE;
-  g_array_append_val (node->terms, target);
+  GROW (node->terms, node->n_term);
+  node->terms[node->n_term++] = target;
   e->n_paths++;
   return TRUE;
 }
@@ -754,12 +984,18 @@ engine_build (GPtrArray *files, const char *lang, GError **error)
 
   e->lang->lang = g_strdup (lang);
   for (int pass = 0; pass < 4; pass++)
-    for (size_t i = 0; i < files->len; i++)
-      {
-        LoadedFile *f = files->pdata[i];
-        if (!load_file_pass (e, lang, f->name, f->root, pass, error))
-          return NULL;
-      }
+    {
+      for (size_t i = 0; i < files->len; i++)
+        {
+          LoadedFile *f = files->pdata[i];
+          if (!load_file_pass (e, lang, f->name, f->root, pass, error))
+            return NULL;
+        }
+      /* The language tables are complete after pass 0; lists and templates
+       * are normalized with the merged lookup from here on. */
+      if (pass == 0)
+        lares_intent_lang_freeze (e->lang);
+    }
   if (e->n_paths == 0)
     {
       g_set_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID,
@@ -767,6 +1003,7 @@ engine_build (GPtrArray *files, const char *lang, GError **error)
       return NULL;
     }
   build_capabilities (e);
+  engine_freeze (e);
   g_clear_pointer (&e->norm_cache, g_hash_table_unref);
   return g_steal_pointer (&e);
 }
@@ -930,6 +1167,17 @@ typedef struct
   char *note;      /* (owned) DST note, once built */
 } SlotVal;
 
+/* A match parses a few hundred spans and frees them all at its end: they
+ * come from chunks, not one allocation each. */
+#define VAL_CHUNK 64
+typedef struct ValChunk ValChunk;
+struct ValChunk
+{
+  ValChunk *next;
+  int used;
+  SlotVal v[VAL_CHUNK];
+};
+
 typedef struct
 {
   int slot, start, end;
@@ -947,13 +1195,20 @@ typedef struct
 typedef struct
 {
   const LaresIntentEngine *e;
-  const char *text; /* the user's sentence */
-  GArray *toks;
-  char **words; /* borrowed from toks */
+  const char *text;                               /* the user's sentence */
+  const LaresIntentToken *toks;                   /* borrowed from the normalizer's scratch */
+  char *words[LARES_INTENT_MAX_TOKENS];           /* the tokens' text */
+  uint32_t ids[LARES_INTENT_MAX_TOKENS];          /* their Word ids (0: unknown) */
+  const Word *info[LARES_INTENT_MAX_TOKENS];      /* their flags */
+  LaresIntentDateTok dt[LARES_INTENT_MAX_TOKENS]; /* what the date parsers see of them */
   int n;
+  /* date_end[i]: the first word at or after i that no date parser reads
+   * (lares_intent_is_date_word()), or n: where date-like spans from i stop. */
+  int date_end[LARES_INTENT_MAX_TOKENS + 1];
   GDateTime *now;
   const LaresIntentEntities *ents;
   SlotVal ***memo;      /* [slot][start * (n + 1) + end], each allocated when first used */
+  ValChunk *vals;       /* (owned) where the memo's SlotVals live, newest chunk first */
   GHashTable *ent_norm; /* kind -> GPtrArray of normalized names (same order) */
   Bind binds[MAX_BINDS];
   int nbind;
@@ -961,31 +1216,61 @@ typedef struct
   size_t steps;
 } Search;
 
-static void
-slot_val_free (gpointer p)
+static SlotVal *
+slot_val_new (Search *s)
 {
-  SlotVal *v = p;
+  SlotVal *v;
+  if (s->vals == NULL || s->vals->used == VAL_CHUNK)
+    {
+      ValChunk *c = g_new (ValChunk, 1);
+      c->next = s->vals;
+      c->used = 0;
+      s->vals = c;
+    }
+  v = &s->vals->v[s->vals->used++];
+  memset (v, 0, sizeof *v);
+  return v;
+}
+
+static void
+slot_val_clear (SlotVal *v)
+{
   if (v->value != NULL)
     json_node_unref (v->value);
   g_free (v->note);
   g_free (v->alts);
   g_free (v->rule);
-  g_free (v);
 }
 
 static void
 memo_free (Search *s)
 {
-  for (size_t i = 0; i < s->e->slots->len; i++)
+  while (s->vals != NULL)
     {
-      if (s->memo[i] == NULL)
-        continue;
-      for (int j = 0; j < (s->n + 1) * (s->n + 1); j++)
-        if (s->memo[i][j] != NULL)
-          slot_val_free (s->memo[i][j]);
-      g_free (s->memo[i]);
+      ValChunk *c = s->vals;
+      for (int i = 0; i < c->used; i++)
+        slot_val_clear (&c->v[i]);
+      s->vals = c->next;
+      g_free (c);
     }
+  for (size_t i = 0; i < s->e->slots->len; i++)
+    g_free (s->memo[i]);
   g_free (s->memo);
+}
+
+/* The span's words joined by single spaces (how list phrases and entity
+ * names are kept). */
+static char *
+span_join (const Search *s, int start, int end)
+{
+  GString *out = g_string_sized_new (64);
+  for (int i = start; i < end; i++)
+    {
+      if (i > start)
+        g_string_append_c (out, ' ');
+      g_string_append (out, s->words[i]);
+    }
+  return g_string_free (out, FALSE);
 }
 
 /* 0 if equal, 1 if one insertion, deletion, substitution or transposition
@@ -1013,19 +1298,39 @@ edit_distance_1 (const char *a, const char *b)
   return strcmp (a + i, b + i + 1) == 0 ? 1 : 2;
 }
 
-static GPtrArray *
+/* The caller's names of one kind, normalized once per match. */
+typedef struct
+{
+  GPtrArray *names; /* (owned) normalized, in the caller's order */
+  size_t max_len;   /* bytes of the longest */
+} EntityNorms;
+
+static void
+entity_norms_free (gpointer p)
+{
+  EntityNorms *n = p;
+  g_ptr_array_unref (n->names);
+  g_free (n);
+}
+
+static const EntityNorms *
 entity_norms (Search *s, const char *kind, GPtrArray **names)
 {
-  GPtrArray *norm;
+  EntityNorms *norm;
   *names = s->ents != NULL ? g_hash_table_lookup (s->ents->by_kind, kind) : NULL;
   if (*names == NULL)
     return NULL;
   norm = g_hash_table_lookup (s->ent_norm, kind);
   if (norm == NULL)
     {
-      norm = g_ptr_array_new_with_free_func (g_free);
+      norm = g_new0 (EntityNorms, 1);
+      norm->names = g_ptr_array_new_with_free_func (g_free);
       for (size_t i = 0; i < (*names)->len; i++)
-        g_ptr_array_add (norm, normalize_join (s->e, (*names)->pdata[i]));
+        {
+          char *nm = normalize_join (s->e, (*names)->pdata[i]);
+          norm->max_len = MAX (norm->max_len, strlen (nm));
+          g_ptr_array_add (norm->names, nm);
+        }
       g_hash_table_insert (s->ent_norm, (char *)kind, norm);
     }
   return norm;
@@ -1034,9 +1339,10 @@ entity_norms (Search *s, const char *kind, GPtrArray **names)
 static void
 parse_entity (Search *s, const SlotDef *def, int start, int end, SlotVal *v)
 {
-  g_autofree char *span = lares_intent_tokens_join (s->toks, (size_t)start, (size_t)end);
+  g_autofree char *span = span_join (s, start, end);
   GPtrArray *names = NULL;
-  GPtrArray *norm = entity_norms (s, def->arg, &names);
+  const EntityNorms *en = entity_norms (s, def->arg, &names);
+  GPtrArray *norm = en != NULL ? en->names : NULL;
   int best = 2, n_best = 0, which = -1;
   g_autoptr (GString) alts = NULL;
 
@@ -1098,7 +1404,7 @@ slot_value (Search *s, int slot, int start, int end)
   v = row[start * (s->n + 1) + end];
   if (v != NULL)
     return v;
-  v = row[start * (s->n + 1) + end] = g_new0 (SlotVal, 1);
+  v = row[start * (s->n + 1) + end] = slot_val_new (s);
   switch (def->type)
     {
     case SLOT_TEXT:
@@ -1106,24 +1412,22 @@ slot_value (Search *s, int slot, int start, int end)
         /* The value is the user's own words (slot_json()).  A span that ends
          * in a date connector or a month ("call mom on", "... on february")
          * is a date the date slot could not read, not free text. */
-        GHashTable *roles = s->e->lang->roles;
-        const char *last = w[n - 1];
-        int role = GPOINTER_TO_INT (g_hash_table_lookup (roles, last));
-        int before = n > 1 ? GPOINTER_TO_INT (g_hash_table_lookup (roles, w[n - 2])) : 0;
-        v->ok = role != LARES_ROLE_AT && role != LARES_ROLE_ON &&
-                !(g_hash_table_contains (s->e->lang->months, last) &&
-                  (before == LARES_ROLE_AT || before == LARES_ROLE_ON));
+        const Word *last = s->info[end - 1];
+        int before = n > 1 ? s->info[end - 2]->role : 0;
+        v->ok = last->role != LARES_ROLE_AT && last->role != LARES_ROLE_ON &&
+                !(last->month && (before == LARES_ROLE_AT || before == LARES_ROLE_ON));
         break;
       }
     case SLOT_DATETIME:
     case SLOT_DAY:
-      v->ok = lares_intent_parse_when (s->e->lang, w, n, s->now, def->type == SLOT_DAY, &v->when);
+      v->ok = lares_intent_parse_when_toks (s->e->lang, s->dt + start, n, s->now,
+                                            def->type == SLOT_DAY, &v->when);
       break;
     case SLOT_DURATION:
-      v->ok = lares_intent_parse_duration (s->e->lang, w, n, &v->num);
+      v->ok = lares_intent_parse_duration_toks (s->e->lang, s->dt + start, n, &v->num);
       break;
     case SLOT_RECURRENCE:
-      v->rule = lares_intent_parse_rrule (s->e->lang, w, n);
+      v->rule = lares_intent_parse_rrule_toks (s->e->lang, s->dt + start, n);
       v->ok = v->rule != NULL;
       break;
     case SLOT_NUMBER:
@@ -1143,7 +1447,7 @@ slot_value (Search *s, int slot, int start, int end)
     case SLOT_LIST:
       {
         GHashTable *list = g_hash_table_lookup (s->e->lists, def->arg);
-        g_autofree char *span = lares_intent_tokens_join (s->toks, (size_t)start, (size_t)end);
+        g_autofree char *span = span_join (s, start, end);
         const char *out = list != NULL ? g_hash_table_lookup (list, span) : NULL;
         if (out != NULL)
           {
@@ -1157,7 +1461,7 @@ slot_value (Search *s, int slot, int start, int end)
 }
 
 static void
-record (Search *s, const Node *node)
+record (Search *s, const TNode *node)
 {
   int lit = s->n, typed = 0, text = 0, penalty = 0;
 
@@ -1174,10 +1478,10 @@ record (Search *s, const Node *node)
         typed += len;
       penalty += v->penalty;
     }
-  for (size_t t = 0; t < node->terms->len; t++)
+  for (uint32_t t = 0; t < node->n_term; t++)
     {
       Cand c = { 0 };
-      c.target = g_array_index (node->terms, int, t);
+      c.target = s->e->t_terms[node->term + t];
       c.score = 3 * lit + 2 * typed + text - penalty;
       c.penalty = penalty;
       c.nbind = s->nbind;
@@ -1186,39 +1490,83 @@ record (Search *s, const Node *node)
     }
 }
 
-static void
-walk (Search *s, const Node *node, int pos)
+/* The last end worth trying for a span of @def from @pos: longer spans
+ * cannot parse, so trying them would only fail (this changes no result). */
+static int
+span_limit (Search *s, const SlotDef *def, int pos)
 {
+  switch (def->type)
+    {
+    case SLOT_DATETIME:
+    case SLOT_DAY:
+    case SLOT_RECURRENCE:
+      return MIN (s->date_end[pos], pos + LARES_INTENT_MAX_DATE_TOKENS);
+    case SLOT_DURATION:
+      return s->date_end[pos];
+    case SLOT_NUMBER:
+      return pos + 1;
+    case SLOT_LIST:
+      return MIN (s->n, pos + def->max_tokens);
+    case SLOT_ENTITY:
+      {
+        /* A name matches a span at most one edit away, so the span's text is
+         * at most one byte longer than the longest name. */
+        GPtrArray *names = NULL;
+        const EntityNorms *norm = entity_norms (s, def->arg, &names);
+        size_t len = 0;
+        int end = pos;
+        if (norm == NULL)
+          return pos;
+        while (end < s->n)
+          {
+            len += strlen (s->words[end]) + (end > pos ? 1 : 0);
+            if (len > norm->max_len + 1)
+              break;
+            end++;
+          }
+        return end;
+      }
+    case SLOT_TEXT:
+    default:
+      return s->n;
+    }
+}
+
+static void
+walk (Search *s, uint32_t at, int pos)
+{
+  const LaresIntentEngine *e = s->e;
+  const TNode *node = &e->t_nodes[at];
+
   if (++s->steps > MAX_STEPS)
     return;
   if (pos == s->n)
     {
-      if (node->terms != NULL)
+      if (node->n_term > 0)
         record (s, node);
       return;
     }
-  if (node->lit != NULL)
+  if (node->n_lit > 0)
     {
-      const Node *child = g_hash_table_lookup (node->lit, s->words[pos]);
-      if (child != NULL)
+      uint32_t child = lit_child (e, node, s->ids[pos]);
+      if (child != NO_NODE)
         walk (s, child, pos + 1);
     }
-  if (node->slots == NULL || s->nbind >= MAX_BINDS)
+  if (node->n_slot == 0 || s->nbind >= MAX_BINDS)
     return;
-  for (size_t i = 0; i < node->slots->len; i++)
+  for (uint32_t i = 0; i < node->n_slot; i++)
     {
-      const SlotEdge *edge = &g_array_index (node->slots, SlotEdge, i);
-      const SlotDef *def = s->e->slots->pdata[edge->slot];
-      for (int end = pos + 1; end <= s->n; end++)
+      const TSlot *edge = &e->t_slots[node->slot + i];
+      const SlotDef *def = e->slots->pdata[edge->slot];
+      int last = span_limit (s, def, pos);
+      for (int end = pos + 1; end <= last; end++)
         {
           /* Free text may only end where the rest of a template can go on. */
           if (def->type == SLOT_TEXT)
             {
-              const Node *c = edge->child;
-              if (end == s->n
-                      ? c->terms == NULL
-                      : (c->slots == NULL &&
-                         (c->lit == NULL || !g_hash_table_contains (c->lit, s->words[end]))))
+              const TNode *c = &e->t_nodes[edge->child];
+              if (end == s->n ? c->n_term == 0
+                              : (c->n_slot == 0 && lit_child (e, c, s->ids[end]) == NO_NODE))
                 continue;
             }
           if (!slot_value (s, edge->slot, pos, end)->ok)
@@ -1280,8 +1628,8 @@ slot_build (Search *s, const Bind *b)
     {
     case SLOT_TEXT:
       {
-        const LaresIntentToken *first = &g_array_index (s->toks, LaresIntentToken, b->start);
-        const LaresIntentToken *last = &g_array_index (s->toks, LaresIntentToken, b->end - 1);
+        const LaresIntentToken *first = &s->toks[b->start];
+        const LaresIntentToken *last = &s->toks[b->end - 1];
         /* Free text is the user's own words, from the first token's first
          * byte to the last token's last byte. */
         g_autofree char *text = g_strndup (s->text + first->start, last->end - first->start);
@@ -1395,7 +1743,7 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
 {
   LaresIntentMatch *m = g_new0 (LaresIntentMatch, 1);
   g_autoptr (GDateTime) local_now = NULL;
-  g_autoptr (GPtrArray) words = NULL;
+  LaresIntentNorm norm;
   Search s = { 0 };
   size_t i_best;
   const Cand *best;
@@ -1409,32 +1757,47 @@ lares_intent_engine_match (const LaresIntentEngine *engine, const char *text, GD
   local_now = tz != NULL ? g_date_time_to_timezone (now, tz) : g_date_time_ref (now);
   s.e = engine;
   s.text = text;
-  s.toks = lares_intent_normalize (engine->lang, text, strlen (text));
-  if (s.toks->len == 0)
+  lares_intent_normalize_into (engine->lang, text, strlen (text), &norm);
+  if (norm.n_toks == 0)
     {
       m->why = g_strdup ("nothing to match after normalization");
-      g_array_unref (s.toks);
+      lares_intent_norm_clear (&norm);
       return m;
     }
-  if (s.toks->len > LARES_INTENT_MAX_TOKENS)
+  if (norm.n_toks > LARES_INTENT_MAX_TOKENS)
     {
       m->why = g_strdup_printf ("longer than %d words", LARES_INTENT_MAX_TOKENS);
-      g_array_unref (s.toks);
+      lares_intent_norm_clear (&norm);
       return m;
     }
-  words = g_ptr_array_new ();
-  for (size_t i = 0; i < s.toks->len; i++)
-    g_ptr_array_add (words, g_array_index (s.toks, LaresIntentToken, i).text);
-  s.words = (char **)words->pdata;
-  s.n = (int)s.toks->len;
+  s.toks = norm.toks;
+  for (size_t i = 0; i < norm.n_toks; i++)
+    s.words[i] = norm.toks[i].text;
+  s.n = (int)norm.n_toks;
+  for (int i = 0; i < s.n; i++)
+    {
+      /* A word no template or date table has: only its digits can matter. */
+      static const Word unknown = { .dt = { .number = -1, .clock_h = -1, .clock_m = -1 } };
+      static const Word unknown_digits = { .date_word = TRUE };
+      s.ids[i] = GPOINTER_TO_UINT (g_hash_table_lookup (engine->vocab, s.words[i]));
+      s.info[i] = s.ids[i] > 0 ? &g_array_index (engine->words, Word, s.ids[i] - 1)
+                  : g_ascii_isdigit (s.words[i][0]) ? &unknown_digits
+                                                    : &unknown;
+      if (s.info[i] == &unknown_digits)
+        lares_intent_date_tok_init (engine->lang, s.words[i], &s.dt[i]);
+      else
+        s.dt[i] = s.info[i]->dt;
+    }
+  s.date_end[s.n] = s.n;
+  for (int i = s.n - 1; i >= 0; i--)
+    s.date_end[i] = s.info[i]->date_word ? s.date_end[i + 1] : i;
   s.now = local_now;
   s.ents = entities;
   s.memo = g_new0 (SlotVal **, engine->slots->len);
-  s.ent_norm =
-      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+  s.ent_norm = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, entity_norms_free);
   s.cands = g_array_new (FALSE, FALSE, sizeof (Cand));
 
-  walk (&s, engine->root, 0);
+  walk (&s, 0, 0);
 
   /* Values are built only now, for the best path whose values all exist
    * (and below for a runner-up that could make it ambiguous). */
@@ -1503,7 +1866,7 @@ out:
   memo_free (&s);
   g_hash_table_unref (s.ent_norm);
   g_array_unref (s.cands);
-  g_array_unref (s.toks);
+  lares_intent_norm_clear (&norm);
   return m;
 }
 

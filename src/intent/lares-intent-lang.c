@@ -135,6 +135,7 @@ lares_intent_lang_free (LaresIntentLang *l)
   g_hash_table_unref (l->units);
   g_hash_table_unref (l->roles);
   g_hash_table_unref (l->messages);
+  g_clear_pointer (&l->norm_words, g_hash_table_unref);
   g_free (l);
 }
 
@@ -155,7 +156,11 @@ fold_char (gunichar c)
   gunichar buf[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
   size_t n;
 
-  if (c == 0x2019 || c == 0x2018 || c == 0x02BC || c == '`' || c == 0xB4)
+  /* ASCII (nearly every character we see) folds to itself in lower case;
+   * the code below would say the same, slowly. */
+  if (c < 0x80)
+    return c == '`' ? '\'' : (gunichar)g_ascii_tolower ((char)c);
+  if (c == 0x2019 || c == 0x2018 || c == 0x02BC || c == 0xB4)
     return '\'';
   if (g_unichar_ismark (c))
     return 0;
@@ -165,43 +170,55 @@ fold_char (gunichar c)
   return g_unichar_tolower (c);
 }
 
-typedef struct
+static gboolean
+is_alnum (gunichar c)
 {
-  GString *text;
-  size_t start, end;
-  gboolean digits_only; /* so far */
-} RawTok;
-
-static void
-token_clear (gpointer p)
-{
-  LaresIntentToken *t = p;
-  g_free (t->text);
+  return c < 0x80 ? g_ascii_isalnum ((char)c) : g_unichar_isalnum (c);
 }
 
-static GArray *
-token_array (void)
+/* Room for one more token (the inline array first, then the heap). */
+static LaresIntentToken *
+vec_push (LaresIntentTokVec *v, const char *text, size_t start, size_t end)
 {
-  GArray *a = g_array_new (FALSE, TRUE, sizeof (LaresIntentToken));
-  g_array_set_clear_func (a, token_clear);
-  return a;
+  if (v->v == NULL)
+    {
+      v->v = v->inline_v;
+      v->cap = G_N_ELEMENTS (v->inline_v);
+    }
+  if (v->n == v->cap)
+    {
+      LaresIntentToken *bigger = g_new (LaresIntentToken, v->cap * 2);
+      memcpy (bigger, v->v, v->n * sizeof *bigger);
+      if (v->v != v->inline_v)
+        g_free (v->v);
+      v->v = bigger;
+      v->cap *= 2;
+    }
+  v->v[v->n] = (LaresIntentToken){ (char *)text, start, end };
+  return &v->v[v->n++];
 }
 
 static void
-push_token (GArray *out, const char *text, size_t len, size_t start, size_t end)
+vec_clear (LaresIntentTokVec *v)
 {
-  LaresIntentToken t = { g_strndup (text, len), start, end };
-  g_array_append_val (out, t);
+  if (v->v != v->inline_v)
+    g_free (v->v);
+  v->v = NULL;
+  v->n = v->cap = 0;
 }
 
-/* Split a raw word at a digit->letter boundary unless the letters are an
- * ordinal suffix ("3rd"): "5pm" -> "5" "pm". */
-static void
-emit_raw (const LaresIntentLang *lang, GArray *out, const char *w, size_t start, size_t end)
+/* Split the word at @w (@len bytes, with room after it for a NUL per byte)
+ * at digit->letter boundaries unless the letters are an ordinal suffix
+ * ("3rd"): "5pm" -> "5" "pm".  Each piece is NUL-terminated in place (the
+ * rest of the word moves right by one at each cut).  Returns the bytes used,
+ * NULs included. */
+static size_t
+emit_raw (const LaresIntentLang *lang, LaresIntentTokVec *out, char *w, size_t len, size_t start,
+          size_t end)
 {
-  size_t len = strlen (w);
   size_t i = 0;
 
+  w[len] = '\0';
   while (i < len)
     {
       size_t j = i;
@@ -215,12 +232,9 @@ emit_raw (const LaresIntentLang *lang, GArray *out, const char *w, size_t start,
               size_t k = j;
               while (k < len && g_ascii_isalpha (w[k]))
                 k++;
-              if (k == len)
-                {
-                  g_autofree char *suffix = g_strndup (w + j, k - j);
-                  if (g_hash_table_contains (lang->ord_suffixes, suffix))
-                    j = k;
-                }
+              /* The suffix runs to the end of the word: it is NUL-terminated. */
+              if (k == len && g_hash_table_contains (lang->ord_suffixes, w + j))
+                j = k;
             }
         }
       else
@@ -230,41 +244,61 @@ emit_raw (const LaresIntentLang *lang, GArray *out, const char *w, size_t start,
           if (j == i)
             j++;
         }
-      push_token (out, w + i, j - i, start, end);
-      i = j;
+      if (j < len)
+        {
+          memmove (w + j + 1, w + j, len - j + 1);
+          w[j] = '\0';
+          len++;
+        }
+      vec_push (out, w + i, start, end);
+      i = j + 1;
     }
+  return len + 1;
 }
 
 /* Steps 1-2: fold characters and cut into words.  ':' stays inside a word
- * only between digits, an apostrophe only between letters. */
-static GArray *
-tokenize (const LaresIntentLang *lang, const char *text, size_t len)
+ * only between digits, an apostrophe only between letters.  Words are
+ * written to @buf, which has room for 5 bytes per input byte plus one (a
+ * folded character takes at most 4 bytes, and each piece a NUL). */
+static void
+tokenize (const LaresIntentLang *lang, const char *text, size_t len, char *buf,
+          LaresIntentTokVec *out)
 {
-  g_autoptr (GArray) out = token_array ();
-  g_autoptr (GString) w = g_string_new (NULL);
   const char *p = text, *endp = text + len;
   size_t wstart = 0, wend = 0;
+  char *w = buf; /* the word being built */
+  size_t wlen = 0;
 
   while (p < endp)
     {
-      gunichar raw = g_utf8_get_char (p);
-      const char *next = g_utf8_next_char (p);
-      gunichar c = fold_char (raw);
+      gunichar raw, c;
+      const char *next;
       gboolean word = FALSE;
 
+      if ((unsigned char)*p < 0x80)
+        {
+          raw = (unsigned char)*p;
+          next = p + 1;
+        }
+      else
+        {
+          raw = g_utf8_get_char (p);
+          next = g_utf8_next_char (p);
+        }
+      c = fold_char (raw);
       if (c == 0)
         {
-          if (w->len > 0)
+          if (wlen > 0)
             wend = (size_t)(next - text);
           p = next;
           continue;
         }
-      if (g_unichar_isalnum (c))
+      if (is_alnum (c))
         word = TRUE;
-      else if ((c == '\'' || c == ':') && w->len > 0 && next < endp)
+      else if ((c == '\'' || c == ':') && wlen > 0 && next < endp)
         {
           gunichar n = fold_char (g_utf8_get_char (next));
-          char prev = w->str[w->len - 1];
+          char prev = w[wlen - 1];
           if (c == ':')
             word = g_ascii_isdigit (prev) && n < 128 && g_ascii_isdigit ((char)n);
           else
@@ -272,21 +306,23 @@ tokenize (const LaresIntentLang *lang, const char *text, size_t len)
         }
       if (word)
         {
-          if (w->len == 0)
+          if (wlen == 0)
             wstart = (size_t)(p - text);
-          g_string_append_unichar (w, c);
+          if (c < 0x80)
+            w[wlen++] = (char)c;
+          else
+            wlen += (size_t)g_unichar_to_utf8 (c, w + wlen);
           wend = (size_t)(next - text);
         }
-      else if (w->len > 0)
+      else if (wlen > 0)
         {
-          emit_raw (lang, out, w->str, wstart, wend);
-          g_string_truncate (w, 0);
+          w += emit_raw (lang, out, w, wlen, wstart, wend);
+          wlen = 0;
         }
       p = next;
     }
-  if (w->len > 0)
-    emit_raw (lang, out, w->str, wstart, wend);
-  return g_steal_pointer (&out);
+  if (wlen > 0)
+    emit_raw (lang, out, w, wlen, wstart, wend);
 }
 
 /* Fold one table key the way input words are folded (apostrophes kept or
@@ -294,18 +330,22 @@ tokenize (const LaresIntentLang *lang, const char *text, size_t len)
 static char *
 fold_key (const LaresIntentLang *lang, const char *key, gboolean keep_apostrophe)
 {
-  g_autoptr (GArray) toks = tokenize (lang, key, strlen (key));
+  size_t len = strlen (key);
+  g_autofree char *buf = g_malloc (5 * len + 1);
+  LaresIntentTokVec toks = { 0 };
   g_autoptr (GString) s = g_string_new (NULL);
 
-  for (size_t i = 0; i < toks->len; i++)
+  tokenize (lang, key, len, buf, &toks);
+  for (size_t i = 0; i < toks.n; i++)
     {
-      const char *t = g_array_index (toks, LaresIntentToken, i).text;
+      const char *t = toks.v[i].text;
       if (s->len > 0)
         g_string_append_c (s, ' ');
       for (; *t; t++)
         if (*t != '\'' || keep_apostrophe)
           g_string_append_c (s, *t);
     }
+  vec_clear (&toks);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
@@ -319,16 +359,22 @@ lookup_int (GHashTable *t, const char *key, int *out)
   return TRUE;
 }
 
-/* Step 3: replacements, longest first. */
-static GArray *
-apply_replacements (const LaresIntentLang *lang, GArray *in)
+/* Step 3: replacements, longest first.  Replaced words are borrowed from
+ * the language's rules; others lose their apostrophes in place. */
+static void
+apply_replacements (const LaresIntentLang *lang, LaresIntentTokVec *in, LaresIntentTokVec *out)
 {
-  g_autoptr (GArray) out = token_array ();
-
-  for (size_t i = 0; i < in->len;)
+  for (size_t i = 0; i < in->n;)
     {
-      LaresIntentToken *t = &g_array_index (in, LaresIntentToken, i);
-      GPtrArray *cands = g_hash_table_lookup (lang->replace, t->text);
+      LaresIntentToken *t = &in->v[i];
+      GPtrArray *cands;
+      if (lang->norm_words != NULL)
+        {
+          const LaresNormWord *nw = g_hash_table_lookup (lang->norm_words, t->text);
+          cands = nw != NULL ? nw->replace : NULL;
+        }
+      else
+        cands = g_hash_table_lookup (lang->replace, t->text);
       gboolean done = FALSE;
 
       for (size_t c = 0; cands != NULL && c < cands->len && !done; c++)
@@ -337,31 +383,99 @@ apply_replacements (const LaresIntentLang *lang, GArray *in)
           size_t n = 0;
           while (rule[n] != NULL)
             n++;
-          if (i + n > in->len)
+          if (i + n > in->n)
             continue;
           gboolean ok = TRUE;
           for (size_t k = 1; k < n && ok; k++)
-            ok = strcmp (rule[k], g_array_index (in, LaresIntentToken, i + k).text) == 0;
+            ok = strcmp (rule[k], in->v[i + k].text) == 0;
           if (!ok)
             continue;
-          size_t start = t->start, end = g_array_index (in, LaresIntentToken, i + n - 1).end;
+          size_t start = t->start, end = in->v[i + n - 1].end;
           for (char **to = rule + n + 1; *to != NULL; to++)
-            push_token (out, *to, strlen (*to), start, end);
+            vec_push (out, *to, start, end);
           i += n;
           done = TRUE;
         }
       if (!done)
         {
-          g_autoptr (GString) s = g_string_new (NULL);
-          for (const char *q = t->text; *q; q++)
+          char *q = t->text, *d = t->text;
+          for (; *q; q++)
             if (*q != '\'')
-              g_string_append_c (s, *q);
-          if (s->len > 0)
-            push_token (out, s->str, s->len, t->start, t->end);
+              *d++ = *q;
+          *d = '\0';
+          if (d > t->text)
+            vec_push (out, t->text, t->start, t->end);
           i++;
         }
     }
-  return g_steal_pointer (&out);
+}
+
+/* What steps 3-5 need to know of @w: one lookup once the language is
+ * frozen (lares_intent_lang_freeze()), the separate tables before. */
+static LaresNormWord
+norm_word_from_tables (const LaresIntentLang *lang, const char *w)
+{
+  LaresNormWord nw = { 0 };
+  int v;
+
+  nw.replace = g_hash_table_lookup (lang->replace, w);
+  if (lookup_int (lang->num_units, w, &v))
+    nw.unit = v;
+  if (lookup_int (lang->num_tens, w, &v))
+    nw.tens = v;
+  if (lookup_int (lang->num_scales, w, &v))
+    nw.scale = v;
+  nw.joiner = g_hash_table_contains (lang->num_joiners, w);
+  nw.filler = g_hash_table_contains (lang->fillers, w);
+  return nw;
+}
+
+static LaresNormWord
+norm_word (const LaresIntentLang *lang, const char *w)
+{
+  static const LaresNormWord none = { 0 };
+  const LaresNormWord *found;
+
+  if (lang->norm_words == NULL)
+    return norm_word_from_tables (lang, w);
+  found = g_hash_table_lookup (lang->norm_words, w);
+  return found != NULL ? *found : none;
+}
+
+static void
+freeze_table (LaresIntentLang *lang, GHashTable *t)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, t);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    if (!g_hash_table_contains (lang->norm_words, key))
+      g_hash_table_insert (lang->norm_words, key, NULL);
+}
+
+void
+lares_intent_lang_freeze (LaresIntentLang *lang)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_return_if_fail (lang->norm_words == NULL);
+  /* Keys are borrowed from the tables, which never change again. */
+  lang->norm_words = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  freeze_table (lang, lang->replace);
+  freeze_table (lang, lang->num_units);
+  freeze_table (lang, lang->num_tens);
+  freeze_table (lang, lang->num_scales);
+  freeze_table (lang, lang->num_joiners);
+  freeze_table (lang, lang->fillers);
+  g_hash_table_iter_init (&it, lang->norm_words);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      LaresNormWord *nw = g_new (LaresNormWord, 1);
+      *nw = norm_word_from_tables (lang, key);
+      g_hash_table_iter_replace (&it, nw);
+    }
 }
 
 enum
@@ -372,36 +486,37 @@ enum
   NUM_SCALE
 };
 
-/* Step 4-5: number words to digits, fillers out. */
-static GArray *
-fold_numbers (const LaresIntentLang *lang, GArray *in)
+/* Step 4-5: number words to digits (written to @digits, 24 bytes for each
+ * input token), fillers out. */
+static void
+fold_numbers (const LaresIntentLang *lang, LaresIntentTokVec *in, char *digits,
+              LaresIntentTokVec *out)
 {
-  g_autoptr (GArray) out = token_array ();
-
-  for (size_t i = 0; i < in->len;)
+  for (size_t i = 0; i < in->n;)
     {
-      LaresIntentToken *t = &g_array_index (in, LaresIntentToken, i);
+      LaresIntentToken *t = &in->v[i];
       int64_t total = 0, current = 0;
       int last = NUM_NONE;
       size_t j = i;
 
-      for (; j < in->len; j++)
+      for (; j < in->n; j++)
         {
-          const char *w = g_array_index (in, LaresIntentToken, j).text;
+          const char *w = in->v[j].text;
           int v;
-          if (lookup_int (lang->num_units, w, &v) && last != NUM_UNIT)
+          LaresNormWord nw = norm_word (lang, w);
+          if ((v = nw.unit) > 0 && last != NUM_UNIT)
             {
               if (last == NUM_TENS && (current % 10) != 0)
                 break;
               current += v - 1;
               last = NUM_UNIT;
             }
-          else if (lookup_int (lang->num_tens, w, &v) && last != NUM_UNIT && last != NUM_TENS)
+          else if ((v = nw.tens) > 0 && last != NUM_UNIT && last != NUM_TENS)
             {
               current += v - 1;
               last = NUM_TENS;
             }
-          else if (lookup_int (lang->num_scales, w, &v) && last != NUM_NONE && last != NUM_SCALE)
+          else if ((v = nw.scale) > 0 && last != NUM_NONE && last != NUM_SCALE)
             {
               if (current == 0)
                 current = 1;
@@ -418,12 +533,10 @@ fold_numbers (const LaresIntentLang *lang, GArray *in)
                   break;
                 }
             }
-          else if (g_hash_table_contains (lang->num_joiners, w) && last == NUM_SCALE &&
-                   j + 1 < in->len)
+          else if (nw.joiner && last == NUM_SCALE && j + 1 < in->n)
             {
-              const char *nw = g_array_index (in, LaresIntentToken, j + 1).text;
-              if (!g_hash_table_contains (lang->num_units, nw) &&
-                  !g_hash_table_contains (lang->num_tens, nw))
+              LaresNormWord next = norm_word (lang, in->v[j + 1].text);
+              if (next.unit == 0 && next.tens == 0)
                 break;
             }
           else
@@ -431,30 +544,81 @@ fold_numbers (const LaresIntentLang *lang, GArray *in)
         }
       if (j > i && last != NUM_NONE)
         {
-          g_autofree char *digits = g_strdup_printf ("%" G_GINT64_FORMAT, total + current);
-          push_token (out, digits, strlen (digits), t->start,
-                      g_array_index (in, LaresIntentToken, j - 1).end);
+          g_snprintf (digits, 24, "%" G_GINT64_FORMAT, total + current);
+          vec_push (out, digits, t->start, in->v[j - 1].end);
+          digits += 24;
           i = j;
           continue;
         }
-      if (!g_hash_table_contains (lang->fillers, t->text))
-        push_token (out, t->text, strlen (t->text), t->start, t->end);
+      if (!norm_word (lang, t->text).filler)
+        vec_push (out, t->text, t->start, t->end);
       i++;
     }
-  return g_steal_pointer (&out);
+}
+
+void
+lares_intent_normalize_into (const LaresIntentLang *lang, const char *text, size_t len,
+                             LaresIntentNorm *norm)
+{
+  size_t need;
+
+  norm->toks = NULL;
+  norm->n_toks = 0;
+  norm->raw.v = norm->rep.v = norm->out.v = NULL;
+  norm->raw.n = norm->rep.n = norm->out.n = 0;
+  norm->raw.cap = norm->rep.cap = norm->out.cap = 0;
+  norm->buf = norm->digits = NULL;
+  if (text == NULL || !g_utf8_validate_len (text, len, NULL))
+    return;
+  need = 5 * len + 1;
+  norm->buf = need <= sizeof norm->inline_buf ? norm->inline_buf : g_malloc (need);
+  tokenize (lang, text, len, norm->buf, &norm->raw);
+  apply_replacements (lang, &norm->raw, &norm->rep);
+  need = 24 * norm->rep.n;
+  norm->digits = need <= sizeof norm->inline_digits ? norm->inline_digits : g_malloc (need);
+  fold_numbers (lang, &norm->rep, norm->digits, &norm->out);
+  norm->toks = norm->out.v;
+  norm->n_toks = norm->out.n;
+}
+
+void
+lares_intent_norm_clear (LaresIntentNorm *norm)
+{
+  vec_clear (&norm->raw);
+  vec_clear (&norm->rep);
+  vec_clear (&norm->out);
+  if (norm->buf != norm->inline_buf)
+    g_free (norm->buf);
+  if (norm->digits != norm->inline_digits)
+    g_free (norm->digits);
+  norm->buf = norm->digits = NULL;
+  norm->toks = NULL;
+  norm->n_toks = 0;
+}
+
+static void
+token_clear (gpointer p)
+{
+  LaresIntentToken *t = p;
+  g_free (t->text);
 }
 
 GArray *
 lares_intent_normalize (const LaresIntentLang *lang, const char *text, size_t len)
 {
-  g_autoptr (GArray) raw = NULL;
-  g_autoptr (GArray) replaced = NULL;
+  LaresIntentNorm norm;
+  GArray *out;
 
-  if (text == NULL || !g_utf8_validate_len (text, len, NULL))
-    return token_array ();
-  raw = tokenize (lang, text, len);
-  replaced = apply_replacements (lang, raw);
-  return fold_numbers (lang, replaced);
+  lares_intent_normalize_into (lang, text, len, &norm);
+  out = g_array_sized_new (FALSE, TRUE, sizeof (LaresIntentToken), (unsigned)norm.n_toks);
+  g_array_set_clear_func (out, token_clear);
+  for (size_t i = 0; i < norm.n_toks; i++)
+    {
+      LaresIntentToken t = { g_strdup (norm.toks[i].text), norm.toks[i].start, norm.toks[i].end };
+      g_array_append_val (out, t);
+    }
+  lares_intent_norm_clear (&norm);
+  return out;
 }
 
 char *

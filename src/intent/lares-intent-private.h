@@ -111,10 +111,24 @@ typedef struct
   GHashTable *units;        /* word -> seconds or LARES_UNIT_* (stored + 3) */
   GHashTable *roles;        /* word -> LaresDateRole */
   GHashTable *messages;     /* key -> text */
+  GHashTable *norm_words;   /* word -> LaresNormWord*, the normalizer's tables merged; NULL
+                             * until lares_intent_lang_freeze() */
   int default_hour;         /* a day with no time in a datetime slot */
 } LaresIntentLang;
 
+/* One word's entries in the normalizer's tables. */
+typedef struct
+{
+  GPtrArray *replace;    /* (nullable) its replace rules (borrowed) */
+  int unit, tens, scale; /* value + 1, or 0 */
+  gboolean joiner, filler;
+} LaresNormWord;
+
 LaresIntentLang *lares_intent_lang_new (void);
+/* Merge the normalizer's tables into one lookup; call once all files are
+ * loaded (the tables must not change afterwards).  Normalizing gives the
+ * same tokens before and after, only faster. */
+void lares_intent_lang_freeze (LaresIntentLang *lang);
 void lares_intent_lang_free (LaresIntentLang *lang);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresIntentLang, lares_intent_lang_free)
 /* Merge the `normalize:`, `dates:` and `messages:` sections of one file. */
@@ -136,6 +150,34 @@ typedef struct
  * GArray of LaresIntentToken that frees its tokens; empty for empty or
  * invalid UTF-8 input. */
 GArray *lares_intent_normalize (const LaresIntentLang *lang, const char *text, size_t len);
+
+/* The same without allocating for a short sentence (the matcher's path):
+ * tokens and their text live in the caller's LaresIntentNorm (usually on
+ * its stack) or are borrowed from @lang, until lares_intent_norm_clear(). */
+typedef struct
+{
+  LaresIntentToken *v; /* inline_v, or (owned) a bigger heap array */
+  size_t n, cap;
+  LaresIntentToken inline_v[48];
+} LaresIntentTokVec;
+
+typedef struct
+{
+  const LaresIntentToken *toks; /* OUT: the tokens; text borrowed (see above) */
+  size_t n_toks;
+  /* private */
+  LaresIntentTokVec raw, rep, out;
+  char *buf;    /* folded words: inline_buf or (owned) heap */
+  char *digits; /* folded numbers: inline_digits or (owned) heap */
+  char inline_buf[640];
+  char inline_digits[24 * 16];
+} LaresIntentNorm;
+
+/* Fills all of @norm (no init needed); always pair with lares_intent_norm_clear(). */
+void lares_intent_normalize_into (const LaresIntentLang *lang, const char *text, size_t len,
+                                  LaresIntentNorm *norm);
+void lares_intent_norm_clear (LaresIntentNorm *norm);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LaresIntentNorm, lares_intent_norm_clear)
 /* The tokens joined by single spaces (tests, fuzzers, entity names). */
 char *lares_intent_tokens_join (GArray *tokens, size_t from, size_t to);
 
@@ -152,12 +194,44 @@ typedef enum
 int64_t lares_intent_local_to_unix (GTimeZone *tz, int year, int month, int day, int hour,
                                     int minute, LaresLocalKind *kind);
 
+/* Whether the datetime, day, duration and recurrence parsers can read @w at
+ * all: a span holding any other word parses as none of them, so the matcher
+ * need not try it (or any longer span from the same start). */
+gboolean lares_intent_is_date_word (const LaresIntentLang *lang, const char *w);
+/* The longest span those parsers accept (datetime, day and recurrence; a
+ * duration has no cap). */
+#define LARES_INTENT_MAX_DATE_TOKENS 16
+
+/* What the date parsers know of one token, found once (the matcher keeps
+ * one per word of the engine's vocabulary) instead of by a table lookup
+ * each time a parser looks at it. */
+typedef struct
+{
+  int role;    /* LaresDateRole, or 0 */
+  int weekday; /* 1 (Monday) .. 7, or 0 */
+  int month;   /* 1..12, or 0 */
+  int ordinal; /* 1..31 from the ordinals table or "3rd", or 0 */
+  int unit;    /* seconds or LARES_UNIT_*, or 0 */
+  int number;  /* a plain number of at most 6 digits, or -1 */
+  int clock_h; /* "9:30": 9, or -1 */
+  int clock_m; /* "9:30": 30, or -1 */
+} LaresIntentDateTok;
+
+void lares_intent_date_tok_init (const LaresIntentLang *lang, const char *word,
+                                 LaresIntentDateTok *tok);
+
 /* Each parser must consume all @n tokens.  @now is in the user's zone. */
 gboolean lares_intent_parse_datetime (const LaresIntentLang *lang, char **tok, size_t n,
                                       GDateTime *now, gboolean day_only, JsonNode **value,
                                       char **note);
 gboolean lares_intent_parse_duration (const LaresIntentLang *lang, char **tok, size_t n,
                                       int64_t *seconds);
+/* The same three over classified tokens (the others classify and call these). */
+gboolean lares_intent_parse_duration_toks (const LaresIntentLang *lang,
+                                           const LaresIntentDateTok *tok, size_t n,
+                                           int64_t *seconds);
+char *lares_intent_parse_rrule_toks (const LaresIntentLang *lang, const LaresIntentDateTok *tok,
+                                     size_t n);
 gboolean lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok, size_t n,
                                         GDateTime *now, JsonNode **value, char **note);
 /* The matcher tries many spans and keeps few: it parses each span into cheap
@@ -181,6 +255,9 @@ typedef struct
 
 gboolean lares_intent_parse_when (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,
                                   gboolean day_only, LaresIntentWhen *when);
+gboolean lares_intent_parse_when_toks (const LaresIntentLang *lang, const LaresIntentDateTok *tok,
+                                       size_t n, GDateTime *now, gboolean day_only,
+                                       LaresIntentWhen *when);
 /* Never NULL for a @when that lares_intent_parse_when() filled with the same @now. */
 JsonNode *lares_intent_when_value (const LaresIntentLang *lang, GDateTime *now,
                                    const LaresIntentWhen *when, char **note);
@@ -189,6 +266,18 @@ char *lares_intent_parse_rrule (const LaresIntentLang *lang, char **tok, size_t 
 /* {rrule, start}, or NULL when libical finds no occurrence after @now. */
 JsonNode *lares_intent_rrule_value (const LaresIntentLang *lang, const char *rule, GDateTime *now,
                                     char **note);
+/* A local wall time (no zone). */
+typedef struct
+{
+  int year, month, day, hour, minute;
+} LaresIntentWall;
+
+/* The first occurrence of @rule after @start (DTSTART), interval taken as 1.
+ * The rule shapes the recurrence parser writes are computed directly;
+ * anything else, or everything with @use_libical, by libical's iterator
+ * (tests compare the two).  FALSE when there is none. */
+gboolean lares_intent_rrule_first (const char *rule, const LaresIntentWall *start,
+                                   gboolean use_libical, LaresIntentWall *first);
 /* RFC 3339 with the offset of @dt's zone. */
 char *lares_intent_format_rfc3339 (GDateTime *dt);
 
@@ -207,12 +296,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresTemplateNode, lares_template_node_free)
 /* One expanded element: a literal word (not yet normalized) or "{slot}". */
 typedef struct
 {
-  char *word; /* (owned) literal, or NULL */
-  char *slot; /* (owned) slot name, or NULL */
+  const char *word; /* literal, or NULL; borrowed from a template tree */
+  const char *slot; /* slot name, or NULL; borrowed likewise */
 } LaresTemplateItem;
 
 /* Expand into at most @max sequences; each is a GArray of LaresTemplateItem.
- * Returns a GPtrArray of those arrays, or NULL with @error. */
+ * Returns a GPtrArray of those arrays, or NULL with @error.  The items
+ * point into @node's tree and the rules' trees: free the result first. */
 GPtrArray *lares_template_expand (const LaresTemplateNode *node, LaresTemplateRuleFunc rules,
                                   void *user_data, size_t max, GError **error);
 

@@ -238,31 +238,18 @@ lares_template_parse (const char *text, size_t len, GError **error)
 
 /* ---- expansion ---------------------------------------------------------------------------- */
 
-static void
-item_clear (gpointer p)
-{
-  LaresTemplateItem *it = p;
-  g_free (it->word);
-  g_free (it->slot);
-}
-
+/* Items borrow their text from the template trees, so a sequence is a
+ * flat array copied with memcpy: expansion makes tens of thousands. */
 static GArray *
-seq_new (void)
+seq_new (size_t reserve)
 {
-  GArray *a = g_array_new (FALSE, TRUE, sizeof (LaresTemplateItem));
-  g_array_set_clear_func (a, item_clear);
-  return a;
+  return g_array_sized_new (FALSE, FALSE, sizeof (LaresTemplateItem), (unsigned)reserve);
 }
 
 static void
 seq_append (GArray *dst, const GArray *src)
 {
-  for (size_t i = 0; i < src->len; i++)
-    {
-      const LaresTemplateItem *it = &g_array_index (src, LaresTemplateItem, i);
-      LaresTemplateItem copy = { g_strdup (it->word), g_strdup (it->slot) };
-      g_array_append_val (dst, copy);
-    }
+  g_array_append_vals (dst, src->data, src->len);
 }
 
 static GPtrArray *
@@ -290,9 +277,9 @@ expand (Expander *x, const LaresTemplateNode *n)
     case T_WORD:
     case T_SLOT:
       {
-        GArray *s = seq_new ();
-        LaresTemplateItem it = { n->kind == T_WORD ? g_strdup (n->text) : NULL,
-                                 n->kind == T_SLOT ? g_strdup (n->text) : NULL };
+        GArray *s = seq_new (1);
+        LaresTemplateItem it = { n->kind == T_WORD ? n->text : NULL,
+                                 n->kind == T_SLOT ? n->text : NULL };
         g_array_append_val (s, it);
         g_ptr_array_add (out, s);
         break;
@@ -320,7 +307,7 @@ expand (Expander *x, const LaresTemplateNode *n)
     case T_OPT:
     case T_ALT:
       if (n->kind == T_OPT)
-        g_ptr_array_add (out, seq_new ());
+        g_ptr_array_add (out, seq_new (0));
       for (size_t i = 0; i < n->kids->len; i++)
         {
           g_autoptr (GPtrArray) sub = expand (x, n->kids->pdata[i]);
@@ -333,7 +320,7 @@ expand (Expander *x, const LaresTemplateNode *n)
         }
       break;
     case T_SEQ:
-      g_ptr_array_add (out, seq_new ());
+      g_ptr_array_add (out, seq_new (0));
       for (size_t i = 0; i < n->kids->len; i++)
         {
           g_autoptr (GPtrArray) sub = expand (x, n->kids->pdata[i]);
@@ -345,9 +332,10 @@ expand (Expander *x, const LaresTemplateNode *n)
           for (size_t a = 0; a < out->len; a++)
             for (size_t b = 0; b < sub->len; b++)
               {
-                GArray *s = seq_new ();
-                seq_append (s, out->pdata[a]);
-                seq_append (s, sub->pdata[b]);
+                const GArray *head = out->pdata[a], *tail = sub->pdata[b];
+                GArray *s = seq_new (head->len + tail->len);
+                seq_append (s, head);
+                seq_append (s, tail);
                 g_ptr_array_add (next, s);
               }
           g_ptr_array_unref (out);
