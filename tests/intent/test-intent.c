@@ -170,6 +170,71 @@ test_builtin (void)
   g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_IO);
 }
 
+/* The first occurrence of the recurrences the parser writes is computed
+ * directly; libical's iterator must agree on every rule shape, from start
+ * dates that include month ends and the last minute of a day. */
+static void
+test_rrule_first_matches_libical (void)
+{
+  static const char *const days[] = { "MO", "TU", "WE", "TH", "FR", "SA", "SU" };
+  static const int times[][2] = { { 0, 0 }, { 7, 0 }, { 9, 30 }, { 12, 0 }, { 23, 59 }, { 2, 30 } };
+  g_autoptr (GPtrArray) rules = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20261121);
+  unsigned checks = 0;
+
+  g_ptr_array_add (rules, g_strdup ("FREQ=MINUTELY;INTERVAL=5"));
+  g_ptr_array_add (rules, g_strdup ("FREQ=HOURLY;INTERVAL=2"));
+  for (size_t t = 0; t < G_N_ELEMENTS (times); t++)
+    {
+      g_autofree char *at = g_strdup_printf (";BYHOUR=%d;BYMINUTE=%d", times[t][0], times[t][1]);
+      g_ptr_array_add (rules, g_strconcat ("FREQ=DAILY", at, NULL));
+      g_ptr_array_add (rules, g_strconcat ("FREQ=DAILY;INTERVAL=2", at, NULL));
+      for (int mask = 1; mask < 128; mask += 9) /* a spread of weekday sets */
+        {
+          GString *r = g_string_new ("FREQ=WEEKLY;BYDAY=");
+          for (int d = 0, first = 1; d < 7; d++)
+            if (mask & (1 << d))
+              {
+                g_string_append_printf (r, "%s%s", first ? "" : ",", days[d]);
+                first = 0;
+              }
+          g_string_append (r, at);
+          g_ptr_array_add (rules, g_string_free (r, FALSE));
+        }
+      for (int d = 0; d < 7; d++)
+        for (int nth = -1; nth <= 5; nth++)
+          if (nth != 0)
+            g_ptr_array_add (rules,
+                             g_strdup_printf ("FREQ=MONTHLY;BYDAY=%d%s%s", nth, days[d], at));
+      for (int md = 1; md <= 31; md += 3)
+        g_ptr_array_add (rules, g_strdup_printf ("FREQ=MONTHLY;BYMONTHDAY=%d%s", md, at));
+      g_ptr_array_add (rules, g_strdup_printf ("FREQ=MONTHLY;BYMONTHDAY=31%s", at));
+    }
+  for (unsigned i = 0; i < rules->len; i++)
+    for (int k = 0; k < 40; k++)
+      {
+        LaresIntentWall start, direct, ical;
+        int year = g_rand_int_range (rand, 1990, 2091), month = g_rand_int_range (rand, 1, 13);
+        int dim = g_date_get_days_in_month ((GDateMonth)month, (GDateYear)year);
+        gboolean a, b;
+
+        start =
+            (LaresIntentWall){ year, month, k % 4 == 0 ? dim : g_rand_int_range (rand, 1, dim + 1),
+                               k % 5 == 0 ? 23 : g_rand_int_range (rand, 0, 24),
+                               k % 5 == 0 ? 59 : g_rand_int_range (rand, 0, 60) };
+        a = lares_intent_rrule_first (rules->pdata[i], &start, FALSE, &direct);
+        b = lares_intent_rrule_first (rules->pdata[i], &start, TRUE, &ical);
+        if (a != b || (a && memcmp (&direct, &ical, sizeof direct) != 0))
+          g_error ("%s from %04d-%02d-%02d %02d:%02d: %04d-%02d-%02d %02d:%02d, libical "
+                   "%04d-%02d-%02d %02d:%02d",
+                   (const char *)rules->pdata[i], start.year, start.month, start.day, start.hour,
+                   start.minute, direct.year, direct.month, direct.day, direct.hour, direct.minute,
+                   ical.year, ical.month, ical.day, ical.hour, ical.minute);
+        checks++;
+      }
+  g_assert_cmpuint (checks, >, 10000);
+}
+
 static void
 test_normalize (void)
 {
@@ -369,6 +434,7 @@ main (int argc, char **argv)
   g_test_add_func ("/intent/ambiguous/intent", test_ambiguous_intent);
   g_test_add_func ("/intent/router", test_router);
   g_test_add_func ("/intent/builtin", test_builtin);
+  g_test_add_func ("/intent/rrule-first", test_rrule_first_matches_libical);
   g_test_add_func ("/intent/long-input", test_long_input);
   int rc = g_test_run ();
   g_clear_pointer (&shared_engine, lares_intent_engine_free);
