@@ -25,6 +25,7 @@
 #include "lares-tools.h"
 #include "lares-util.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <string.h>
 
@@ -233,6 +234,9 @@ engine_built (gpointer data)
   g_clear_pointer (&chat->engine_source, g_source_unref);
   g_mutex_unlock (&chat->engine_lock);
   g_thread_join (g_steal_pointer (&chat->engine_thread));
+  /* The compile's scratch is freed by now, in the thread's own malloc
+   * arena: hand it back (measured: idle RSS 23 MB -> 17 MB). */
+  malloc_trim (0);
   while ((t = g_queue_pop_head (&chat->waiting)) != NULL)
     understand (t);
   return G_SOURCE_REMOVE;
