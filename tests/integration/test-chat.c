@@ -111,11 +111,13 @@ chat_sse (LaresTestDaemon *d, int64_t conversation_id, const char *text)
   for (char **b = blocks; *b && **b; b++)
     {
       g_auto (GStrv) lines = g_strsplit (*b, "\n", 2);
+      g_autoptr (GBytes) data = NULL;
       JsonNode *ev;
 
       g_assert_true (g_str_has_prefix (lines[0], "event: "));
       g_assert_true (lines[1] != NULL && g_str_has_prefix (lines[1], "data: "));
-      ev = lares_test_json (g_bytes_new_static (lines[1] + 6, strlen (lines[1] + 6)));
+      data = g_bytes_new_static (lines[1] + 6, strlen (lines[1] + 6));
+      ev = lares_test_json (data);
       g_assert_cmpstr (str (ev, "type"), ==, lines[0] + 7);
       g_ptr_array_add (events, ev);
     }
@@ -993,7 +995,10 @@ test_cli_ask_chat (void)
   g_clear_pointer (&err, g_free);
 
   g_assert_cmpint (run_cli (d, ask_json, NULL, d->token, &out, &err), ==, 0);
-  json = lares_test_json (g_bytes_new (out, strlen (out)));
+  {
+    g_autoptr (GBytes) bytes = g_bytes_new (out, strlen (out));
+    json = lares_test_json (bytes);
+  }
   g_assert_cmpstr (str (json, "reply"), ==, "Forty two.");
   g_assert_cmpstr (str (json, "path"), ==, "llm");
   g_clear_pointer (&out, g_free);
