@@ -3,7 +3,8 @@
  *
  * The input is fed twice: whole, and cut at up to three points derived
  * from its bytes.  Checks beyond "no crash": both runs give the same
- * answer (framing does not depend on how reads fall), every on_text piece
+ * answer (framing does not depend on how reads fall), the answer is the
+ * same with the plain-text fast path turned off, every on_text piece
  * is valid UTF-8 and together they are the result's text, tool-call fields
  * are valid UTF-8, and a failure is always a LARES_LLM_ERROR.  A small
  * line cap lets short inputs reach the oversize-line path.
@@ -42,7 +43,7 @@ event_cb (const char *data, size_t len, gpointer user_data, GError **error)
 
 /* Everything the run produced, for comparing two runs. */
 static char *
-run_stream (const uint8_t *data, size_t size, const size_t *cuts, size_t n_cuts)
+run_stream (const uint8_t *data, size_t size, const size_t *cuts, size_t n_cuts, gboolean fast)
 {
   g_autoptr (GError) error = NULL;
   GString *out = g_string_new (NULL);
@@ -52,6 +53,7 @@ run_stream (const uint8_t *data, size_t size, const size_t *cuts, size_t n_cuts)
   gboolean ok = TRUE;
 
   run.acc = lares_llm_accum_new (LARES_LLM_OPENAI);
+  lares_llm_accum_set_fast_path (run.acc, fast);
   run.pieces = g_string_new (NULL);
   lares_llm_sse_init (&run.sse, MAX_LINE, event_cb, &run);
   for (size_t i = 0; i <= n_cuts && ok; i++)
@@ -103,6 +105,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   g_autofree char *whole = NULL;
   g_autofree char *split = NULL;
+  g_autofree char *slow = NULL;
   size_t cuts[3];
   uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 
@@ -114,8 +117,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     cuts[i] = (size_t)((h >> (i * 21)) % (size + 1));
   qsort (cuts, G_N_ELEMENTS (cuts), sizeof cuts[0], compare_size);
 
-  whole = run_stream (data, size, NULL, 0);
-  split = run_stream (data, size, cuts, G_N_ELEMENTS (cuts));
+  whole = run_stream (data, size, NULL, 0, TRUE);
+  split = run_stream (data, size, cuts, G_N_ELEMENTS (cuts), TRUE);
+  slow = run_stream (data, size, NULL, 0, FALSE);
   g_assert_cmpstr (whole, ==, split);
+  g_assert_cmpstr (whole, ==, slow);
   return 0;
 }

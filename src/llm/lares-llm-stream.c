@@ -485,7 +485,14 @@ struct _LaresLlmAccum
   LaresLlmResult result;
   GArray *calls;       /* PendingCall, sorted by index */
   size_t answer_bytes; /* text plus arguments kept, against LARES_LLM_ANSWER_MAX */
+  gboolean no_fast_path;
 };
+
+void
+lares_llm_accum_set_fast_path (LaresLlmAccum *acc, gboolean enabled)
+{
+  acc->no_fast_path = !enabled;
+}
 
 void
 lares_llm_tool_call_free (LaresLlmToolCall *call)
@@ -683,6 +690,412 @@ first_choice (JsonArray *choices)
   return NULL;
 }
 
+/* ---- the fast path for plain text chunks ------------------------------------------------------
+ *
+ * Most chunks of an answer are {"id":…,"choices":[{"index":0,"delta":{"content":"…"},
+ * "finish_reason":null}]} and nothing else of interest.  Building a json-glib tree for each
+ * cost ~18% of the main loop per turn, so a strict scanner reads that one shape without a tree:
+ * it checks the whole chunk is valid JSON (RFC 8259, no extensions), and gives up (returns
+ * FAST_NO) at anything it does not handle exactly like the full path — tool calls, usage,
+ * errors, several choices, duplicate or escaped keys, invalid UTF-8, lone surrogates, NUL —
+ * which then takes the full path.  The fuzz target compares both paths on every input. */
+
+typedef enum
+{
+  FAST_NO,  /* not this shape: use the full parser */
+  FAST_YES, /* handled */
+} FastVerdict;
+
+typedef struct
+{
+  const char *p, *end;
+  unsigned depth;
+} Scan;
+
+static void
+scan_ws (Scan *sc)
+{
+  while (sc->p < sc->end && is_json_space (*sc->p))
+    sc->p++;
+}
+
+static gboolean
+scan_lit (Scan *sc, const char *lit, size_t n)
+{
+  if ((size_t)(sc->end - sc->p) < n || memcmp (sc->p, lit, n) != 0)
+    return FALSE;
+  sc->p += n;
+  return TRUE;
+}
+
+static int
+hex4 (const char *p)
+{
+  int v = 0;
+
+  for (int i = 0; i < 4; i++)
+    {
+      int d = g_ascii_xdigit_value (p[i]);
+      if (d < 0)
+        return -1;
+      v = v * 16 + d;
+    }
+  return v;
+}
+
+/* A string at sc->p (on its opening quote).  With @out, decoded into it. */
+static gboolean
+scan_string (Scan *sc, GString *out)
+{
+  const char *run;
+
+  if (sc->p >= sc->end || *sc->p != '"')
+    return FALSE;
+  sc->p++;
+  for (;;)
+    {
+      run = sc->p;
+      while (sc->p < sc->end && *sc->p != '"' && *sc->p != '\\' && (guchar)*sc->p >= 0x20)
+        sc->p++;
+      if (sc->p > run)
+        {
+          if (!g_utf8_validate_len (run, (gsize)(sc->p - run), NULL))
+            return FALSE;
+          if (out)
+            g_string_append_len (out, run, sc->p - run);
+        }
+      if (sc->p >= sc->end || (guchar)*sc->p < 0x20)
+        return FALSE;
+      if (*sc->p == '"')
+        {
+          sc->p++;
+          return TRUE;
+        }
+      /* An escape. */
+      if (sc->end - sc->p < 2)
+        return FALSE;
+      switch (sc->p[1])
+        {
+        case '"':
+        case '\\':
+        case '/':
+          if (out)
+            g_string_append_c (out, sc->p[1]);
+          sc->p += 2;
+          break;
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+          if (out)
+            g_string_append_c (out, sc->p[1] == 'b'   ? '\b'
+                                    : sc->p[1] == 'f' ? '\f'
+                                    : sc->p[1] == 'n' ? '\n'
+                                    : sc->p[1] == 'r' ? '\r'
+                                                      : '\t');
+          sc->p += 2;
+          break;
+        case 'u':
+          {
+            int hi, lo;
+            gunichar c;
+
+            if (sc->end - sc->p < 6 || (hi = hex4 (sc->p + 2)) < 0)
+              return FALSE;
+            sc->p += 6;
+            if (hi == 0 || (hi >= 0xdc00 && hi <= 0xdfff))
+              return FALSE; /* NUL, or a lone low surrogate */
+            c = (gunichar)hi;
+            if (hi >= 0xd800 && hi <= 0xdbff)
+              {
+                if (sc->end - sc->p < 6 || sc->p[0] != '\\' || sc->p[1] != 'u' ||
+                    (lo = hex4 (sc->p + 2)) < 0xdc00 || lo > 0xdfff)
+                  return FALSE; /* a lone high surrogate */
+                sc->p += 6;
+                c = 0x10000 + (((gunichar)hi - 0xd800) << 10) + ((gunichar)lo - 0xdc00);
+              }
+            if (out)
+              g_string_append_unichar (out, c);
+            break;
+          }
+        default:
+          return FALSE;
+        }
+    }
+}
+
+static gboolean
+scan_number (Scan *sc)
+{
+  const char *start = sc->p;
+
+  if (sc->p < sc->end && *sc->p == '-')
+    sc->p++;
+  if (sc->p < sc->end && *sc->p == '0')
+    sc->p++;
+  else if (sc->p < sc->end && *sc->p >= '1' && *sc->p <= '9')
+    while (sc->p < sc->end && g_ascii_isdigit (*sc->p))
+      sc->p++;
+  else
+    return FALSE;
+  if (sc->p < sc->end && *sc->p == '.')
+    {
+      sc->p++;
+      if (sc->p >= sc->end || !g_ascii_isdigit (*sc->p))
+        return FALSE;
+      while (sc->p < sc->end && g_ascii_isdigit (*sc->p))
+        sc->p++;
+    }
+  if (sc->p < sc->end && (*sc->p == 'e' || *sc->p == 'E'))
+    {
+      sc->p++;
+      if (sc->p < sc->end && (*sc->p == '+' || *sc->p == '-'))
+        sc->p++;
+      if (sc->p >= sc->end || !g_ascii_isdigit (*sc->p))
+        return FALSE;
+      while (sc->p < sc->end && g_ascii_isdigit (*sc->p))
+        sc->p++;
+    }
+  return sc->p > start;
+}
+
+/* Any value, checked and skipped. */
+static gboolean
+scan_value (Scan *sc)
+{
+  gboolean ok = TRUE;
+
+  scan_ws (sc);
+  if (sc->p >= sc->end)
+    return FALSE;
+  switch (*sc->p)
+    {
+    case '"':
+      return scan_string (sc, NULL);
+    case 't':
+      return scan_lit (sc, "true", 4);
+    case 'f':
+      return scan_lit (sc, "false", 5);
+    case 'n':
+      return scan_lit (sc, "null", 4);
+    case '{':
+    case '[':
+      {
+        char close = *sc->p == '{' ? '}' : ']';
+        gboolean object = close == '}';
+
+        if (++sc->depth > 16)
+          return FALSE;
+        sc->p++;
+        scan_ws (sc);
+        if (sc->p < sc->end && *sc->p == close)
+          {
+            sc->p++;
+            sc->depth--;
+            return TRUE;
+          }
+        for (;;)
+          {
+            if (object)
+              {
+                scan_ws (sc);
+                if (!scan_string (sc, NULL))
+                  return FALSE;
+                scan_ws (sc);
+                if (!scan_lit (sc, ":", 1))
+                  return FALSE;
+              }
+            if (!scan_value (sc))
+              return FALSE;
+            scan_ws (sc);
+            if (scan_lit (sc, ",", 1))
+              continue;
+            ok = sc->p < sc->end && *sc->p == close;
+            if (ok)
+              sc->p++;
+            sc->depth--;
+            return ok;
+          }
+      }
+    default:
+      return scan_number (sc);
+    }
+}
+
+/* A key with no escapes; @key points into the chunk. */
+static gboolean
+scan_key (Scan *sc, const char **key, size_t *klen)
+{
+  const char *start;
+
+  scan_ws (sc);
+  if (sc->p >= sc->end || *sc->p != '"')
+    return FALSE;
+  start = ++sc->p;
+  while (sc->p < sc->end && *sc->p != '"' && *sc->p != '\\' && (guchar)*sc->p >= 0x20 &&
+         (guchar)*sc->p < 0x80)
+    sc->p++;
+  if (sc->p >= sc->end || *sc->p != '"')
+    return FALSE;
+  *key = start;
+  *klen = (size_t)(sc->p - start);
+  sc->p++;
+  scan_ws (sc);
+  return scan_lit (sc, ":", 1);
+}
+
+#define KEY_IS(k, n, lit) ((n) == sizeof (lit) - 1 && memcmp ((k), (lit), (n)) == 0)
+
+/* Iterate the members of an object at sc->p: returns 1 with the next key,
+ * 0 at its end, -1 on a syntax problem. */
+static int
+scan_member (Scan *sc, gboolean *first, const char **key, size_t *klen)
+{
+  scan_ws (sc);
+  if (*first)
+    {
+      *first = FALSE;
+      if (scan_lit (sc, "}", 1))
+        return 0;
+    }
+  else if (scan_lit (sc, "}", 1))
+    return 0;
+  else if (!scan_lit (sc, ",", 1))
+    return -1;
+  return scan_key (sc, key, klen) ? 1 : -1;
+}
+
+static FastVerdict
+openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
+{
+  Scan sc = { data, data + len, 0 };
+  g_autoptr (GString) content = NULL;
+  g_autofree char *reason = NULL;
+  gboolean first = TRUE, seen_choices = FALSE, seen_usage = FALSE;
+  const char *key;
+  size_t klen;
+  int r;
+
+  scan_ws (&sc);
+  if (!scan_lit (&sc, "{", 1))
+    return FAST_NO;
+  while ((r = scan_member (&sc, &first, &key, &klen)) == 1)
+    {
+      if (KEY_IS (key, klen, "choices"))
+        {
+          gboolean cfirst = TRUE, seen_delta = FALSE, seen_reason = FALSE, seen_index = FALSE;
+
+          if (seen_choices)
+            return FAST_NO;
+          seen_choices = TRUE;
+          scan_ws (&sc);
+          if (!scan_lit (&sc, "[", 1))
+            return FAST_NO;
+          scan_ws (&sc);
+          if (scan_lit (&sc, "]", 1))
+            continue; /* no choice */
+          if (!scan_lit (&sc, "{", 1))
+            return FAST_NO;
+          while ((r = scan_member (&sc, &cfirst, &key, &klen)) == 1)
+            {
+              if (KEY_IS (key, klen, "delta"))
+                {
+                  gboolean dfirst = TRUE, seen_content = FALSE;
+
+                  if (seen_delta)
+                    return FAST_NO;
+                  seen_delta = TRUE;
+                  scan_ws (&sc);
+                  if (!scan_lit (&sc, "{", 1))
+                    return FAST_NO;
+                  while ((r = scan_member (&sc, &dfirst, &key, &klen)) == 1)
+                    {
+                      if (KEY_IS (key, klen, "content"))
+                        {
+                          if (seen_content)
+                            return FAST_NO;
+                          seen_content = TRUE;
+                          scan_ws (&sc);
+                          if (scan_lit (&sc, "null", 4))
+                            continue;
+                          content = g_string_sized_new (64);
+                          if (!scan_string (&sc, content))
+                            return FAST_NO;
+                        }
+                      else if (KEY_IS (key, klen, "role") || KEY_IS (key, klen, "refusal"))
+                        {
+                          if (!scan_value (&sc))
+                            return FAST_NO;
+                        }
+                      else
+                        return FAST_NO; /* tool_calls, or something new */
+                    }
+                  if (r < 0)
+                    return FAST_NO;
+                }
+              else if (KEY_IS (key, klen, "finish_reason"))
+                {
+                  if (seen_reason)
+                    return FAST_NO;
+                  seen_reason = TRUE;
+                  scan_ws (&sc);
+                  if (scan_lit (&sc, "null", 4))
+                    continue;
+                  reason = NULL;
+                  {
+                    g_autoptr (GString) rs = g_string_new (NULL);
+                    if (!scan_string (&sc, rs))
+                      return FAST_NO;
+                    reason = g_string_free (g_steal_pointer (&rs), FALSE);
+                  }
+                }
+              else if (KEY_IS (key, klen, "index"))
+                {
+                  if (seen_index)
+                    return FAST_NO;
+                  seen_index = TRUE;
+                  scan_ws (&sc);
+                  if (!scan_lit (&sc, "0", 1) ||
+                      (sc.p < sc.end &&
+                       (g_ascii_isdigit (*sc.p) || *sc.p == '.' || *sc.p == 'e' || *sc.p == 'E')))
+                    return FAST_NO;
+                }
+              else if (!scan_value (&sc))
+                return FAST_NO;
+            }
+          if (r < 0)
+            return FAST_NO;
+          scan_ws (&sc);
+          if (!scan_lit (&sc, "]", 1))
+            return FAST_NO; /* several choices */
+        }
+      else if (KEY_IS (key, klen, "usage"))
+        {
+          if (seen_usage)
+            return FAST_NO;
+          seen_usage = TRUE;
+          scan_ws (&sc);
+          if (!scan_lit (&sc, "null", 4))
+            return FAST_NO;
+        }
+      else if (KEY_IS (key, klen, "error"))
+        return FAST_NO;
+      else if (!scan_value (&sc))
+        return FAST_NO;
+    }
+  if (r < 0)
+    return FAST_NO;
+  scan_ws (&sc);
+  if (sc.p != sc.end)
+    return FAST_NO;
+  if (content != NULL && content->len > 0 && !add_text (acc, content->str, delta, error))
+    return FAST_YES; /* add_text set @error; the caller sees the failure below */
+  if (reason != NULL)
+    set_finish_reason (acc, reason);
+  return FAST_YES;
+}
+
 static gboolean
 openai_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
 {
@@ -694,6 +1107,18 @@ openai_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
     {
       acc->result.finished = delta->finished = TRUE;
       return TRUE;
+    }
+  if (!acc->no_fast_path)
+    {
+      GError *local = NULL;
+
+      if (openai_fast (acc, data, len, delta, &local) == FAST_YES)
+        {
+          if (local == NULL)
+            return TRUE;
+          g_propagate_error (error, local);
+          return FALSE;
+        }
     }
   root = lares_llm_json_parse (acc->parser, data, len, error);
   if (root == NULL)

@@ -97,6 +97,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresLlmAccum, lares_llm_accum_free)
 gboolean lares_llm_accum_feed (LaresLlmAccum *acc, const char *data, size_t len,
                                LaresLlmDelta *delta, GError **error);
 
+/* Plain text chunks of OpenAI streams are read by a scanner without a
+ * JSON tree; tests and the fuzz target turn that off to compare.  On by
+ * default. */
+void lares_llm_accum_set_fast_path (LaresLlmAccum *acc, gboolean enabled);
+
 /* The answer so far: text, finish reason, usage, finished, and tool_calls
  * rebuilt from the merged pieces (made-up ids filled in).  The transport
  * fields (http_status, bytes_*, *_us) are left for the caller.

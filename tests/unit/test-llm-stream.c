@@ -725,6 +725,66 @@ test_error_text (void)
   }
 }
 
+/* The plain-text fast path must give exactly what the full parser gives,
+ * on the chunks it takes and on those it hands over. */
+static char *
+feed_one (const char *chunk, gboolean fast)
+{
+  g_autoptr (LaresLlmAccum) acc = lares_llm_accum_new (LARES_LLM_OPENAI);
+  g_autoptr (GError) error = NULL;
+  LaresLlmDelta delta;
+  LaresLlmResult *r;
+  gboolean ok;
+
+  lares_llm_accum_set_fast_path (acc, fast);
+  ok = lares_llm_accum_feed (acc, chunk, strlen (chunk), &delta, &error);
+  r = lares_llm_accum_result (acc);
+  return g_strdup_printf ("%d|%s|%s|%u|%" G_GINT64_FORMAT "|%.*s", ok, r->text->str,
+                          r->finish_reason ? r->finish_reason : "-", r->tool_calls->len,
+                          r->prompt_tokens, (int)delta.text_len, delta.text ? delta.text : "");
+}
+
+static void
+test_fast_path_agrees (void)
+{
+  static const char *const chunks[] = {
+    "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"logprobs\":null,"
+    "\"finish_reason\":null}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+    "\"finish_reason\":null}],\"usage\":null}",
+    "{\"choices\":[{\"delta\":{\"content\":\"esc \\\" \\\\ \\/ \\n \\t \\u00e9 "
+    "\\ud83d\\ude00\"}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"caf\xc3\xa9 \xe2\x82\xac\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"content\":null},\"finish_reason\":\"length\"}]}",
+    "{\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}",
+    "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"second choice\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}},{\"index\":1,\"delta\":{}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"one\",\"content\":\"two\"}}]}",
+    "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":"
+    "{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}",
+    "{\"error\":{\"message\":\"boom\"}}",
+    "{\"choices\":[{\"delta\":{\"content\":\"lone \\udc00\"}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"nul \\u0000 here\"}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"bad \xff utf8\"}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]} {\"second\":1}",
+    "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],}",
+    "{\"created\":1e400,\"choices\":[{\"delta\":{\"content\":\"big number\"}}]}",
+    "{\"model\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]],\"choices\":[{\"delta\":"
+    "{\"content\":\"deep\"}}]}",
+    "{\"choices\":[{\"index\":0.0,\"delta\":{\"content\":\"float index\"}}]}",
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (chunks); i++)
+    {
+      g_autofree char *fast = feed_one (chunks[i], TRUE);
+      g_autofree char *slow = feed_one (chunks[i], FALSE);
+      g_test_message ("chunk %zu: %s", i, slow);
+      g_assert_cmpstr (fast, ==, slow);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -745,5 +805,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm-stream/ollama/edges", test_ollama_edges);
   g_test_add_func ("/llm-stream/ndjson/cap", test_ndjson_cap);
   g_test_add_func ("/llm-stream/error-text", test_error_text);
+  g_test_add_func ("/llm-stream/fast-path-agrees", test_fast_path_agrees);
   return g_test_run ();
 }
