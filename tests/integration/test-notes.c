@@ -229,15 +229,17 @@ test_other_users (void)
   g_autoptr (GBytes) tagged = lares_test_http_as (daemon_, headers, "GET", "/api/v1/notes?tag=zoo",
                                                   NULL, NULL, 0, &status, NULL);
   g_autoptr (JsonNode) tres = lares_test_json (tagged);
-  g_autoptr (GBytes) upd = lares_test_http_as (daemon_, headers, "POST", path, "application/json",
-                                               "{\"body\":\"mine now\"}", 19, &status, NULL);
+  g_autoptr (GBytes) upd = NULL;
   g_autoptr (JsonNode) still = NULL;
 
   g_assert_cmpuint (json_array_get_length (hits_of (res)), ==, 0);
   g_assert_cmpuint (
       json_array_get_length (json_object_get_array_member (json_node_get_object (tres), "notes")),
       ==, 0);
+  upd = lares_test_http_as (daemon_, headers, "POST", path, "application/json",
+                            "{\"body\":\"mine now\"}", 19, &status, NULL);
   g_assert_cmpuint (status, ==, 404);
+  lares_test_assert_error (upd, "not_found");
   still = call ("GET", path, NULL, 200);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (still), "body"), ==,
                    "quokka sightings");
