@@ -21,8 +21,10 @@ static LaresPersona *persona;
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  static const char *const tools[] = { "time.now", "memory.remember", "memory.recall",
-                                       "memory.forget", "help" };
+  static const char *const tools[] = { "time.now",      "memory.remember",
+                                       "memory.recall", "memory.forget",
+                                       "help",          "note.add",
+                                       "note.search" };
   g_autofree char *text = lares_fuzz_strndup (data, size);
   g_autofree char *name = NULL;
   g_autofree char *arguments = NULL;

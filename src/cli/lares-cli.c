@@ -132,3 +132,33 @@ lares_cli_daemon_url (const LaresConfig *cfg)
   return g_strdup_printf ("%s://%s:%" G_GINT64_FORMAT, *cfg->tls_cert ? "https" : "http", listen,
                           cfg->port);
 }
+
+gboolean
+lares_cli_daemon_target (LaresCliConfigOptions *opts, char **base, char **token)
+{
+  g_autoptr (GError) error = NULL;
+  const char *url = g_getenv ("LARES_URL");
+  g_autofree char *tok = lares_cli_token (&error);
+
+  *base = NULL;
+  *token = NULL;
+  if (tok == NULL)
+    {
+      fprintf (stderr, "lares: %s\n",
+               error ? error->message
+                     : "no API token: create one with `lares token create` and put it in "
+                       "LARES_TOKEN or ~/.config/lares/token");
+      return FALSE;
+    }
+  if (url != NULL && *url != '\0')
+    *base = g_strdup (url);
+  else
+    {
+      g_autoptr (LaresConfig) cfg = lares_cli_load_config (opts, NULL);
+      if (cfg == NULL)
+        return FALSE;
+      *base = lares_cli_daemon_url (cfg);
+    }
+  *token = g_steal_pointer (&tok);
+  return TRUE;
+}

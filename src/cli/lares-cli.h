@@ -30,6 +30,7 @@ int lares_cmd_token (int argc, char **argv);
 int lares_cmd_intent (int argc, char **argv);
 int lares_cmd_chat (int argc, char **argv);
 int lares_cmd_ask (int argc, char **argv);
+int lares_cmd_note (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct
@@ -65,5 +66,11 @@ LaresConfig *lares_cli_load_config (LaresCliConfigOptions *opts, char **extra_ov
  * server.listen/port/tls_cert; a wildcard listen maps to loopback.
  * (transfer full) */
 char *lares_cli_daemon_url (const LaresConfig *cfg);
+
+/* Where and as whom to reach the running daemon: the base URL from
+ * LARES_URL, else from the configuration (lares_cli_daemon_url), and the
+ * API token (lares_cli_token).  Prints what is missing and returns FALSE.
+ * @base, @token: OUT (transfer full). */
+gboolean lares_cli_daemon_target (LaresCliConfigOptions *opts, char **base, char **token);
 
 G_END_DECLS

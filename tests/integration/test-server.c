@@ -145,7 +145,7 @@ static const BadCase bad_cases[] = {
   { "wrong method", "PUT", "/healthz", NULL, NULL, 0, 405, "method_not_allowed" },
   { "wrong method on collection", "DELETE", "/api/v1/notes", NULL, NULL, 0, 405,
     "method_not_allowed" },
-  { "wrong method on item", "POST", "/api/v1/notes/1", "application/json", "{}", -1, 405,
+  { "wrong method on item", "PUT", "/api/v1/notes/1", "application/json", "{}", -1, 405,
     "method_not_allowed" },
   { "malformed JSON", "POST", "/api/v1/notes", "application/json", "{\"body\":", -1, 400,
     "invalid_json" },
