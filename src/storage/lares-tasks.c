@@ -802,13 +802,17 @@ tw_task (JsonObject *o, int64_t now_ms, GError **error)
         }
       else if (strcmp (k, "tags") == 0)
         {
-          if (JSON_NODE_HOLDS_NULL (n) || !get_tags (n, k, &t->tags, error))
+          if (JSON_NODE_HOLDS_NULL (n))
             return invalid (error, k, "must be an array of words"), NULL;
+          if (!get_tags (n, k, &t->tags, error))
+            return NULL;
         }
       else if (strcmp (k, "depends") == 0)
         {
-          if (JSON_NODE_HOLDS_NULL (n) || !get_depends (n, k, &t->depends, error))
+          if (JSON_NODE_HOLDS_NULL (n))
             return invalid (error, k, "must hold task uuids"), NULL;
+          if (!get_depends (n, k, &t->depends, error))
+            return NULL;
         }
       else if (strcmp (k, "annotations") == 0)
         annotations = n; /* after entry, their default time */
