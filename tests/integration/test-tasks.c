@@ -171,7 +171,7 @@ test_users_isolated (void)
   b5 = lares_test_http_as (daemon_, as_tess, "GET", "/api/v1/tasks/export", NULL, NULL, 0, &status,
                            NULL);
   g_assert_cmpuint (status, ==, 200);
-  g_assert_cmpstr (g_bytes_get_data (b5, NULL), ==, "[\n]\n");
+  g_assert_cmpmem (g_bytes_get_data (b5, NULL), g_bytes_get_size (b5), "[\n]\n", 4);
   after = call ("GET", path, NULL, &status);
   g_assert_cmpuint (status, ==, 200);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (after), "status"), ==,
@@ -220,6 +220,8 @@ test_bad_input (void)
       g_autoptr (GBytes) b = lares_test_http (
           daemon_, cases[i].method, cases[i].path, cases[i].body ? "application/json" : NULL,
           cases[i].body, cases[i].body ? strlen (cases[i].body) : 0, &status, NULL);
+      g_assert_nonnull (
+          g_strstr_len (g_bytes_get_data (b, NULL), g_bytes_get_size (b), "\"error\""));
       if (status != 400)
         g_error ("case %zu: %s %s %s -> %u", i, cases[i].method, cases[i].path,
                  cases[i].body ? cases[i].body : "", status);
@@ -250,7 +252,7 @@ test_import_export (void)
       "\"7743df27-cce3-481b-837e-468d6c10e486\"}\n]";
   unsigned status;
   g_autoptr (JsonNode) res = call ("POST", "/api/v1/tasks/import", tw, &status);
-  g_autoptr (JsonNode) res2 = NULL, out = NULL;
+  g_autoptr (JsonNode) res2 = NULL;
   g_autoptr (GBytes) exp = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonArray *a;
@@ -362,7 +364,7 @@ test_taskwarrior_round_trip (void)
                                         "until",       "status", "recur", "mask",      "parent",
                                         "myuda",       NULL };
   g_autofree char *task_bin = g_find_program_in_path ("task");
-  g_autofree char *tmp = NULL, *first = NULL, *second = NULL, *exported = NULL, *out = NULL;
+  g_autofree char *tmp = NULL, *first = NULL, *second = NULL;
   g_autofree char *a_dir = NULL, *b_dir = NULL, *lares_out = NULL, *lfile = NULL;
   g_autoptr (JsonParser) p1 = json_parser_new (), p2 = json_parser_new ();
   g_autoptr (GBytes) body = NULL;

@@ -150,8 +150,8 @@ test_tw_json (void)
       "[{\"description\":\"a\",\"due\":5}]",
       "[{\"description\":\"a\",\"tags\":[1]}]",
       "[{\"description\":\"a\",\"annotations\":[{}]}]",
-      "[{\"description\":\"a\",\"uuid\":\"c8eb43cb-951b-494b-92a9-1ed074482b6a\"},"
-      "{\"description\":\"b\",\"uuid\":\"c8eb43cb-951b-494b-92a9-1ed074482b6a\"}]",
+      ("[{\"description\":\"a\",\"uuid\":\"c8eb43cb-951b-494b-92a9-1ed074482b6a\"},"
+       "{\"description\":\"b\",\"uuid\":\"c8eb43cb-951b-494b-92a9-1ed074482b6a\"}]"),
     };
     for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
       {
