@@ -14,7 +14,7 @@ libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libsodium-dev libical-dev libyam
 libedit-dev"
 # Tests: sanitizers and libFuzzer come with clang's runtime; sqlite3 checks backups.
 case "$want" in
-test|bench) pkgs="$pkgs clang libclang-rt-14-dev sqlite3 clang-format valgrind openssl" ;;
+test|bench) pkgs="$pkgs clang libclang-rt-14-dev sqlite3 clang-format valgrind openssl taskwarrior" ;;
 esac
 case "$want" in
 bench) pkgs="$pkgs wrk" ;;

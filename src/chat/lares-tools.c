@@ -11,6 +11,7 @@
 #include "lares-chat-store.h"
 #include "lares-tools.h"
 #include "tools/lares-tools-notes.h"
+#include "lares-tools-tasks.h"
 
 #include <string.h>
 
@@ -797,4 +798,5 @@ lares_tool_registry_add_builtin (LaresToolRegistry *reg)
         g_error ("built-in tool %s: %s", builtin_tools[i].name, error->message);
     }
   lares_tools_notes_register (reg);
+  lares_tools_tasks_register (reg);
 }

@@ -85,7 +85,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresToolRegistry, lares_tool_registry_free)
 gboolean lares_tool_registry_add (LaresToolRegistry *reg, const LaresToolSpec *spec,
                                   GError **error);
 /* The tools of this release: time.now, memory.remember/recall/forget, help,
- * note.add/search. */
+ * note.add/search (lares-tools-notes.h), task.add/list/done
+ * (lares-tools-tasks.h). */
 void lares_tool_registry_add_builtin (LaresToolRegistry *reg);
 
 /* By registry name or LLM name.  (transfer none) (nullable) */

@@ -293,28 +293,8 @@ run_turn (Client *c, const char *text)
 static gboolean
 client_init (Client *c, LaresCliConfigOptions *copts)
 {
-  g_autoptr (LaresConfig) cfg = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *url = g_getenv ("LARES_URL");
-
-  c->token = lares_cli_token (&error);
-  if (c->token == NULL)
-    {
-      fprintf (stderr, "lares: %s\n",
-               error ? error->message
-                     : "no API token: create one with `lares token create` and put it in "
-                       "LARES_TOKEN or ~/.config/lares/token");
-      return FALSE;
-    }
-  if (url != NULL && *url != '\0')
-    c->base = g_strdup (url);
-  else
-    {
-      cfg = lares_cli_load_config (copts, NULL);
-      if (cfg == NULL)
-        return FALSE;
-      c->base = lares_cli_daemon_url (cfg);
-    }
+  if (!lares_cli_daemon_target (copts, &c->base, &c->token))
+    return FALSE;
   /* Replies stream for as long as the model talks: no session timeout. */
   c->session = soup_session_new_with_options ("timeout", 0, "proxy-resolver", NULL, NULL);
   return TRUE;

@@ -4,6 +4,7 @@
 #include "lares-cli.h"
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,4 +162,77 @@ lares_cli_daemon_target (LaresCliConfigOptions *opts, char **base, char **token)
     }
   *token = g_steal_pointer (&tok);
   return TRUE;
+}
+
+gboolean
+lares_cli_client_init (LaresCliClient *c, LaresCliConfigOptions *opts)
+{
+  if (!lares_cli_daemon_target (opts, &c->base, &c->token))
+    return FALSE;
+  c->session = soup_session_new_with_options ("timeout", 60, "proxy-resolver", NULL, NULL);
+  return TRUE;
+}
+
+void
+lares_cli_client_clear (LaresCliClient *c)
+{
+  g_clear_object (&c->session);
+  g_clear_pointer (&c->base, g_free);
+  if (c->token)
+    memset (c->token, 0, strlen (c->token));
+  g_clear_pointer (&c->token, g_free);
+}
+
+JsonNode *
+lares_cli_client_call (LaresCliClient *c, const char *method, const char *path, const char *body,
+                       unsigned *status)
+{
+  g_autofree char *url = g_strconcat (c->base, path, NULL);
+  g_autofree char *auth = g_strconcat ("Bearer ", c->token, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GBytes) answer = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) error = NULL;
+  size_t len = 0;
+  const char *data;
+
+  *status = 0;
+  if (msg == NULL)
+    {
+      fprintf (stderr, "lares: bad daemon URL '%s'\n", c->base);
+      return NULL;
+    }
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+  if (body)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (c->session, msg, NULL, &error);
+  if (answer == NULL)
+    {
+      fprintf (stderr, "lares: cannot reach the daemon at %s: %s\n", c->base, error->message);
+      return NULL;
+    }
+  *status = soup_message_get_status (msg);
+  data = g_bytes_get_data (answer, &len);
+  if (len == 0 || !json_parser_load_from_data (parser, data, (gssize)len, NULL))
+    return NULL;
+  return json_parser_steal_root (parser);
+}
+
+void
+lares_cli_client_report (unsigned status, JsonNode *answer)
+{
+  JsonObject *e = answer && JSON_NODE_HOLDS_OBJECT (answer)
+                      ? json_object_get_object_member (json_node_get_object (answer), "error")
+                      : NULL;
+
+  if (status == 0)
+    return; /* already said */
+  fprintf (stderr, "lares: the daemon answered %u: %s\n", status,
+           e ? json_object_get_string_member_with_default (e, "message", "error") : "error");
+  if (status == 401)
+    fprintf (stderr, "lares: create a token with `lares token create` and put it in "
+                     "LARES_TOKEN or ~/.config/lares/token\n");
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "lares-config.h"
 #include "lares-store.h"
@@ -31,6 +32,7 @@ int lares_cmd_intent (int argc, char **argv);
 int lares_cmd_chat (int argc, char **argv);
 int lares_cmd_ask (int argc, char **argv);
 int lares_cmd_note (int argc, char **argv);
+int lares_cmd_task (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct
@@ -72,5 +74,25 @@ char *lares_cli_daemon_url (const LaresConfig *cfg);
  * API token (lares_cli_token).  Prints what is missing and returns FALSE.
  * @base, @token: OUT (transfer full). */
 gboolean lares_cli_daemon_target (LaresCliConfigOptions *opts, char **base, char **token);
+/* A REST client of the running daemon: its URL ($LARES_URL, else from the
+ * configuration) and the CLI's token. */
+typedef struct
+{
+  gpointer session; /* SoupSession (owned) */
+  char *base;       /* "http://127.0.0.1:8765" */
+  char *token;
+} LaresCliClient;
+
+/* Prints what is missing and returns FALSE on failure. */
+gboolean lares_cli_client_init (LaresCliClient *c, LaresCliConfigOptions *opts);
+void lares_cli_client_clear (LaresCliClient *c);
+/* One request with an optional JSON @body; blocks.  Returns the parsed
+ * JSON answer (NULL for an empty or non-JSON one) and the status in
+ * @status (0 when the daemon could not be reached, after printing why).
+ * (transfer full) */
+JsonNode *lares_cli_client_call (LaresCliClient *c, const char *method, const char *path,
+                                 const char *body, unsigned *status);
+/* Print the daemon's {"error":{...}} message (or the status) to stderr. */
+void lares_cli_client_report (unsigned status, JsonNode *answer);
 
 G_END_DECLS

@@ -161,11 +161,9 @@ parse_json (const char *data, size_t len, const char **code, char **message)
 }
 
 JsonNode *
-lares_json_body_parse (const char *data, size_t len, uint64_t max_len, const char **code,
-                       char **message)
+lares_json_value_parse (const char *data, size_t len, uint64_t max_len, const char **code,
+                        char **message)
 {
-  JsonNode *root;
-
   *message = NULL;
   if (len == 0)
     {
@@ -180,7 +178,15 @@ lares_json_body_parse (const char *data, size_t len, uint64_t max_len, const cha
           g_strdup_printf ("the request body is larger than %" G_GUINT64_FORMAT " bytes", max_len);
       return NULL;
     }
-  root = parse_json (data, len, code, message);
+  return parse_json (data, len, code, message);
+}
+
+JsonNode *
+lares_json_body_parse (const char *data, size_t len, uint64_t max_len, const char **code,
+                       char **message)
+{
+  JsonNode *root = lares_json_value_parse (data, len, max_len, code, message);
+
   if (root == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (root))

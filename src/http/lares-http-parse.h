@@ -20,6 +20,11 @@ G_BEGIN_DECLS
 JsonNode *lares_json_body_parse (const char *data, size_t len, uint64_t max_len, const char **code,
                                  char **message);
 
+/* The same for a body that may be any JSON value (an array, for
+ * imports).  (transfer full) */
+JsonNode *lares_json_value_parse (const char *data, size_t len, uint64_t max_len, const char **code,
+                                  char **message);
+
 /* One linear pass over JSON text that refuses, with a reason in *@why,
  * what json-glib would mishandle: nesting deeper than @max_depth, \u
  * escapes that are malformed, lone surrogates or \u0000, and a second

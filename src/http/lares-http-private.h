@@ -29,6 +29,7 @@ typedef enum
   LARES_ROUTE_PUBLIC = 1 << 1,         /* no credentials needed */
   LARES_ROUTE_ADMIN = 1 << 2,          /* credentials of an admin */
   LARES_ROUTE_LOCAL_OR_ADMIN = 1 << 3, /* open from loopback, else an admin only */
+  LARES_ROUTE_JSON_ANY = 1 << 4,       /* with JSON_BODY: any JSON value, not only an object */
 } LaresRouteFlags;
 
 typedef struct
@@ -139,6 +140,7 @@ extern const LaresRoute lares_notes_routes[];
 extern const LaresRoute lares_auth_routes[];
 extern const LaresRoute lares_chat_routes[];
 extern const LaresRoute lares_openai_routes[];
+extern const LaresRoute lares_tasks_routes[];
 
 /* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
  * Check the credentials the request carries (bearer token or session

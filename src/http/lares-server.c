@@ -33,8 +33,8 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
 static const LaresRoute *const route_tables[] = { lares_system_routes, lares_auth_routes,
-                                                  lares_chat_routes, lares_openai_routes,
-                                                  lares_notes_routes };
+                                                  lares_chat_routes,   lares_openai_routes,
+                                                  lares_notes_routes,  lares_tasks_routes };
 
 void
 lares_server_next_id (LaresServer *server, char out[20])
@@ -377,7 +377,10 @@ parse_body (LaresRequest *req)
   size_t len = 0;
   const char *data = g_bytes_get_data (bytes, &len);
 
-  req->body = lares_json_body_parse (data, len, lares_request_max_body (req), &code, &message);
+  if (req->route->flags & LARES_ROUTE_JSON_ANY)
+    req->body = lares_json_value_parse (data, len, lares_request_max_body (req), &code, &message);
+  else
+    req->body = lares_json_body_parse (data, len, lares_request_max_body (req), &code, &message);
   if (req->body != NULL)
     return TRUE;
   lares_request_respond_error (req, g_str_equal (code, "payload_too_large") ? 413 : 400, code, "%s",

@@ -1,0 +1,435 @@
+/* tools/tasks.c — task.add, task.list, task.done over the tasks store.
+ *
+ * DESIGN: each handler runs one store job and finishes its call from the
+ * job's callback on the main context.  task.done reads the pending tasks,
+ * picks the match and completes it in the same write transaction, so the
+ * task it names is the one it completed.
+ */
+#include "config.h"
+
+#include "lares-tools-tasks.h"
+
+#include "lares-tasks.h"
+
+#include <string.h>
+
+#define LIST_SHOWN 20
+
+typedef struct
+{
+  LaresToolCall *call;
+  LaresStore *store;
+  int64_t user_id;
+  int64_t now_ms;
+  GTimeZone *tz;
+  LaresTask *task;  /* task.add input, task.done's result */
+  GPtrArray *tasks; /* task.list result, task.done's candidates */
+  LaresTaskFilter filter;
+  char *project;
+  char *title;
+  int64_t id;
+} TaskOp;
+
+static TaskOp *
+op_new (LaresToolCall *call)
+{
+  TaskOp *op = g_new0 (TaskOp, 1);
+
+  op->call = call;
+  op->store = call->ctx->store;
+  op->user_id = call->ctx->user_id;
+  op->now_ms = g_date_time_to_unix (call->ctx->now) * 1000;
+  op->tz = g_time_zone_ref (g_date_time_get_timezone (call->ctx->now));
+  return op;
+}
+
+static void
+op_free (TaskOp *op)
+{
+  lares_task_free (op->task);
+  if (op->tasks)
+    g_ptr_array_unref (op->tasks);
+  g_time_zone_unref (op->tz);
+  g_free (op->project);
+  g_free (op->title);
+  g_free (op);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TaskOp, op_free)
+
+static JsonNode *
+result_text (JsonObject *o, const char *text)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  if (o == NULL)
+    o = json_object_new ();
+  json_object_set_string_member (o, "text", text);
+  json_node_take_object (node, o);
+  return node;
+}
+
+/* "Sun 22 Nov 17:00" in the user's zone; the time only when not midnight. */
+static char *
+when_text (TaskOp *op, int64_t ms)
+{
+  g_autoptr (GDateTime) utc = g_date_time_new_from_unix_utc (ms / 1000);
+  g_autoptr (GDateTime) local = utc ? g_date_time_to_timezone (utc, op->tz) : NULL;
+
+  if (local == NULL)
+    return g_strdup ("?");
+  if (g_date_time_get_hour (local) == 0 && g_date_time_get_minute (local) == 0)
+    return g_date_time_format (local, "%a %-d %b");
+  return g_date_time_format (local, "%a %-d %b %H:%M");
+}
+
+static void
+describe (TaskOp *op, GString *s, const LaresTask *t)
+{
+  g_string_append (s, t->description);
+  if (t->project[0])
+    g_string_append_printf (s, " [%s]", t->project);
+  if (t->due)
+    {
+      g_autofree char *when = when_text (op, t->due);
+      g_string_append_printf (s, " (due %s)", when);
+    }
+}
+
+/* ---- task.add ------------------------------------------------------------------------------- */
+
+static gboolean
+add_run (sqlite3 *db, gpointer data, GError **error)
+{
+  TaskOp *op = data;
+
+  return lares_tasks_insert (db, op->user_id, op->task, error);
+}
+
+static void
+add_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (TaskOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = g_string_new ("Added \"");
+  JsonObject *o;
+
+  if (!lares_store_write_finish (op->store, res, &error))
+    {
+      lares_tool_call_fail (op->call, "could not add the task: %s", error->message);
+      return;
+    }
+  g_string_append (text, op->task->description);
+  g_string_append (text, "\"");
+  if (op->task->project[0])
+    g_string_append_printf (text, " to %s", op->task->project);
+  else
+    g_string_append (text, " to your tasks");
+  if (op->task->due)
+    {
+      g_autofree char *when = when_text (op, op->task->due);
+      g_string_append_printf (text, ", due %s", when);
+    }
+  g_string_append_c (text, '.');
+  o = json_object_new ();
+  json_object_set_member (o, "task", lares_task_to_json (op->task));
+  lares_tool_call_return (op->call, result_text (o, text->str));
+}
+
+static void
+tool_task_add (LaresToolCall *call)
+{
+  g_autoptr (TaskOp) op = op_new (call);
+  g_autoptr (JsonObject) fields = json_object_new ();
+  g_autoptr (GError) error = NULL;
+  JsonObject *a = call->args;
+  const char *project = json_object_get_string_member_with_default (a, "project", NULL);
+  g_autofree char *title =
+      g_strstrip (g_strdup (json_object_get_string_member_with_default (a, "title", "")));
+
+  if (project == NULL || *project == '\0')
+    project = json_object_get_string_member_with_default (a, "list", NULL);
+  json_object_set_string_member (fields, "description", title);
+  if (project && *project)
+    json_object_set_string_member (fields, "project", project);
+  if (json_object_has_member (a, "due"))
+    json_object_set_member (fields, "due", json_node_copy (json_object_get_member (a, "due")));
+  if (json_object_has_member (a, "priority"))
+    json_object_set_member (fields, "priority",
+                            json_node_copy (json_object_get_member (a, "priority")));
+  if (json_object_has_member (a, "tags"))
+    json_object_set_member (fields, "tags", json_node_copy (json_object_get_member (a, "tags")));
+  op->task = lares_task_new ();
+  if (!lares_task_apply_json (op->task, fields, op->now_ms, TRUE, &error))
+    {
+      lares_tool_call_fail (call, "%s", error->message);
+      return;
+    }
+  lares_store_write_async (op->store, add_run, op, NULL, add_done, op);
+  g_steal_pointer (&op);
+}
+
+/* ---- task.list ------------------------------------------------------------------------------ */
+
+static gboolean
+list_run (sqlite3 *db, gpointer data, GError **error)
+{
+  TaskOp *op = data;
+
+  op->tasks = lares_tasks_list (db, op->user_id, &op->filter, op->now_ms, error);
+  return op->tasks != NULL;
+}
+
+static void
+list_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (TaskOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  JsonArray *list = json_array_new ();
+  JsonObject *o = json_object_new ();
+
+  if (!lares_store_read_finish (op->store, res, &error))
+    {
+      json_array_unref (list);
+      json_object_unref (o);
+      lares_tool_call_fail (op->call, "could not read your tasks: %s", error->message);
+      return;
+    }
+  if (op->tasks->len == 0)
+    g_string_append (text, op->filter.due_before || op->project ? "You have no tasks due then."
+                                                                : "You have no pending tasks.");
+  else
+    g_string_append_printf (text, "You have %u task%s:", op->tasks->len,
+                            op->tasks->len == 1 ? "" : "s");
+  for (unsigned i = 0; i < op->tasks->len; i++)
+    {
+      const LaresTask *t = op->tasks->pdata[i];
+      if (i < LIST_SHOWN)
+        {
+          g_string_append (text, "\n- ");
+          describe (op, text, t);
+        }
+      json_array_add_element (list, lares_task_to_json (t));
+    }
+  if (op->tasks->len > LIST_SHOWN)
+    g_string_append_printf (text, "\n… and %u more.", op->tasks->len - LIST_SHOWN);
+  json_object_set_array_member (o, "tasks", list);
+  lares_tool_call_return (op->call, result_text (o, text->str));
+}
+
+static gboolean
+arg_date (LaresToolCall *call, const char *name, int64_t *out)
+{
+  const char *s = json_object_get_string_member_with_default (call->args, name, NULL);
+
+  if (s == NULL || *s == '\0')
+    return TRUE;
+  if (lares_task_date_parse (s, out))
+    return TRUE;
+  lares_tool_call_fail (call, "%s: not a date", name);
+  return FALSE;
+}
+
+static void
+tool_task_list (LaresToolCall *call)
+{
+  g_autoptr (TaskOp) op = op_new (call);
+  const char *project = json_object_get_string_member_with_default (call->args, "project", NULL);
+  const char *status = json_object_get_string_member_with_default (call->args, "status", "pending");
+  LaresTaskStatus st = LARES_TASK_PENDING;
+
+  if (project == NULL || *project == '\0')
+    project = json_object_get_string_member_with_default (call->args, "list", NULL);
+  if (!arg_date (call, "due_from", &op->filter.due_after) ||
+      !arg_date (call, "due_to", &op->filter.due_before))
+    return;
+  lares_task_status_from_string (status, &st);
+  op->filter.status = strcmp (status, "all") == 0 ? -1 : (int)st;
+  op->filter.by_urgency = TRUE;
+  op->filter.project = op->project = project && *project ? g_strdup (project) : NULL;
+  lares_store_read_async (op->store, list_run, op, NULL, list_done, op);
+  g_steal_pointer (&op);
+}
+
+/* ---- task.done ------------------------------------------------------------------------------ */
+
+static char *
+fold (const char *s)
+{
+  g_autofree char *norm = g_utf8_normalize (s, -1, G_NORMALIZE_ALL);
+  g_autofree char *folded = g_utf8_casefold (norm ? norm : "", -1);
+
+  return g_strdup (g_strstrip (folded));
+}
+
+/* The pending tasks @title names: those equal to it when there are any,
+ * else those containing it. */
+static GPtrArray *
+find_matches (GPtrArray *pending, const char *title)
+{
+  g_autofree char *want = fold (title);
+  GPtrArray *exact = g_ptr_array_new ();
+  g_autoptr (GPtrArray) partial = g_ptr_array_new ();
+
+  for (unsigned i = 0; i < pending->len; i++)
+    {
+      LaresTask *t = pending->pdata[i];
+      g_autofree char *have = fold (t->description);
+
+      if (strcmp (have, want) == 0)
+        g_ptr_array_add (exact, t);
+      else if (*want && strstr (have, want))
+        g_ptr_array_add (partial, t);
+    }
+  if (exact->len == 0)
+    for (unsigned i = 0; i < partial->len; i++)
+      g_ptr_array_add (exact, partial->pdata[i]);
+  return exact;
+}
+
+/* Take @t out of @from (which owns it) without freeing it. */
+static LaresTask *
+steal (GPtrArray *from, LaresTask *t)
+{
+  unsigned idx = 0;
+  gboolean found = g_ptr_array_find (from, t, &idx);
+
+  g_assert (found);
+  return g_ptr_array_steal_index (from, idx);
+}
+
+static gboolean
+done_run (sqlite3 *db, gpointer data, GError **error)
+{
+  TaskOp *op = data;
+  g_autoptr (JsonObject) change = json_object_new ();
+  g_autoptr (GPtrArray) pending = NULL;
+  g_autoptr (GPtrArray) matches = NULL;
+  LaresTask *t;
+
+  if (op->id > 0)
+    t = lares_tasks_get (db, op->user_id, op->id, op->now_ms, error);
+  else
+    {
+      op->filter.status = LARES_TASK_PENDING;
+      op->filter.by_urgency = TRUE;
+      pending = lares_tasks_list (db, op->user_id, &op->filter, op->now_ms, error);
+      if (pending == NULL)
+        return FALSE;
+      matches = find_matches (pending, op->title);
+      if (matches->len != 1)
+        {
+          /* None, or several: the candidates go back, to ask which. */
+          op->tasks = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_task_free);
+          for (unsigned i = 0; i < matches->len; i++)
+            g_ptr_array_add (op->tasks, steal (pending, matches->pdata[i]));
+          return TRUE;
+        }
+      t = steal (pending, matches->pdata[0]);
+    }
+  if (t == NULL)
+    return FALSE;
+  op->task = t;
+  json_object_set_string_member (change, "status", "completed");
+  return lares_task_apply_json (t, change, op->now_ms, FALSE, error) &&
+         lares_tasks_update (db, op->user_id, t, error);
+}
+
+static void
+done_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (TaskOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  JsonObject *o;
+
+  if (!lares_store_write_finish (op->store, res, &error))
+    {
+      lares_tool_call_fail (op->call, "could not complete the task: %s", error->message);
+      return;
+    }
+  o = json_object_new ();
+  if (op->task)
+    {
+      g_string_append_printf (text, "Done: \"%s\".", op->task->description);
+      json_object_set_member (o, "task", lares_task_to_json (op->task));
+    }
+  else if (op->tasks->len == 0)
+    g_string_append_printf (text, "I couldn't find a pending task called \"%s\".", op->title);
+  else
+    {
+      JsonArray *list = json_array_new ();
+      g_string_append_printf (text, "%u pending tasks match \"%s\"; which one?", op->tasks->len,
+                              op->title);
+      for (unsigned i = 0; i < op->tasks->len; i++)
+        {
+          const LaresTask *t = op->tasks->pdata[i];
+          g_string_append_printf (text, "\n%u. ", i + 1);
+          describe (op, text, t);
+          g_string_append_printf (text, " (#%" G_GINT64_FORMAT ")", t->id);
+          json_array_add_element (list, lares_task_to_json (t));
+        }
+      json_object_set_array_member (o, "matches", list);
+    }
+  json_object_set_boolean_member (o, "done", op->task != NULL);
+  lares_tool_call_return (op->call, result_text (o, text->str));
+}
+
+static void
+tool_task_done (LaresToolCall *call)
+{
+  g_autoptr (TaskOp) op = op_new (call);
+
+  op->id = json_object_get_int_member_with_default (call->args, "id", 0);
+  op->title =
+      g_strstrip (g_strdup (json_object_get_string_member_with_default (call->args, "title", "")));
+  if (op->id <= 0 && *op->title == '\0')
+    {
+      lares_tool_call_fail (call, "say which task is done");
+      return;
+    }
+  lares_store_write_async (op->store, done_run, op, NULL, done_done, op);
+  g_steal_pointer (&op);
+}
+
+static const LaresToolSpec task_tools[] = {
+  { "task.add", "Add a task to the user's task list, optionally in a project, with a due date.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000,"
+    "\"description\":\"what to do\"},"
+    "\"project\":{\"type\":\"string\",\"maxLength\":200},"
+    "\"list\":{\"type\":\"string\",\"maxLength\":200,\"description\":\"same as project\"},"
+    "\"due\":{\"type\":\"string\",\"maxLength\":40,\"description\":\"ISO 8601 date and time\"},"
+    "\"priority\":{\"type\":\"string\",\"enum\":[\"H\",\"M\",\"L\"]},"
+    "\"tags\":{\"type\":\"array\",\"maxLength\":64,\"items\":{\"type\":\"string\","
+    "\"minLength\":1,\"maxLength\":200}}},"
+    "\"required\":[\"title\"],\"additionalProperties\":false}",
+    LARES_TOOL_RISK_LOW, tool_task_add },
+  { "task.list",
+    "List the user's tasks, most urgent first; optionally due in a time range or in "
+    "a project.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"due_from\":{\"type\":\"string\",\"maxLength\":40,\"description\":\"ISO 8601, inclusive\"},"
+    "\"due_to\":{\"type\":\"string\",\"maxLength\":40,\"description\":\"ISO 8601, exclusive\"},"
+    "\"project\":{\"type\":\"string\",\"maxLength\":200},"
+    "\"list\":{\"type\":\"string\",\"maxLength\":200},"
+    "\"status\":{\"type\":\"string\",\"enum\":[\"pending\",\"waiting\",\"completed\",\"all\"]}},"
+    "\"additionalProperties\":false}",
+    LARES_TOOL_RISK_LOW, tool_task_list },
+  { "task.done", "Mark a pending task as done, named by its description (or its id).",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000},"
+    "\"id\":{\"type\":\"integer\",\"minimum\":1}},\"additionalProperties\":false}",
+    LARES_TOOL_RISK_LOW, tool_task_done },
+};
+
+void
+lares_tools_tasks_register (LaresToolRegistry *reg)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (task_tools); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!lares_tool_registry_add (reg, &task_tools[i], &error))
+        g_error ("built-in tool %s: %s", task_tools[i].name, error->message);
+    }
+}
