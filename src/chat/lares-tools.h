@@ -18,6 +18,7 @@
 #include <json-glib/json-glib.h>
 #include <stdint.h>
 
+#include "lares-scheduler.h"
 #include "lares-store.h"
 
 G_BEGIN_DECLS
@@ -58,8 +59,9 @@ typedef struct
 {
   LaresStore *store;
   int64_t user_id;
-  GDateTime *now;           /* in the user's zone */
-  const char *capabilities; /* the "what can you do" answer */
+  GDateTime *now;            /* in the user's zone */
+  const char *capabilities;  /* the "what can you do" answer */
+  LaresScheduler *scheduler; /* nullable: reminders, timers, alarms */
 } LaresToolContext;
 
 struct _LaresToolCall

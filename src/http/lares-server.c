@@ -33,8 +33,8 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
 static const LaresRoute *const route_tables[] = { lares_system_routes, lares_auth_routes,
-                                                  lares_chat_routes, lares_openai_routes,
-                                                  lares_notes_routes };
+                                                  lares_chat_routes,   lares_openai_routes,
+                                                  lares_notes_routes,  lares_reminders_routes };
 
 void
 lares_server_next_id (LaresServer *server, char out[20])
@@ -629,9 +629,15 @@ lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GErr
   g_signal_connect (server->soup, "request-finished", G_CALLBACK (on_request_done), server);
   g_signal_connect (server->soup, "request-aborted", G_CALLBACK (on_request_done), server);
   lares_ws_setup (server);
+  /* Jobs that fell due while lares was down fire from the first main-loop
+   * pass, marked late. */
+  server->scheduler = lares_scheduler_new (store, bus, NULL);
+  if (!lares_scheduler_start (server->scheduler, error))
+    return NULL;
   server->chat = lares_chat_new (cfg, store, bus, error);
   if (server->chat == NULL)
     return NULL;
+  lares_chat_set_scheduler (server->chat, server->scheduler);
   lares_chat_set_idle_func (server->chat, chat_idle, server);
   return g_steal_pointer (&server);
 }
@@ -648,6 +654,7 @@ lares_server_free (LaresServer *server)
       soup_server_disconnect (server->soup);
       g_clear_object (&server->soup);
     }
+  g_clear_pointer (&server->scheduler, lares_scheduler_free);
   g_clear_pointer (&server->chat, lares_chat_free);
   g_clear_pointer (&server->auth_db, sqlite3_close);
   g_clear_pointer (&server->login_limit, lares_rate_limit_free);
