@@ -10,6 +10,7 @@
 
 #include "lares-chat-store.h"
 #include "lares-tools.h"
+#include "tools/lares-tools-reminders.h"
 
 #include <string.h>
 
@@ -795,4 +796,5 @@ lares_tool_registry_add_builtin (LaresToolRegistry *reg)
       if (!lares_tool_registry_add (reg, &builtin_tools[i], &error))
         g_error ("built-in tool %s: %s", builtin_tools[i].name, error->message);
     }
+  lares_tools_reminders_register (reg);
 }

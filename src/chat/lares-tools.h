@@ -86,7 +86,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresToolRegistry, lares_tool_registry_free)
  * does not parse or uses what the validator does not know fails. */
 gboolean lares_tool_registry_add (LaresToolRegistry *reg, const LaresToolSpec *spec,
                                   GError **error);
-/* The tools of this release: time.now, memory.remember/recall/forget, help. */
+/* The tools of this release: time.now, memory.remember/recall/forget, help,
+ * reminder.create/list/cancel, timer.start/query/cancel, alarm.set/cancel. */
 void lares_tool_registry_add_builtin (LaresToolRegistry *reg);
 
 /* By registry name or LLM name.  (transfer none) (nullable) */

@@ -9,12 +9,16 @@
 #include "config.h"
 
 #include "lares-bus.h"
+#include "lares-intent.h"
+#include "lares-tools.h"
 #include "lares-jobs.h"
 #include "lares-recur.h"
 #include "lares-scheduler.h"
 #include "lares-store.h"
 #include "lares-test.h"
 #include "lares-users.h"
+
+#include <string.h>
 
 #define MIN_MS G_GINT64_CONSTANT (60000)
 #define H_MS   G_GINT64_CONSTANT (3600000)
@@ -576,6 +580,98 @@ test_when_refused (Fixture *fx, gconstpointer data G_GNUC_UNUSED)
     }
 }
 
+/* ---- tools: what the intent engine sends, run for real ----------------------------------------
+ */
+
+typedef struct
+{
+  gboolean done;
+  JsonNode *result;
+  GError *error;
+} ToolResult;
+
+static void
+on_tool (JsonNode *res, const GError *error, gpointer data)
+{
+  ToolResult *r = data;
+
+  r->done = TRUE;
+  r->result = res ? json_node_copy (res) : NULL;
+  r->error = error ? g_error_copy (error) : NULL;
+}
+
+static void
+test_tools_take_intent_args (Fixture *fx, gconstpointer data G_GNUC_UNUSED)
+{
+  static const struct
+  {
+    const char *text, *tool, *reply_has;
+  } cases[] = {
+    { "remind me to call mom tomorrow at 5pm", "reminder.create", "call mom tomorrow at 17:00" },
+    { "set a timer for 10 minutes", "timer.start", "10 minutes" },
+    { "set a pasta timer for 8 minutes", "timer.start", "pasta timer is set for 8 minutes" },
+    { "wake me up at 7am", "alarm.set", "tomorrow at 07:00" },
+    { "remind me to water the plants every monday at 9", "reminder.create", "repeating" },
+    { "set an alarm every weekday at 6:30", "alarm.set", "Repeating alarm" },
+    { "what reminders do I have", "reminder.list", "You have 2 reminders" },
+    { "how much time is left on my timer", "timer.query", "You have 2 running timers" },
+    { "cancel my reminder about mom", "reminder.cancel", "Cancelled your reminder to call mom" },
+    { "cancel the timer", "timer.cancel", "which one" },
+    { "cancel my pasta timer", "timer.cancel", "Cancelled your timer" },
+    { "cancel my alarm", "alarm.cancel", "which one" },
+    { "cancel my alarm for 7am", "alarm.cancel", "Cancelled your alarm" },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LaresIntentEngine) engine = lares_intent_engine_new_builtin ("en", &error);
+  g_autoptr (LaresToolRegistry) reg = lares_tool_registry_new ();
+  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier ("Europe/Paris");
+  /* Monday 2026-01-05 13:00 in Paris. */
+  g_autoptr (GDateTime) now = g_date_time_new (tz, 2026, 1, 5, 13, 0, 0);
+  LaresToolContext ctx = { fx->store, fx->alice, now, "", fx->sched };
+
+  g_assert_no_error (error);
+  lares_tool_registry_add_builtin (reg);
+  fx->clock->now = g_date_time_to_unix (now) * 1000;
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (LaresIntentMatch) m =
+          lares_intent_engine_match (engine, cases[i].text, now, tz, NULL);
+      const LaresTool *tool = lares_tool_registry_lookup (reg, cases[i].tool);
+      ToolResult r = { 0 };
+      const char *reply;
+
+      g_assert_cmpstr (lares_intent_match_get_tool (m), ==, cases[i].tool);
+      g_assert_nonnull (tool);
+      lares_tool_run (tool, &ctx, lares_intent_match_get_args (m), on_tool, &r);
+      lares_test_wait_flag (&r.done, 5000);
+      g_assert_no_error (r.error);
+      reply = json_object_get_string_member (json_node_get_object (r.result), "text");
+      g_test_message ("%s -> %s", cases[i].text, reply);
+      g_assert_nonnull (strstr (reply, cases[i].reply_has));
+      json_node_unref (r.result);
+    }
+  /* The timer and the alarm left fire on time. */
+  fire_next (fx);
+  g_assert_cmpuint (fx->events->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (event (fx, 0), "kind"), ==, "timer");
+}
+
+static void
+test_tools_without_scheduler (Fixture *fx, gconstpointer data G_GNUC_UNUSED)
+{
+  g_autoptr (LaresToolRegistry) reg = lares_tool_registry_new ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (JsonNode) args = json_from_string ("{\"seconds\":5}", NULL);
+  LaresToolContext ctx = { fx->store, fx->alice, now, "", NULL };
+  ToolResult r = { 0 };
+
+  lares_tool_registry_add_builtin (reg);
+  lares_tool_run (lares_tool_registry_lookup (reg, "timer.start"), &ctx, args, on_tool, &r);
+  g_assert_true (r.done);
+  g_assert_error (r.error, LARES_TOOL_ERROR, LARES_TOOL_ERROR_FAILED);
+  g_clear_error (&r.error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -593,5 +689,7 @@ main (int argc, char **argv)
   ADD ("late-after-downtime", test_late_after_downtime);
   ADD ("redelivery-on-connect", test_redelivery_on_connect);
   ADD ("when-refused", test_when_refused);
+  ADD ("tools/intent-args", test_tools_take_intent_args);
+  ADD ("tools/without-scheduler", test_tools_without_scheduler);
   return g_test_run ();
 }
