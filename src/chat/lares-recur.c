@@ -198,7 +198,10 @@ recur_init (Recur *r, const char *rrule, const char *dtstart, const char *tzid, 
     return invalid (error, "the start is not a wall time like 20260101T090000");
   r->tz = lares_recur_zone (tzid);
   if (r->tz == NULL)
-    return invalid (error, "unknown time zone '%s'", tzid ? tzid : "");
+    /* Echo the name only when it is text a client can show. */
+    return tzid && strlen (tzid) <= LARES_RECUR_TZID_MAX && g_utf8_validate (tzid, -1, NULL)
+               ? invalid (error, "unknown time zone '%s'", tzid)
+               : invalid (error, "unknown time zone");
   /* Each FREQ= must be counted: libical keeps the last of several. */
   {
     unsigned n = 0;

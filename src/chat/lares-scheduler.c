@@ -509,12 +509,15 @@ static gboolean
 fire_run (sqlite3 *db, gpointer data, GError **error)
 {
   FireOp *op = data;
+  g_autoptr (LaresJobsFiring) f = lares_jobs_firing_new (db, error);
 
+  if (f == NULL)
+    return FALSE;
   for (unsigned i = 0; i < op->items->len; i++)
     {
       FireItem *it = &g_array_index (op->items, FireItem, i);
       g_autoptr (GError) local = NULL;
-      g_autoptr (LaresJob) job = lares_jobs_get (db, it->user_id, it->id, &local);
+      g_autoptr (LaresJob) job = lares_jobs_firing_get (f, it->user_id, it->id, &local);
       int64_t next = 0;
 
       g_clear_pointer (&it->job, lares_job_free); /* from an earlier, rolled-back try */
@@ -541,7 +544,8 @@ fire_run (sqlite3 *db, gpointer data, GError **error)
               next = 0;
             }
         }
-      if (!lares_jobs_fire (db, it->user_id, it->id, it->due_ms, next, op->now_ms, &it->job, error))
+      if (!lares_jobs_firing_fire (f, it->user_id, it->id, it->due_ms, next, op->now_ms, &it->job,
+                                   error))
         return FALSE;
     }
   return TRUE;

@@ -256,15 +256,14 @@ lares_jobs_insert (sqlite3 *db, const LaresJob *job, int64_t now_ms, LaresJob **
   return TRUE;
 }
 
-LaresJob *
-lares_jobs_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
+#define SQL_GET "SELECT " JOB_COLUMNS " FROM jobs WHERE user_id = ?1 AND id = ?2"
+
+static LaresJob *
+run_get (sqlite3 *db, sqlite3_stmt *stmt, int64_t user_id, int64_t id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
-      db, "SELECT " JOB_COLUMNS " FROM jobs WHERE user_id = ?1 AND id = ?2", error);
   LaresJob *job = NULL;
 
-  if (stmt == NULL)
-    return NULL;
+  sqlite3_reset (stmt);
   sqlite3_bind_int64 (stmt, 1, user_id);
   sqlite3_bind_int64 (stmt, 2, id);
   if (!step_returning (db, stmt, &job, error))
@@ -272,6 +271,14 @@ lares_jobs_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
   if (job == NULL)
     not_found (error, id);
   return job;
+}
+
+LaresJob *
+lares_jobs_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, SQL_GET, error);
+
+  return stmt ? run_get (db, stmt, user_id, id, error) : NULL;
 }
 
 static void
@@ -402,27 +409,79 @@ lares_jobs_snooze (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at, int
   return TRUE;
 }
 
-gboolean
-lares_jobs_fire (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at, int64_t next_due,
-                 int64_t now_ms, LaresJob **out, GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
-      db,
-      "UPDATE jobs SET status = CASE WHEN ?4 > 0 THEN 'pending' ELSE 'fired' END, "
-      "due_at = CASE WHEN ?4 > 0 THEN ?4 ELSE due_at END, fired_at = ?5, fired_due = ?3, "
-      "fire_count = fire_count + 1, delivered_at = NULL, updated_at = ?5 "
-      "WHERE user_id = ?1 AND id = ?2 AND status = 'pending' AND due_at = ?3 "
-      "RETURNING " JOB_COLUMNS,
-      error);
+#define SQL_FIRE                                                                                   \
+  "UPDATE jobs SET status = CASE WHEN ?4 > 0 THEN 'pending' ELSE 'fired' END, "                    \
+  "due_at = CASE WHEN ?4 > 0 THEN ?4 ELSE due_at END, fired_at = ?5, fired_due = ?3, "             \
+  "fire_count = fire_count + 1, delivered_at = NULL, updated_at = ?5 "                             \
+  "WHERE user_id = ?1 AND id = ?2 AND status = 'pending' AND due_at = ?3 "                         \
+  "RETURNING " JOB_COLUMNS
 
-  if (stmt == NULL)
-    return FALSE;
+static gboolean
+run_fire (sqlite3 *db, sqlite3_stmt *stmt, int64_t user_id, int64_t id, int64_t due_at,
+          int64_t next_due, int64_t now_ms, LaresJob **out, GError **error)
+{
+  sqlite3_reset (stmt);
   sqlite3_bind_int64 (stmt, 1, user_id);
   sqlite3_bind_int64 (stmt, 2, id);
   sqlite3_bind_int64 (stmt, 3, due_at);
   sqlite3_bind_int64 (stmt, 4, next_due);
   sqlite3_bind_int64 (stmt, 5, now_ms);
   return step_returning (db, stmt, out, error);
+}
+
+gboolean
+lares_jobs_fire (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at, int64_t next_due,
+                 int64_t now_ms, LaresJob **out, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, SQL_FIRE, error);
+
+  return stmt && run_fire (db, stmt, user_id, id, due_at, next_due, now_ms, out, error);
+}
+
+struct _LaresJobsFiring
+{
+  sqlite3 *db;
+  sqlite3_stmt *get;
+  sqlite3_stmt *fire;
+};
+
+LaresJobsFiring *
+lares_jobs_firing_new (sqlite3 *db, GError **error)
+{
+  g_autoptr (sqlite3_stmt) get = lares_sql_prepare (db, SQL_GET, error);
+  g_autoptr (sqlite3_stmt) fire = get ? lares_sql_prepare (db, SQL_FIRE, error) : NULL;
+  LaresJobsFiring *f;
+
+  if (fire == NULL)
+    return NULL;
+  f = g_new0 (LaresJobsFiring, 1);
+  f->db = db;
+  f->get = g_steal_pointer (&get);
+  f->fire = g_steal_pointer (&fire);
+  return f;
+}
+
+void
+lares_jobs_firing_free (LaresJobsFiring *f)
+{
+  if (f == NULL)
+    return;
+  sqlite3_finalize (f->get);
+  sqlite3_finalize (f->fire);
+  g_free (f);
+}
+
+LaresJob *
+lares_jobs_firing_get (LaresJobsFiring *f, int64_t user_id, int64_t id, GError **error)
+{
+  return run_get (f->db, f->get, user_id, id, error);
+}
+
+gboolean
+lares_jobs_firing_fire (LaresJobsFiring *f, int64_t user_id, int64_t id, int64_t due_at,
+                        int64_t next_due, int64_t now_ms, LaresJob **out, GError **error)
+{
+  return run_fire (f->db, f->fire, user_id, id, due_at, next_due, now_ms, out, error);
 }
 
 gboolean

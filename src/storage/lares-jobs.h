@@ -106,6 +106,17 @@ gboolean lares_jobs_snooze (sqlite3 *db, int64_t user_id, int64_t id, int64_t du
 gboolean lares_jobs_fire (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at,
                           int64_t next_due, int64_t now_ms, LaresJob **out, GError **error);
 
+/* The same two steps with statements prepared once for a run of firings on
+ * one connection (the scheduler fires up to a few hundred jobs per write;
+ * compiling the statements each time was most of the cost). */
+typedef struct _LaresJobsFiring LaresJobsFiring;
+LaresJobsFiring *lares_jobs_firing_new (sqlite3 *db, GError **error);
+void lares_jobs_firing_free (LaresJobsFiring *f);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresJobsFiring, lares_jobs_firing_free)
+LaresJob *lares_jobs_firing_get (LaresJobsFiring *f, int64_t user_id, int64_t id, GError **error);
+gboolean lares_jobs_firing_fire (LaresJobsFiring *f, int64_t user_id, int64_t id, int64_t due_at,
+                                 int64_t next_due, int64_t now_ms, LaresJob **out, GError **error);
+
 /* The last firing of the job reached a connection. */
 gboolean lares_jobs_mark_delivered (sqlite3 *db, int64_t user_id, int64_t id, int64_t now_ms,
                                     GError **error);

@@ -134,6 +134,7 @@ test_fires_over_ws (void)
                      "dismissed");
     /* Dismissed is final. */
     g_autoptr (JsonNode) again = post (d, path, "{}", 409);
+    g_assert_true (json_object_has_member (json_node_get_object (again), "error"));
   }
   client_free (c);
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);

@@ -479,6 +479,7 @@ test_other_users_jobs (Fixture *fx, gconstpointer data G_GNUC_UNUSED)
   LaresJobWhen when = { .at = "2026-01-05T12:02:00Z" };
   g_autoptr (LaresJob) bobs = create (fx, fx->bob, LARES_JOB_ALARM, "", &when);
 
+  g_assert_cmpint (bobs->user_id, ==, fx->bob);
   r = change (fx, fx->bob, job->id, LARES_JOB_CHANGE_CANCEL, 0, &error);
   g_assert_null (r);
   g_assert_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_NOT_FOUND);
@@ -497,6 +498,8 @@ test_late_after_downtime (Fixture *fx, gconstpointer data G_GNUC_UNUSED)
   LaresJobWhen when = { .rrule = "FREQ=DAILY", .dtstart = "20260105T120200", .tzid = "UTC" };
   g_autoptr (LaresJob) daily = create (fx, fx->alice, LARES_JOB_REMINDER, "daily", &when);
 
+  g_assert_cmpint (daily->due_at, ==, T0 + 2 * MIN_MS);
+  g_assert_cmpint (job->due_at, ==, T0 + MIN_MS);
   /* The daemon stops before either is due and comes back three days on. */
   lares_scheduler_free (g_steal_pointer (&fx->sched));
   start_scheduler (fx, T0 + 72 * H_MS);
