@@ -910,5 +910,26 @@ lares_server_render_metrics (LaresServer *server)
                           "lares_store_queue %u\n",
                           st.writes, st.commits, st.write_errors, (double)st.write_us_total / 1e6,
                           st.reads, st.read_errors, st.queued);
+  {
+    LaresSchedulerStats ss;
+
+    lares_scheduler_get_stats (server->scheduler, &ss);
+    g_string_append_printf (
+        out,
+        "# HELP lares_jobs_pending Reminders, timers and alarms waiting to fire.\n"
+        "# TYPE lares_jobs_pending gauge\n"
+        "lares_jobs_pending %u\n"
+        "# HELP lares_jobs_fired_total Firings recorded, by whether they were late.\n"
+        "# TYPE lares_jobs_fired_total counter\n"
+        "lares_jobs_fired_total{late=\"false\"} %" G_GUINT64_FORMAT "\n"
+        "lares_jobs_fired_total{late=\"true\"} %" G_GUINT64_FORMAT "\n"
+        "# HELP lares_jobs_delivered_total Firings that reached at least one connection.\n"
+        "# TYPE lares_jobs_delivered_total counter\n"
+        "lares_jobs_delivered_total %" G_GUINT64_FORMAT "\n"
+        "# HELP lares_jobs_fire_retries_total Firing writes that failed and were retried.\n"
+        "# TYPE lares_jobs_fire_retries_total counter\n"
+        "lares_jobs_fire_retries_total %" G_GUINT64_FORMAT "\n",
+        ss.pending, ss.fired - ss.late, ss.late, ss.delivered, ss.retries);
+  }
   return g_string_free (out, FALSE);
 }
