@@ -54,7 +54,8 @@ struct _LaresChat
   LaresLlm *llm; /* nullable */
   LaresToolRegistry *tools;
   LaresPersona *persona;
-  GHashTable *prices; /* model -> Price* */
+  LaresScheduler *scheduler; /* nullable, not owned */
+  GHashTable *prices;        /* model -> Price* */
   int64_t budget_daily_micros;
   int64_t budget_monthly_micros;
   int64_t next_turn_id;
@@ -422,6 +423,12 @@ lares_chat_set_idle_func (LaresChat *chat, void (*func) (gpointer), gpointer use
 {
   chat->idle_func = func;
   chat->idle_data = user_data;
+}
+
+void
+lares_chat_set_scheduler (LaresChat *chat, LaresScheduler *scheduler)
+{
+  chat->scheduler = scheduler;
 }
 
 /* ---- events --------------------------------------------------------------------------------- */
@@ -1816,6 +1823,7 @@ turn_begin (LaresTurn *t, int64_t conv)
   t->tool_ctx.store = chat->store;
   t->tool_ctx.user_id = t->user_id;
   t->tool_ctx.now = t->now;
+  t->tool_ctx.scheduler = chat->scheduler;
   if (t->mode && *t->mode == '\0')
     g_clear_pointer (&t->mode, g_free);
 

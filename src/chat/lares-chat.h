@@ -18,6 +18,7 @@
 
 #include "lares-bus.h"
 #include "lares-config.h"
+#include "lares-scheduler.h"
 #include "lares-store.h"
 
 G_BEGIN_DECLS
@@ -116,6 +117,10 @@ void lares_chat_get_stats (const LaresChat *chat, LaresChatStats *out);
 
 /* Called whenever the last running turn has ended (shutdown waits on it). */
 void lares_chat_set_idle_func (LaresChat *chat, void (*func) (gpointer), gpointer user_data);
+
+/* The scheduler the reminder, timer and alarm tools use (transfer none;
+ * it must outlive the chat's turns).  Without one those tools fail. */
+void lares_chat_set_scheduler (LaresChat *chat, LaresScheduler *scheduler);
 
 /* Start a turn.  Input that cannot make a turn fails here (INVALID, BUSY);
  * everything after is reported as events, ending with exactly one END.

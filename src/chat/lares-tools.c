@@ -12,6 +12,7 @@
 #include "lares-tools.h"
 #include "tools/lares-tools-notes.h"
 #include "lares-tools-tasks.h"
+#include "tools/lares-tools-reminders.h"
 
 #include <string.h>
 
@@ -799,4 +800,5 @@ lares_tool_registry_add_builtin (LaresToolRegistry *reg)
     }
   lares_tools_notes_register (reg);
   lares_tools_tasks_register (reg);
+  lares_tools_reminders_register (reg);
 }

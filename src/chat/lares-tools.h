@@ -18,6 +18,7 @@
 #include <json-glib/json-glib.h>
 #include <stdint.h>
 
+#include "lares-scheduler.h"
 #include "lares-store.h"
 
 G_BEGIN_DECLS
@@ -58,8 +59,9 @@ typedef struct
 {
   LaresStore *store;
   int64_t user_id;
-  GDateTime *now;           /* in the user's zone */
-  const char *capabilities; /* the "what can you do" answer */
+  GDateTime *now;            /* in the user's zone */
+  const char *capabilities;  /* the "what can you do" answer */
+  LaresScheduler *scheduler; /* nullable: reminders, timers, alarms */
 } LaresToolContext;
 
 struct _LaresToolCall
@@ -86,7 +88,8 @@ gboolean lares_tool_registry_add (LaresToolRegistry *reg, const LaresToolSpec *s
                                   GError **error);
 /* The tools of this release: time.now, memory.remember/recall/forget, help,
  * note.add/search (lares-tools-notes.h), task.add/list/done
- * (lares-tools-tasks.h). */
+ * (lares-tools-tasks.h), reminder.create/list/cancel, timer.start/query/cancel,
+ * alarm.set/cancel (lares-tools-reminders.h). */
 void lares_tool_registry_add_builtin (LaresToolRegistry *reg);
 
 /* By registry name or LLM name.  (transfer none) (nullable) */

@@ -15,6 +15,7 @@
 #include "lares-auth.h"
 #include "lares-chat.h"
 #include "lares-log.h"
+#include "lares-scheduler.h"
 #include "lares-server.h"
 
 G_BEGIN_DECLS
@@ -48,6 +49,7 @@ struct _LaresServer
   LaresStore *store;
   LaresBus *bus;
   LaresChat *chat;
+  LaresScheduler *scheduler; /* reminders, timers, alarms; freed before the chat */
   SoupServer *soup;
   sqlite3 *auth_db;            /* read-only, main thread only: credential point lookups */
   LaresRateLimit *login_limit; /* by IP and by user name */
@@ -141,6 +143,7 @@ extern const LaresRoute lares_auth_routes[];
 extern const LaresRoute lares_chat_routes[];
 extern const LaresRoute lares_openai_routes[];
 extern const LaresRoute lares_tasks_routes[];
+extern const LaresRoute lares_reminders_routes[];
 
 /* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
  * Check the credentials the request carries (bearer token or session

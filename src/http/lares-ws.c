@@ -190,6 +190,8 @@ ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
       return;
     }
   ws->sub_id = lares_bus_subscribe (server->bus, ws->user_id, on_bus_event, ws);
+  /* Reminders that fired while none of the user's clients listened. */
+  lares_scheduler_user_connected (server->scheduler, ws->user_id);
   lares_log_req (G_LOG_LEVEL_DEBUG, ws->id, "websocket open for user %" G_GINT64_FORMAT,
                  ws->user_id);
 }
