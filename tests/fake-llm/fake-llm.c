@@ -1568,11 +1568,23 @@ main (int argc, char **argv)
 
   server = soup_server_new ("server-header", "fake-llm ", NULL);
   soup_server_add_handler (server, NULL, server_cb, NULL, NULL);
-  if (!soup_server_listen_local (server, (unsigned)port, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
-    {
-      g_printerr ("fake-llm: cannot listen on port %d: %s\n", port, error->message);
-      return 2;
-    }
+  /* Our own socket: GLib's default backlog of 10 drops the SYNs of a
+   * hundred connections opened at once (each retried a second later). */
+  {
+    g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (lo, (guint16)port);
+    g_autoptr (GSocket) sock =
+        g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+
+    if (sock != NULL)
+      g_socket_set_listen_backlog (sock, 1024);
+    if (sock == NULL || !g_socket_bind (sock, sa, TRUE, &error) ||
+        !g_socket_listen (sock, &error) || !soup_server_listen_socket (server, sock, 0, &error))
+      {
+        g_printerr ("fake-llm: cannot listen on port %d: %s\n", port, error->message);
+        return 2;
+      }
+  }
   uris = soup_server_get_uris (server);
   g_assert (uris != NULL);
   printf ("port %d\n", g_uri_get_port (uris->data));
