@@ -22,6 +22,7 @@
 #include "lares-llm.h"
 #include "lares-log.h"
 #include "lares-persona.h"
+#include "lares-tasks.h"
 #include "lares-tools.h"
 #include "lares-util.h"
 
@@ -82,6 +83,7 @@ typedef struct
   int64_t user_id;
   JsonNode *facts;
   char *mode, *zone;
+  char **projects; /* names the intent engine matches as entities */
   gboolean valid;
   uint64_t gen;
 } UserMemo;
@@ -92,6 +94,7 @@ user_memo_free (UserMemo *m)
   g_clear_pointer (&m->facts, json_node_unref);
   g_free (m->mode);
   g_free (m->zone);
+  g_strfreev (m->projects);
   g_free (m);
 }
 
@@ -119,6 +122,13 @@ user_memo_forget (LaresChat *chat, int64_t user_id)
   g_clear_pointer (&m->facts, json_node_unref);
   g_clear_pointer (&m->mode, g_free);
   g_clear_pointer (&m->zone, g_free);
+  g_clear_pointer (&m->projects, g_strfreev);
+}
+
+void
+lares_chat_forget_user (LaresChat *chat, int64_t user_id)
+{
+  user_memo_forget (chat, user_id);
 }
 
 const char *const lares_chat_paths[6] = { "command", "intent",   "clarify",
@@ -164,6 +174,7 @@ struct _LaresTurn
   /* Read before starting. */
   GPtrArray *history; /* LaresMessage* */
   JsonNode *facts;
+  char **projects;
   char *mode;
   char *zone;
   int64_t spent_day, spent_month;
@@ -696,6 +707,9 @@ prepare_in_store (sqlite3 *db, gpointer data, GError **error)
   t->facts = lares_facts_list (db, t->user_id, error);
   if (t->facts == NULL)
     return FALSE;
+  t->projects = lares_tasks_project_names (db, t->user_id, error);
+  if (t->projects == NULL)
+    return FALSE;
   t->mode = lares_user_setting_get (db, t->user_id, "mode", NULL);
   t->zone = lares_user_setting_get (db, t->user_id, "timezone", NULL);
   if (op->want_spend)
@@ -727,6 +741,7 @@ turn_free (LaresTurn *t)
   g_clear_pointer (&t->facts, json_node_unref);
   g_free (t->mode);
   g_free (t->zone);
+  g_strfreev (t->projects);
   g_clear_pointer (&t->tz, g_time_zone_unref);
   g_clear_pointer (&t->now, g_date_time_unref);
   lares_intent_match_free (t->match);
@@ -986,11 +1001,12 @@ emit_tool_event (LaresTurn *t, const char *id, const char *tool, JsonNode *args,
   emit (t, LARES_TURN_EVENT_TOOL_CALL, "tool_call", NULL, 0, NULL, o);
 }
 
-/* The memory tools change what goes into every later context. */
+/* The memory tools change what goes into every later context, the task
+ * tools the project names the intent engine knows. */
 static void
 tool_changed_memo (LaresTurn *t, const char *tool)
 {
-  if (g_str_has_prefix (tool, "memory."))
+  if (g_str_has_prefix (tool, "memory.") || g_str_has_prefix (tool, "task."))
     user_memo_forget (t->chat, t->user_id);
 }
 
@@ -1148,7 +1164,17 @@ understand (LaresTurn *t)
     }
   if (run_command (t))
     return;
-  t->match = lares_intent_engine_match (chat->engine, t->text, t->now, t->tz, NULL);
+  {
+    /* The names the user has: task projects, from the store. */
+    g_autoptr (LaresIntentEntities) ents = NULL;
+    for (char **p = t->projects; p && *p; p++)
+      {
+        if (ents == NULL)
+          ents = lares_intent_entities_new ();
+        lares_intent_entities_add (ents, "project", *p);
+      }
+    t->match = lares_intent_engine_match (chat->engine, t->text, t->now, t->tz, ents);
+  }
   route = lares_intent_route (t->match, chat->llm != NULL, &why);
   t->t_understood_us = g_get_monotonic_time ();
   switch (route)
@@ -1800,6 +1826,8 @@ prepared (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
         m->mode = g_strdup (t->mode);
         g_free (m->zone);
         m->zone = g_strdup (t->zone);
+        g_strfreev (m->projects);
+        m->projects = g_strdupv (t->projects);
         m->valid = TRUE;
       }
   }
@@ -1944,6 +1972,7 @@ lares_chat_turn (LaresChat *chat, const LaresTurnRequest *request, const LaresTu
           t->facts = json_node_ref (m->facts);
           t->mode = g_strdup (m->mode);
           t->zone = g_strdup (m->zone);
+          t->projects = g_strdupv (m->projects);
           g_idle_add (begin_from_memo, t);
           return t;
         }

@@ -127,6 +127,10 @@ void lares_chat_set_scheduler (LaresChat *chat, LaresScheduler *scheduler);
  * (transfer none): the turn lives until its END event has been delivered. */
 LaresTurn *lares_chat_turn (LaresChat *chat, const LaresTurnRequest *request,
                             const LaresTurnSink *sink, GError **error);
+/* Something a turn reads before it starts (facts, mode, task projects)
+ * changed for @user_id outside a turn (e.g. over REST). */
+void lares_chat_forget_user (LaresChat *chat, int64_t user_id);
+
 /* Stop turns of @user_id (all of them when @turn_id is 0).  Returns how many. */
 unsigned lares_chat_cancel (LaresChat *chat, int64_t user_id, int64_t turn_id);
 /* Cancel every running turn (shutdown). */

@@ -1350,3 +1350,28 @@ lares_tasks_import (sqlite3 *db, int64_t user_id, GPtrArray *tasks, unsigned *ad
     *updated = n_updated;
   return TRUE;
 }
+
+char **
+lares_tasks_project_names (sqlite3 *db, int64_t user_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) st =
+      lares_sql_prepare (db,
+                         "SELECT DISTINCT project FROM tasks WHERE user_id = ?1 AND project != '' "
+                         "AND status IN ('pending', 'waiting') ORDER BY project LIMIT 1000",
+                         error);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, user_id);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (names, g_strdup ((const char *)sqlite3_column_text (st, 0)));
+  if (rc != SQLITE_DONE)
+    {
+      lares_sql_throw (db, rc, error);
+      return NULL;
+    }
+  g_ptr_array_add (names, NULL);
+  return (char **)g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}

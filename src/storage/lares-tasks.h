@@ -136,4 +136,8 @@ GPtrArray *lares_tasks_list (sqlite3 *db, int64_t user_id, const LaresTaskFilter
 gboolean lares_tasks_import (sqlite3 *db, int64_t user_id, GPtrArray *tasks, unsigned *added,
                              unsigned *updated, GError **error);
 
+/* The distinct project names of the user's pending and waiting tasks, for
+ * the intent engine's entity matching.  (transfer full) GStrv. */
+char **lares_tasks_project_names (sqlite3 *db, int64_t user_id, GError **error);
+
 G_END_DECLS

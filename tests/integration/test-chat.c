@@ -944,6 +944,31 @@ test_sigterm_mid_turn (void)
   lares_test_daemon_free (d, TRUE);
 }
 
+/* The intent engine matches the names the user has: a task project known
+ * from the store makes "add X to my P project" a task in P. */
+static void
+test_entities_from_store (void)
+{
+  LaresTestDaemon *d = start_daemon (NULL, NULL, NULL);
+  static const char task[] = "{\"description\":\"buy flour\",\"project\":\"groceries\"}";
+  g_autoptr (JsonNode) before = chat (d, 0, "add oat milk to my groceries project");
+  g_autoptr (JsonNode) after = NULL;
+  g_autofree char *row = NULL;
+
+  /* Unknown project: nothing matches, no LLM: the honest fallback. */
+  g_assert_cmpstr (str (before, "path"), ==, "fallback");
+  g_assert_cmpuint (
+      lares_test_status (d, "POST", "/api/v1/tasks", "application/json", task, strlen (task)), ==,
+      201);
+  after = chat (d, 0, "add oat milk to my groceries project");
+  g_assert_cmpstr (str (after, "path"), ==, "intent");
+  row = db_string (d->data_dir, "SELECT group_concat(description || '@' || project, ',') FROM "
+                                "(SELECT description, project FROM tasks ORDER BY id)");
+  g_assert_cmpstr (row, ==, "buy flour@groceries,oat milk@groceries");
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
+}
+
 /* Run the lares CLI against @d with @input on stdin; returns the status. */
 static int
 run_cli (LaresTestDaemon *d, const char *const *args, const char *input, const char *token,
@@ -1061,5 +1086,6 @@ main (int argc, char **argv)
   g_test_add_func ("/chat/ollama", test_ollama);
   g_test_add_func ("/chat/sigterm-mid-turn", test_sigterm_mid_turn);
   g_test_add_func ("/chat/cli", test_cli_ask_chat);
+  g_test_add_func ("/chat/entities-from-store", test_entities_from_store);
   return g_test_run ();
 }

@@ -73,6 +73,8 @@ publish (LaresServer *server, int64_t user_id, const char *type, JsonNode *task,
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) event = NULL;
 
+  /* The project names the intent engine matches may have changed. */
+  lares_chat_forget_user (server->chat, user_id);
   if (lares_bus_count (server->bus, user_id) == 0)
     return;
   json_builder_begin_object (b);
