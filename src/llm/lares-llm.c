@@ -51,6 +51,10 @@ struct _LaresLlm
   uint64_t first_token_timeout_ms;
   uint64_t total_timeout_ms;
   SoupSession *session; /* (owned; each Request holds its own ref) */
+  /* The last tools array serialized, kept because it is the same registry
+   * array on every request (~6 KB of JSON for the built-in tools). */
+  JsonNode *tools_node; /* (owned ref): the address stays unique while held */
+  char *tools_json;     /* (owned) */
 };
 
 /* ---- construction ---------------------------------------------------- */
@@ -175,6 +179,8 @@ lares_llm_free (LaresLlm *llm)
   g_clear_pointer (&llm->chat_uri, g_uri_unref);
   g_clear_pointer (&llm->probe_uri, g_uri_unref);
   g_clear_object (&llm->session);
+  g_clear_pointer (&llm->tools_node, json_node_unref);
+  g_free (llm->tools_json);
   g_free (llm);
 }
 
@@ -204,6 +210,25 @@ append_json (GString *out, JsonNode *node)
   json_generator_set_root (gen, node);
   text = json_generator_to_data (gen, &len);
   g_string_append_len (out, text, (gssize)len);
+}
+
+/* @tools as JSON text, from the cache when it is the same array. */
+static void
+append_tools (const LaresLlm *llm, GString *out, JsonNode *tools)
+{
+  LaresLlm *mut = (LaresLlm *)llm; /* a cache; main context only */
+
+  if (tools != llm->tools_node)
+    {
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+
+      g_clear_pointer (&mut->tools_node, json_node_unref);
+      g_clear_pointer (&mut->tools_json, g_free);
+      json_generator_set_root (gen, tools);
+      mut->tools_json = json_generator_to_data (gen, NULL);
+      mut->tools_node = json_node_ref (tools);
+    }
+  g_string_append (out, llm->tools_json);
 }
 
 static void
@@ -373,7 +398,7 @@ lares_llm_build_request (const LaresLlm *llm, JsonNode *messages, JsonNode *tool
       if (has_tools (tools))
         {
           g_string_append (out, ",\"tools\":");
-          append_json (out, tools);
+          append_tools (llm, out, tools);
         }
     }
   else
@@ -384,7 +409,7 @@ lares_llm_build_request (const LaresLlm *llm, JsonNode *messages, JsonNode *tool
       if (has_tools (tools))
         {
           g_string_append (out, ",\"tools\":");
-          append_json (out, tools);
+          append_tools (llm, out, tools);
           g_string_append (out, ",\"tool_choice\":\"auto\"");
         }
     }
