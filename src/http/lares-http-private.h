@@ -159,6 +159,11 @@ gboolean lares_request_check_access (LaresRequest *req);
  * a JSON object text or NULL; never a secret. */
 void lares_server_audit (LaresServer *server, int64_t user_id, const char *event, const char *ip,
                          const char *detail);
+/* Tell every connection of @user_id that a row changed, after the current
+ * response: {"type": @type, @member: @row} or, with @row NULL,
+ * {"type": @type, "id": @id}.  Nothing is built when nobody listens. */
+void lares_server_publish_change (LaresServer *server, int64_t user_id, const char *type,
+                                  const char *member, JsonNode *row, int64_t id);
 /* Unix milliseconds. */
 int64_t lares_now_ms (void);
 

@@ -138,6 +138,27 @@ finish_response (LaresRequest *req, unsigned status)
   g_object_set_data (G_OBJECT (msg), "lares-request", NULL);
 }
 
+void
+lares_server_publish_change (LaresServer *server, int64_t user_id, const char *type,
+                             const char *member, JsonNode *row, int64_t id)
+{
+  g_autoptr (JsonNode) event = NULL;
+  JsonObject *o;
+
+  if (lares_bus_count (server->bus, user_id) == 0)
+    return;
+  o = json_object_new ();
+  json_object_set_string_member (o, "type", type);
+  if (row)
+    json_object_set_member (o, member, json_node_copy (row));
+  else
+    json_object_set_int_member (o, "id", id);
+  event = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (event, o);
+  /* After the response: the writer should not wait for the fan-out. */
+  lares_bus_publish_later (server->bus, user_id, event);
+}
+
 gboolean
 lares_request_query_int (LaresRequest *req, const char *name, int64_t min, int64_t max,
                          int64_t *out)

@@ -62,33 +62,6 @@ op_free (NotesOp *op)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NotesOp, op_free)
 
-static void
-publish (LaresServer *server, int64_t user_id, const char *type, JsonNode *note, int64_t id)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonNode) event = NULL;
-
-  if (lares_bus_count (server->bus, user_id) == 0)
-    return;
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, type);
-  if (note)
-    {
-      json_builder_set_member_name (b, "note");
-      json_builder_add_value (b, json_node_copy (note));
-    }
-  else
-    {
-      json_builder_set_member_name (b, "id");
-      json_builder_add_int_value (b, id);
-    }
-  json_builder_end_object (b);
-  event = json_builder_get_root (b);
-  /* After the response: the writer should not wait for the fan-out. */
-  lares_bus_publish_later (server->bus, user_id, event);
-}
-
 /* Read an optional string member with a character limit.  Responds and
  * returns FALSE on a wrong type or length. */
 static gboolean
@@ -221,7 +194,7 @@ create_done (GObject *source, GAsyncResult *result, gpointer data)
   node = lares_note_to_json (op->note);
   server = op->req->server;
   lares_request_respond_json (op->req, 201, node);
-  publish (server, op->user_id, "note_created", node, 0);
+  lares_server_publish_change (server, op->user_id, "note_created", "note", node, 0);
 }
 
 static void
@@ -277,7 +250,7 @@ update_done (GObject *source, GAsyncResult *result, gpointer data)
   node = lares_note_to_json (op->note);
   server = op->req->server;
   lares_request_respond_json (op->req, 200, node);
-  publish (server, op->user_id, "note_updated", node, 0);
+  lares_server_publish_change (server, op->user_id, "note_updated", "note", node, 0);
 }
 
 static void
@@ -448,7 +421,7 @@ delete_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   server = op->req->server;
   lares_request_respond_empty (op->req, 204);
-  publish (server, op->user_id, "note_deleted", NULL, op->id);
+  lares_server_publish_change (server, op->user_id, "note_deleted", "note", NULL, op->id);
 }
 
 static void

@@ -55,25 +55,6 @@ op_new (LaresRequest *req)
   return op;
 }
 
-static void
-publish_change (LaresServer *server, int64_t user_id, const char *type, JsonNode *job)
-{
-  g_autoptr (JsonBuilder) b = NULL;
-  g_autoptr (JsonNode) event = NULL;
-
-  if (lares_bus_count (server->bus, user_id) == 0)
-    return;
-  b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, type);
-  json_builder_set_member_name (b, "job");
-  json_builder_add_value (b, json_node_copy (job));
-  json_builder_end_object (b);
-  event = json_builder_get_root (b);
-  lares_bus_publish_later (server->bus, user_id, event);
-}
-
 /* Every write answers with the job as stored. */
 static void
 job_done (const LaresJob *job, const GError *error, gpointer data)
@@ -89,7 +70,7 @@ job_done (const LaresJob *job, const GError *error, gpointer data)
     }
   node = lares_job_to_json (job);
   lares_request_respond_json (op->req, status, node);
-  publish_change (op->server, op->user_id, op->event, node);
+  lares_server_publish_change (op->server, op->user_id, op->event, "job", node, 0);
 }
 
 /* An optional string member.  Responds and returns FALSE on a wrong type. */

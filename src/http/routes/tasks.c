@@ -70,29 +70,9 @@ respond_error (LaresRequest *req, const GError *error)
 static void
 publish (LaresServer *server, int64_t user_id, const char *type, JsonNode *task, int64_t id)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonNode) event = NULL;
-
   /* The project names the intent engine matches may have changed. */
   lares_chat_forget_user (server->chat, user_id);
-  if (lares_bus_count (server->bus, user_id) == 0)
-    return;
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, type);
-  if (task)
-    {
-      json_builder_set_member_name (b, "task");
-      json_builder_add_value (b, json_node_copy (task));
-    }
-  else
-    {
-      json_builder_set_member_name (b, "id");
-      json_builder_add_int_value (b, id);
-    }
-  json_builder_end_object (b);
-  event = json_builder_get_root (b);
-  lares_bus_publish_later (server->bus, user_id, event);
+  lares_server_publish_change (server, user_id, type, "task", task, id);
 }
 
 /* Answer with op->task, re-read in the same job so urgency is current. */
