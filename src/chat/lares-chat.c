@@ -210,6 +210,7 @@ struct _LaresTurn
   LaresTurnResult result;
   char *status, *path, *why, *error_code, *error_message;
   gboolean started, ended, finishing;
+  JsonObject *end_timings; /* from the END event on */
 };
 
 static void turn_llm_call (LaresTurn *t);
@@ -756,6 +757,7 @@ turn_free (LaresTurn *t)
   if (t->round)
     g_ptr_array_unref (t->round);
   g_clear_pointer (&t->tool_events, json_array_unref);
+  g_clear_pointer (&t->end_timings, json_object_unref);
   g_free (t->status), g_free (t->path), g_free (t->why);
   g_free (t->error_code), g_free (t->error_message);
   g_free (t);
@@ -837,6 +839,8 @@ turn_deliver_end (LaresTurn *t, JsonObject *timings)
   for (unsigned i = 0; i < G_N_ELEMENTS (lares_chat_paths); i++)
     if (g_strcmp0 (t->path, lares_chat_paths[i]) == 0)
       chat->stats.by_path[i]++;
+  /* The JSON answer (lares_turn_to_json) reports the same timings. */
+  t->end_timings = json_object_ref (timings);
   emit (t, LARES_TURN_EVENT_END, "turn_end", NULL, 0, NULL, end_members (t, timings));
   turn_free (t);
   if (chat->running.length == 0 && chat->idle_func)
@@ -2041,7 +2045,8 @@ JsonNode *
 lares_turn_to_json (const LaresTurn *t)
 {
   LaresTurn *mut = (LaresTurn *)t;
-  JsonObject *o = end_members (mut, timings_object (mut));
+  JsonObject *o =
+      end_members (mut, t->end_timings ? json_object_ref (t->end_timings) : timings_object (mut));
 
   json_object_set_int_member (o, "turn_id", t->result.turn_id);
   json_object_set_int_member (o, "conversation_id", t->conversation_id);
