@@ -417,6 +417,12 @@ lares_chat_get_model (const LaresChat *chat)
   return chat->llm ? lares_llm_get_model (chat->llm) : NULL;
 }
 
+LaresLlm *
+lares_chat_get_llm (LaresChat *chat)
+{
+  return chat->llm;
+}
+
 unsigned
 lares_chat_n_running (const LaresChat *chat)
 {

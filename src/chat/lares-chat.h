@@ -18,6 +18,7 @@
 
 #include "lares-bus.h"
 #include "lares-config.h"
+#include "lares-llm.h"
 #include "lares-scheduler.h"
 #include "lares-store.h"
 
@@ -98,6 +99,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresChat, lares_chat_free)
 
 gboolean lares_chat_has_llm (const LaresChat *chat);
 const char *lares_chat_get_model (const LaresChat *chat);
+/* The LLM client, for a connection test; NULL without llm.provider.
+ * (transfer none) */
+LaresLlm *lares_chat_get_llm (LaresChat *chat);
 unsigned lares_chat_n_running (const LaresChat *chat);
 /* Counters for /metrics. */
 typedef struct

@@ -131,8 +131,11 @@ lares_request_same_origin (LaresRequest *req)
   return g_ascii_strcasecmp (origin, expected) == 0;
 }
 
-gboolean
-lares_request_authenticate (LaresRequest *req)
+/* Check the request's credentials.  With @quiet, a request without valid
+ * credentials is not answered (FALSE, req->user_id stays 0); store errors
+ * are answered either way. */
+static gboolean
+authenticate (LaresRequest *req, gboolean quiet)
 {
   LaresServer *server = req->server;
   SoupMessageHeaders *in = soup_server_message_get_request_headers (req->msg);
@@ -149,8 +152,9 @@ lares_request_authenticate (LaresRequest *req)
       const char *token = lares_auth_parse_bearer (authz, &len);
       if (token == NULL)
         {
-          lares_request_respond_error (req, 401, "unauthorized",
-                                       "the Authorization header must be 'Bearer <token>'");
+          if (!quiet)
+            lares_request_respond_error (req, 401, "unauthorized",
+                                         "the Authorization header must be 'Bearer <token>'");
           return FALSE;
         }
       lares_secret_digest (token, len, digest);
@@ -164,8 +168,9 @@ lares_request_authenticate (LaresRequest *req)
     }
   else
     {
-      lares_request_respond_error (req, 401, "unauthorized",
-                                   "log in, or send 'Authorization: Bearer <token>'");
+      if (!quiet)
+        lares_request_respond_error (req, 401, "unauthorized",
+                                     "log in, or send 'Authorization: Bearer <token>'");
       return FALSE;
     }
 
@@ -173,10 +178,14 @@ lares_request_authenticate (LaresRequest *req)
                                  (int64_t)server->cfg->session_idle_ms, &req->cred, &error))
     {
       if (g_error_matches (error, LARES_STORE_ERROR, LARES_STORE_ERROR_NOT_FOUND))
-        lares_request_respond_error (req, 401, "unauthorized",
-                                     kind == LARES_CREDENTIAL_TOKEN
-                                         ? "the token is not valid (revoked or expired?)"
-                                         : "the session has ended; log in again");
+        {
+          if (quiet)
+            return FALSE;
+          lares_request_respond_error (req, 401, "unauthorized",
+                                       kind == LARES_CREDENTIAL_TOKEN
+                                           ? "the token is not valid (revoked or expired?)"
+                                           : "the session has ended; log in again");
+        }
       else
         lares_request_respond_gerror (req, error);
       return FALSE;
@@ -197,6 +206,20 @@ lares_request_authenticate (LaresRequest *req)
       lares_store_write_async (server->store, touch_run, job, NULL, touch_done, job);
     }
   return TRUE;
+}
+
+gboolean
+lares_request_authenticate (LaresRequest *req)
+{
+  return authenticate (req, FALSE);
+}
+
+int
+lares_request_identify (LaresRequest *req)
+{
+  if (authenticate (req, TRUE))
+    return 1;
+  return req->done ? -1 : 0;
 }
 
 static gboolean

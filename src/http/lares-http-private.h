@@ -144,12 +144,24 @@ extern const LaresRoute lares_chat_routes[];
 extern const LaresRoute lares_openai_routes[];
 extern const LaresRoute lares_tasks_routes[];
 extern const LaresRoute lares_reminders_routes[];
+extern const LaresRoute lares_settings_routes[];
+extern const LaresRoute lares_web_routes[];
+/* GET /static/…: matched by prefix (routes/web.c). */
+extern const LaresRoute lares_web_static_route;
+/* The version segment of the dashboard's asset URLs (a digest of the
+ * embedded files).  (transfer none) */
+const char *lares_web_version (void);
 
 /* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
  * Check the credentials the request carries (bearer token or session
  * cookie) and, for cookie requests with an unsafe method, that they come
  * from our own origin. */
 gboolean lares_request_authenticate (LaresRequest *req);
+/* The same for a public route that answers either way: 1 when the
+ * request carries valid credentials (req->user_id and req->cred set), 0
+ * when it carries none or invalid ones (nothing answered), -1 after a
+ * store error was answered. */
+int lares_request_identify (LaresRequest *req);
 /* Fetch Metadata / Origin say the request comes from our own pages (or
  * from something that is not a browser). */
 gboolean lares_request_same_origin (LaresRequest *req);

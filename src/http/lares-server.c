@@ -32,10 +32,11 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
                                          0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
-static const LaresRoute *const route_tables[] = { lares_system_routes,   lares_auth_routes,
-                                                  lares_chat_routes,     lares_openai_routes,
-                                                  lares_notes_routes,    lares_tasks_routes,
-                                                  lares_reminders_routes };
+static const LaresRoute *const route_tables[] = {
+  lares_system_routes,    lares_auth_routes,     lares_chat_routes,
+  lares_openai_routes,    lares_notes_routes,    lares_tasks_routes,
+  lares_reminders_routes, lares_settings_routes, lares_web_routes,
+};
 
 void
 lares_server_next_id (LaresServer *server, char out[20])
@@ -73,6 +74,13 @@ find_route (const char *method, const char *path, int64_t *id, gboolean *id_ok, 
         if (g_strcmp0 (r->method, "GET") == 0)
           g_string_append (allow, ", HEAD");
       }
+  /* The dashboard's files: a prefix, the one route that is not a pattern. */
+  if (g_str_has_prefix (path, lares_web_static_route.pattern))
+    {
+      if (g_strcmp0 (method, "GET") == 0 || is_head)
+        return &lares_web_static_route;
+      g_string_assign (allow, "GET, HEAD");
+    }
   return NULL;
 }
 
