@@ -13,18 +13,41 @@ pkgs="gcc make meson ninja-build pkg-config libglib2.0-dev libglib2.0-bin
 libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libsodium-dev libical-dev libyaml-dev
 libedit-dev"
 # Tests: sanitizers and libFuzzer come with clang's runtime; sqlite3 checks backups.
+# Browser tests: Debian's Chromium, driven by playwright-core from npm
+# (tests/web; never a downloaded browser).  Node may come from elsewhere
+# (a newer packaged release): only when there is none, Debian's.
 case "$want" in
-test|bench) pkgs="$pkgs clang libclang-rt-14-dev sqlite3 clang-format valgrind openssl taskwarrior" ;;
+test|bench) pkgs="$pkgs clang libclang-rt-14-dev sqlite3 clang-format valgrind openssl taskwarrior"
+    pkgs="$pkgs chromium"
+    command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+    command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
 esac
 case "$want" in
 bench) pkgs="$pkgs wrk" ;;
 esac
 
+# tests/web's npm packages, exactly as package-lock.json pins them; again
+# only when the lock file changed since the last install.
+npm_deps() {
+    [ "$want" = test ] || return 0
+    web="$(dirname "$0")/../tests/web"
+    stamp="$web/node_modules/.lares-lock"
+    if [ -f "$stamp" ] && cmp -s "$web/package-lock.json" "$stamp"; then
+        return 0
+    fi
+    echo "bootstrap: npm ci in tests/web" >&2
+    (cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund) &&
+        cp "$web/package-lock.json" "$stamp"
+}
+
 missing=""
 for p in $pkgs; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+    npm_deps
+    exit 0
+fi
 
 echo "bootstrap: installing:$missing" >&2
 if [ "$(id -u)" -eq 0 ]; then
@@ -40,3 +63,4 @@ export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $missing ||
     { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends $missing; }
+npm_deps

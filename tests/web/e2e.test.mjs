@@ -62,7 +62,14 @@ token \\szeta
 token \\seta
 token \\stheta
 ---
-token Fine.
+# 6: a reply worth a screenshot
+delay 40
+token [happy] Here is a light list for **two days** on the trail:
+token \\n\\n- Water: *2 litres* and a filter
+token \\n- Layers: a fleece and a rain shell
+token \\n- Food: oats, nuts, and one treat
+token \\n\\nI added the tasks to your \`hike\` project.
+usage 120 48
 `;
 
 let fake;
@@ -366,9 +373,9 @@ test('keyboard: skip link, navigation and sending without a mouse', async () => 
   const box = page.getByRole('textbox', { name: 'Message' });
   await box.waitFor();
   await box.focus();
-  await page.keyboard.type('keyboard only');
+  await page.keyboard.type('what should I pack for the weekend hike?');
   await page.keyboard.press('Enter');
-  await page.locator('.msg-user').getByText('keyboard only').waitFor();
+  await page.locator('.msg-user').getByText('what should I pack for the weekend hike?').waitFor();
   await lastTurn(page).and(page.locator('[data-status="done"]')).waitFor();
   assert.deepEqual(errors, []);
   await context.close();
@@ -397,7 +404,7 @@ for (const [name, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
       await page.goto(`/#/${id}`);
       if (id === 'chat') {
         if (name === 'phone') await page.getByRole('button', { name: 'Conversations' }).click();
-        await page.getByRole('link', { name: /count in greek letters/ }).first().click();
+        await page.getByRole('link', { name: /weekend hike/ }).first().click();
       }
       await page.locator(ready).first().waitFor();
       await page.locator('.loading').first().waitFor({ state: 'detached' });
