@@ -112,6 +112,7 @@ test_static_files (void)
     g_autoptr (GBytes) b = lares_test_http_as (d, no_credentials, "POST", path, "application/json",
                                                "{}", 2, &status, &hp);
     g_assert_cmpuint (status, ==, 405);
+    lares_test_assert_error (b, "method_not_allowed");
     g_assert_cmpstr (soup_message_headers_get_one (hp, "Allow"), ==, "GET, HEAD");
   }
   daemon_done (d);
@@ -150,7 +151,9 @@ test_settings_routes (void)
     const char *const bogus[] = { "Cookie", "lares_session=bogus", NULL };
     g_autoptr (GBytes) b =
         lares_test_http_as (d, bogus, "GET", "/api/v1/auth/session", NULL, NULL, 0, &status, NULL);
+    g_autoptr (JsonNode) n = lares_test_json (b);
     g_assert_cmpuint (status, ==, 200);
+    g_assert_true (json_object_get_null_member (json_node_get_object (n), "user"));
   }
   {
     g_autoptr (GBytes) b =
@@ -186,6 +189,7 @@ test_settings_routes (void)
     g_autoptr (GBytes) b =
         lares_test_http_as (d, none, "GET", "/api/v1/settings", NULL, NULL, 0, &status, NULL);
     g_assert_cmpuint (status, ==, 401);
+    lares_test_assert_error (b, "unauthorized");
   }
 
   /* Mode: set, read back, reset; bad input changes nothing. */
@@ -234,6 +238,7 @@ test_settings_routes (void)
     g_autoptr (GBytes) b =
         lares_test_http_as (d, as_bob, "POST", "/api/v1/llm/test", NULL, NULL, 0, &status, NULL);
     g_assert_cmpuint (status, ==, 403);
+    lares_test_assert_error (b, "forbidden");
   }
   daemon_done (d);
 }
