@@ -36,7 +36,8 @@ typedef enum
 typedef struct
 {
   const char *method;  /* "GET", "POST", "DELETE" (HEAD follows GET) */
-  const char *pattern; /* "/api/v1/notes/{id}"; {id} matches a positive integer */
+  const char *pattern; /* "/api/v1/notes/{id}"; {id} matches a positive integer, {name} a
+                          tool name (read it with lares_request_path_name) */
   LaresRouteHandler handler;
   LaresRouteFlags flags;
   const char *name;  /* metrics label */
@@ -128,6 +129,10 @@ gboolean lares_request_check_body_framing (LaresRequest *req);
 /* Drop the connection unless the peer is loopback or in server.allow_from;
  * also records the peer's address in req->ip.  FALSE when dropped. */
 gboolean lares_request_admit (LaresRequest *req);
+
+/* The request's last path segment (a route's trailing {name}).
+ * (transfer none) */
+const char *lares_request_path_name (LaresRequest *req);
 
 /* Query parameter, or NULL. */
 const char *lares_request_query (LaresRequest *req, const char *name);

@@ -47,24 +47,39 @@ lares_server_next_id (LaresServer *server, char out[20])
 /* ---- routing ---------------------------------------------------------- */
 
 /* Find the route for @method @path.  Returns NULL and fills @allow with the
- * methods that would match when only the method is wrong. */
+ * methods that would match when only the method is wrong.  A route whose
+ * {id} segment is not an id ("/api/v1/tasks/import" against
+ * "/api/v1/tasks/{id}") does not count when a route names that path
+ * literally: GET on a POST-only literal path is 405, not 404.  When only
+ * such routes match, the first with the right method is returned with
+ * *@id_ok FALSE (404). */
 static const LaresRoute *
 find_route (const char *method, const char *path, int64_t *id, gboolean *id_ok, GString *allow)
 {
   gboolean is_head = g_strcmp0 (method, "HEAD") == 0;
+  const LaresRoute *bad_id = NULL;
 
   for (size_t t = 0; t < G_N_ELEMENTS (route_tables); t++)
     for (const LaresRoute *r = route_tables[t]; r->pattern != NULL; r++)
       {
         gboolean ok;
+        gboolean same_method;
         int64_t v = 0;
 
         if (!lares_route_match (r->pattern, path, &v, &ok))
           continue;
-        if (g_strcmp0 (r->method, method) == 0 || (is_head && g_strcmp0 (r->method, "GET") == 0))
+        same_method =
+            g_strcmp0 (r->method, method) == 0 || (is_head && g_strcmp0 (r->method, "GET") == 0);
+        if (!ok)
+          {
+            if (same_method && bad_id == NULL)
+              bad_id = r;
+            continue;
+          }
+        if (same_method)
           {
             *id = v;
-            *id_ok = ok;
+            *id_ok = TRUE;
             return r;
           }
         if (allow->len)
@@ -73,6 +88,12 @@ find_route (const char *method, const char *path, int64_t *id, gboolean *id_ok, 
         if (g_strcmp0 (r->method, "GET") == 0)
           g_string_append (allow, ", HEAD");
       }
+  if (allow->len == 0 && bad_id != NULL)
+    {
+      *id = 0;
+      *id_ok = FALSE;
+      return bad_id;
+    }
   return NULL;
 }
 
@@ -362,6 +383,15 @@ lares_request_respond_gerror (LaresRequest *req, const GError *error)
   /* Never leak internals: log them under the request id, answer generically. */
   lares_log_req (G_LOG_LEVEL_WARNING, req->id, "internal error: %s", error->message);
   lares_request_respond_error (req, 500, "internal", "internal error (request %s)", req->id);
+}
+
+const char *
+lares_request_path_name (LaresRequest *req)
+{
+  const char *path = g_uri_get_path (soup_server_message_get_uri (req->msg));
+  const char *slash = strrchr (path, '/');
+
+  return slash ? slash + 1 : path;
 }
 
 const char *
