@@ -149,6 +149,7 @@ extern const LaresRoute lares_chat_routes[];
 extern const LaresRoute lares_openai_routes[];
 extern const LaresRoute lares_tasks_routes[];
 extern const LaresRoute lares_reminders_routes[];
+extern const LaresRoute lares_approvals_routes[];
 
 /* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
  * Check the credentials the request carries (bearer token or session
