@@ -26,6 +26,7 @@ static const Command commands[] = {
   { "ask", lares_cmd_ask, "ask the running daemon once and print the answer" },
   { "note", lares_cmd_note, "add, search or list notes in the running daemon" },
   { "task", lares_cmd_task, "add, list or complete tasks" },
+  { "remind", lares_cmd_remind, "set a reminder in plain words (\"call mom at 5pm\")" },
   { "approvals", lares_cmd_approvals, "list the actions waiting for your approval" },
   { "approve", lares_cmd_approve, "approve a waiting action (it runs then)" },
   { "reject", lares_cmd_reject, "reject a waiting action (it never runs)" },
