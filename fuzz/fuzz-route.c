@@ -4,8 +4,9 @@
  * a newline or NUL, the part before it is also tried as a pattern against
  * the part after it, so odd patterns ("{id", "{id}{id}") get covered too.
  *
- * Checks: a pattern without "{id}" matches exactly the identical path; a
- * valid id is positive and matches again when printed back into the pattern.
+ * Checks: a pattern without a slot matches exactly the identical path; a
+ * valid id is positive and matches again when printed back into the pattern;
+ * a name that matched is 1 to 64 characters of [A-Za-z0-9._-].
  */
 #include "config.h"
 
@@ -17,9 +18,32 @@
 /* The real routes (src/http/routes), plus shapes the matcher allows but no
  * route uses yet. */
 static const char *const patterns[] = {
-  "/api/v1/notes/{id}",           "/api/v1/notes", "/healthz", "/readyz", "/metrics",
-  "/api/v1/notes/{id}/tags/{id}", "{id}",
+  "/api/v1/notes/{id}",
+  "/api/v1/notes",
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/api/v1/notes/{id}/tags/{id}",
+  "{id}",
+  "/api/v1/tools/{name}",
+  "/api/v1/approvals/{id}/approve",
 };
+
+static void
+check_name (const char *path)
+{
+  const char *prefix = "/api/v1/tools/";
+  int64_t id = -1;
+  gboolean id_ok = FALSE;
+
+  if (!lares_route_match ("/api/v1/tools/{name}", path, &id, &id_ok))
+    return;
+  g_assert_true (g_str_has_prefix (path, prefix));
+  g_assert_cmpuint (strlen (path + strlen (prefix)), >=, 1);
+  g_assert_cmpuint (strlen (path + strlen (prefix)), <=, LARES_ROUTE_NAME_MAX);
+  for (const char *p = path + strlen (prefix); *p; p++)
+    g_assert_true (g_ascii_isalnum (*p) || *p == '.' || *p == '_' || *p == '-');
+}
 
 static void
 check_match (const char *pattern, const char *path)
@@ -29,6 +53,9 @@ check_match (const char *pattern, const char *path)
   gboolean matched = lares_route_match (pattern, path, &id, &id_ok);
   const char *slot = strstr (pattern, "{id}");
 
+  /* Names are checked by check_name. */
+  if (strstr (pattern, "{name}") != NULL)
+    return;
   if (slot == NULL)
     {
       g_assert_true (matched == (strcmp (pattern, path) == 0));
@@ -60,6 +87,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   for (size_t i = 0; i < G_N_ELEMENTS (patterns); i++)
     check_match (patterns[i], path);
+  check_name (path);
 
   if (nul != NULL && (sep == NULL || nul < sep))
     sep = nul;

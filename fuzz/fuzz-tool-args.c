@@ -1,7 +1,8 @@
-/* fuzz-tool-args.c — what a model sends back as a tool call: arguments
- * checked against every built-in tool's schema, the same text read as a
- * tool call written in the reply, and as reply text through the emotion
- * tag filter (split at a data-derived point).
+/* fuzz-tool-args.c — what a model (or a REST client of /api/v1/tools)
+ * sends as a tool call: arguments checked against every registered tool's
+ * schema, the same text read as a tool call written in the reply, and as
+ * reply text through the emotion tag filter (split at a data-derived
+ * point).
  *
  * Checks: arguments that pass validation are a JSON object; a refusal has
  * a UTF-8 message; the filter's visible output is valid UTF-8 and never
@@ -21,10 +22,6 @@ static LaresPersona *persona;
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  static const char *const tools[] = { "time.now",      "memory.remember",
-                                       "memory.recall", "memory.forget",
-                                       "help",          "note.add",
-                                       "note.search" };
   g_autofree char *text = lares_fuzz_strndup (data, size);
   g_autofree char *name = NULL;
   g_autofree char *arguments = NULL;
@@ -42,13 +39,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       lares_tool_registry_add_builtin (registry);
       persona = lares_persona_new (cfg, NULL);
     }
-  for (size_t i = 0; i < G_N_ELEMENTS (tools); i++)
+  /* Every tool, the high-risk ones too: one validator for every path. */
+  for (unsigned i = 0; i < lares_tool_registry_n_tools (registry); i++)
     {
+      const LaresTool *tool = lares_tool_registry_nth (registry, i);
       g_autoptr (GError) error = NULL;
-      g_autoptr (JsonNode) args =
-          lares_tool_parse_args (lares_tool_registry_lookup (registry, tools[i]), text, &error);
+      g_autoptr (JsonNode) args = lares_tool_parse_args (tool, text, &error);
       if (args != NULL)
-        g_assert_true (JSON_NODE_HOLDS_OBJECT (args));
+        {
+          g_assert_true (JSON_NODE_HOLDS_OBJECT (args));
+          g_assert_true (lares_tool_validate (tool, args, NULL));
+        }
       else
         g_assert_true (error != NULL && g_utf8_validate (error->message, -1, NULL));
     }

@@ -22,6 +22,7 @@
 #include "lares-llm.h"
 #include "lares-log.h"
 #include "lares-persona.h"
+#include "lares-policy.h"
 #include "lares-tasks.h"
 #include "lares-tools.h"
 #include "lares-util.h"
@@ -54,6 +55,7 @@ struct _LaresChat
   LaresIntentEngine *engine;
   LaresLlm *llm; /* nullable */
   LaresToolRegistry *tools;
+  LaresPolicy *policy; /* every tool call goes through it */
   LaresPersona *persona;
   LaresScheduler *scheduler; /* nullable, not owned */
   GHashTable *prices;        /* model -> Price* */
@@ -152,6 +154,7 @@ typedef struct
   JsonNode *args;   /* parsed, validated */
   JsonNode *result; /* on success */
   GError *error;
+  LaresApproval *approval; /* high risk: waiting for the owner */
   int64_t started_us;
 } ToolRun;
 
@@ -163,6 +166,7 @@ struct _LaresTurn
   int64_t conversation_id;
   int64_t turn_id;
   gboolean new_conversation;
+  gboolean untrusted; /* not the owner: no high-risk tools, no decisions */
   char *channel;
   char *text;
   char *conversation_key;
@@ -284,6 +288,17 @@ read_max_ids (LaresChat *chat, GError **error)
 
 static void understand (LaresTurn *t);
 
+/* A tool run changed what turns read before they start: the memory tools
+ * the facts, the task tools the project names the intent engine knows. */
+static void
+policy_changed (int64_t user_id, const char *tool, gpointer data)
+{
+  LaresChat *chat = data;
+
+  if (g_str_has_prefix (tool, "memory.") || g_str_has_prefix (tool, "task."))
+    user_memo_forget (chat, user_id);
+}
+
 /* Main context: the engine is there; turns that waited go on. */
 static gboolean
 engine_built (gpointer data)
@@ -344,6 +359,9 @@ lares_chat_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError
     return NULL;
   chat->tools = lares_tool_registry_new ();
   lares_tool_registry_add_builtin (chat->tools);
+  chat->policy =
+      lares_policy_new (store, bus, chat->tools, (int64_t)cfg->policy_approval_ttl_ms, NULL);
+  lares_policy_set_changed_func (chat->policy, policy_changed, chat);
   parse_prices (chat, cfg->llm_prices);
   parse_money_micros (cfg->budget_daily, &chat->budget_daily_micros);
   parse_money_micros (cfg->budget_monthly, &chat->budget_monthly_micros);
@@ -365,7 +383,7 @@ lares_chat_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError
         return NULL;
     }
   if (!lares_store_write_sync (store, interrupt_running, &interrupted, error) ||
-      !read_max_ids (chat, error))
+      !read_max_ids (chat, error) || !lares_policy_start (chat->policy, error))
     return NULL;
   /* Compiling the templates takes ~100 ms: do it off the main loop so the
    * daemon serves at once; turns that come first wait for it. */
@@ -398,6 +416,7 @@ lares_chat_free (LaresChat *chat)
   g_main_context_unref (chat->context);
   lares_intent_engine_free (chat->engine);
   lares_llm_free (chat->llm);
+  lares_policy_free (chat->policy);
   lares_tool_registry_free (chat->tools);
   lares_persona_free (chat->persona);
   g_hash_table_unref (chat->prices);
@@ -447,6 +466,19 @@ void
 lares_chat_set_scheduler (LaresChat *chat, LaresScheduler *scheduler)
 {
   chat->scheduler = scheduler;
+  lares_policy_set_scheduler (chat->policy, scheduler);
+}
+
+const LaresToolRegistry *
+lares_chat_get_tools (const LaresChat *chat)
+{
+  return chat->tools;
+}
+
+LaresPolicy *
+lares_chat_get_policy (LaresChat *chat)
+{
+  return chat->policy;
 }
 
 /* ---- events --------------------------------------------------------------------------------- */
@@ -964,9 +996,31 @@ record_intent_call (LaresTurn *t, const char *id, const char *tool, const char *
   record_message (t, "tool", result, NULL, id, tool);
 }
 
+static const char *
+tool_error_code (const GError *error)
+{
+  if (error->domain != LARES_TOOL_ERROR)
+    return "tool_failed";
+  switch ((LaresToolError)error->code)
+    {
+    case LARES_TOOL_ERROR_INVALID_ARGS:
+      return "invalid_arguments";
+    case LARES_TOOL_ERROR_UNKNOWN:
+      return "unknown_tool";
+    case LARES_TOOL_ERROR_NEEDS_APPROVAL:
+      return "needs_approval";
+    case LARES_TOOL_ERROR_DENIED:
+      return "denied";
+    case LARES_TOOL_ERROR_FAILED:
+      break;
+    }
+  return "tool_failed";
+}
+
+/* @approval: (nullable) a pending approval the call became. */
 static JsonObject *
 tool_event_members (const char *id, const char *tool, JsonNode *args, const char *status,
-                    JsonNode *result, const GError *error)
+                    JsonNode *result, const GError *error, const LaresApproval *approval)
 {
   JsonObject *o = json_object_new ();
 
@@ -982,67 +1036,107 @@ tool_event_members (const char *id, const char *tool, JsonNode *args, const char
   if (error)
     {
       JsonObject *e = json_object_new ();
-      json_object_set_string_member (
-          e, "code",
-          error->domain == LARES_TOOL_ERROR && error->code == LARES_TOOL_ERROR_INVALID_ARGS
-              ? "invalid_arguments"
-          : error->domain == LARES_TOOL_ERROR && error->code == LARES_TOOL_ERROR_UNKNOWN
-              ? "unknown_tool"
-          : error->domain == LARES_TOOL_ERROR && error->code == LARES_TOOL_ERROR_NEEDS_APPROVAL
-              ? "needs_approval"
-              : "tool_failed");
+      json_object_set_string_member (e, "code", tool_error_code (error));
       json_object_set_string_member (e, "message", error->message);
       json_object_set_object_member (o, "error", e);
     }
+  if (approval)
+    json_object_set_member (o, "approval", lares_approval_to_json (approval));
   return o;
 }
 
 static void
 emit_tool_event (LaresTurn *t, const char *id, const char *tool, JsonNode *args, const char *status,
-                 JsonNode *result, const GError *error)
+                 JsonNode *result, const GError *error, const LaresApproval *approval)
 {
-  JsonObject *o = tool_event_members (id, tool, args, status, result, error);
+  JsonObject *o = tool_event_members (id, tool, args, status, result, error, approval);
 
   if (strcmp (status, "running") != 0)
     {
-      JsonObject *copy = tool_event_members (id, tool, args, status, result, error);
+      JsonObject *copy = tool_event_members (id, tool, args, status, result, error, approval);
       json_array_add_object_element (t->tool_events, copy);
     }
   emit (t, LARES_TURN_EVENT_TOOL_CALL, "tool_call", NULL, 0, NULL, o);
 }
 
-/* The memory tools change what goes into every later context, the task
- * tools the project names the intent engine knows. */
+/* A call became a pending approval: tool_call with status needs_approval,
+ * then approval_required for every connection of the user. */
 static void
-tool_changed_memo (LaresTurn *t, const char *tool)
+emit_approval (LaresTurn *t, const char *id, const LaresApproval *a, JsonNode *args)
 {
-  if (g_str_has_prefix (tool, "memory.") || g_str_has_prefix (tool, "task."))
-    user_memo_forget (t->chat, t->user_id);
+  emit_tool_event (t, id, a->tool, args, "needs_approval", NULL, NULL, a);
+  emit (t, LARES_TURN_EVENT_APPROVAL, "approval_required", NULL, 0, NULL,
+        lares_approval_required_members (a));
+}
+
+/* What the turn says about approvals it asked for. */
+static void
+say_approval_prompt (LaresTurn *t, const LaresApproval *a)
+{
+  g_autofree char *msg =
+      g_strdup_printf ("%sThis needs your approval: %s. Say yes to go ahead, or no to cancel.",
+                       t->reply->len > 0 ? " " : "", a->summary);
+  say (t, msg);
+}
+
+/* What the tool's answer is, as stored and given to the LLM. */
+static char *
+approval_tool_content (const LaresApproval *a)
+{
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *o = json_object_new ();
+  g_autofree char *text = g_strdup_printf (
+      "Not done yet: this needs the user's approval, which they have been asked for (%s).",
+      a->summary);
+
+  json_object_set_string_member (o, "status", "needs_approval");
+  json_object_set_int_member (o, "approval_id", a->id);
+  json_object_set_string_member (o, "summary", a->summary);
+  json_object_set_string_member (o, "text", text);
+  json_node_take_object (node, o);
+  return json_to_string (node, FALSE);
+}
+
+static LaresActor
+turn_actor (LaresTurn *t, const char *via)
+{
+  return (LaresActor){ .user_id = t->user_id, .is_owner = !t->untrusted, .via = via };
 }
 
 static void
-intent_tool_done (JsonNode *result, const GError *error, gpointer data)
+intent_tool_done (const LaresPolicyOutcome *out, gpointer data)
 {
   LaresTurn *t = data;
   const char *tool = lares_intent_match_get_tool (t->match);
   JsonNode *args = lares_intent_match_get_args (t->match);
   g_autofree char *arguments = json_to_string (args, FALSE);
-  g_autofree char *result_text = result ? json_to_string (result, FALSE) : NULL;
+  g_autofree char *content = NULL;
+  const GError *error = out->error;
   const char *id = "intent_1";
 
   t->tools_us += g_get_monotonic_time () - t->t_understood_us;
-  tool_changed_memo (t, tool);
-  emit_tool_event (t, id, tool, args, error ? "error" : "done", result, error);
-  record_intent_call (t, id, tool, arguments, result_text ? result_text : error->message);
+  if (out->verdict == LARES_POLICY_PENDING)
+    {
+      content = approval_tool_content (out->approval);
+      emit_approval (t, id, out->approval, args);
+      record_intent_call (t, id, tool, arguments, content);
+      say_approval_prompt (t, out->approval);
+      turn_finish (t, "done", "intent", "a high-risk action waits for the owner's approval");
+      return;
+    }
+  content = out->result ? json_to_string (out->result, FALSE) : g_strdup (error->message);
+  emit_tool_event (t, id, tool, args, error ? "error" : "done", out->result, error, NULL);
+  record_intent_call (t, id, tool, arguments, content);
   if (error)
     {
       g_autofree char *msg = g_strdup_printf ("I couldn't do that: %s", error->message);
       say (t, msg);
-      turn_fail (t, "tool_failed", error->message, "intent");
+      turn_fail (t, out->verdict == LARES_POLICY_DENIED ? "denied" : "tool_failed", error->message,
+                 "intent");
       return;
     }
-  say (t,
-       json_object_get_string_member_with_default (json_node_get_object (result), "text", "Done."));
+  say (t, json_object_get_string_member_with_default (json_node_get_object (out->result), "text",
+                                                      "Done."));
   for (const char *const *n = lares_intent_match_get_notes (t->match); n && *n; n++)
     {
       say (t, " ");
@@ -1051,12 +1145,178 @@ intent_tool_done (JsonNode *result, const GError *error, gpointer data)
   turn_finish (t, "done", "intent", lares_intent_match_get_why (t->match));
 }
 
+static void understand_llm (LaresTurn *t);
+
+/* ---- "yes" and "no": deciding the conversation's pending approval ---------------------------- */
+
+typedef struct
+{
+  LaresTurn *turn;
+  int64_t user_id, conversation_id; /* copies the store thread reads */
+  gboolean approve;
+  LaresApproval *pending; /* the conversation's latest, or NULL */
+  char *arguments;
+} DecisionOp;
+
+static void
+decision_op_free (DecisionOp *op)
+{
+  lares_approval_free (op->pending);
+  g_free (op->arguments);
+  g_free (op);
+}
+
+/* The approval as it ended, in words. */
+static char *
+decision_reply (const LaresApproval *a, const GError *error)
+{
+  if (error && g_error_matches (error, LARES_POLICY_ERROR, LARES_POLICY_ERROR_EXPIRED))
+    return g_strdup_printf ("That request has expired, so I did not do it (%s). Ask again if you "
+                            "still want it.",
+                            a ? a->summary : "it waited too long");
+  if (error && g_error_matches (error, LARES_POLICY_ERROR, LARES_POLICY_ERROR_DENIED))
+    return g_strdup ("Only the owner can decide that.");
+  if (error && a != NULL)
+    return g_strdup_printf ("That was already %s.", lares_approval_status_name (a->status));
+  if (error)
+    return g_strdup_printf ("I couldn't do that: %s", error->message);
+  switch (a->status)
+    {
+    case LARES_APPROVAL_EXECUTED:
+      {
+        g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+        JsonNode *root;
+        if (a->result && json_parser_load_from_data (parser, a->result, -1, NULL) &&
+            (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root) &&
+            json_object_has_member (json_node_get_object (root), "text"))
+          return g_strdup (json_object_get_string_member (json_node_get_object (root), "text"));
+        return g_strdup ("Done.");
+      }
+    case LARES_APPROVAL_FAILED:
+      return g_strdup_printf ("I tried, but it failed: %s",
+                              a->error ? a->error : "no reason given");
+    case LARES_APPROVAL_REJECTED:
+      return g_strdup_printf ("OK, I won't do it (%s).", a->summary);
+    default:
+      return g_strdup_printf ("It is %s.", lares_approval_status_name (a->status));
+    }
+}
+
+static void
+decided_in_chat (const LaresApproval *a, const GError *error, gpointer data)
+{
+  DecisionOp *op = data;
+  LaresTurn *t = op->turn;
+  const char *tool = op->approve ? "approval.approve" : "approval.reject";
+  g_autoptr (JsonNode) args = json_from_string (op->arguments, NULL);
+  g_autoptr (JsonNode) result = a ? lares_approval_to_json (a) : NULL;
+  g_autofree char *content = result ? json_to_string (result, FALSE) : NULL;
+  g_autofree char *reply = decision_reply (a, error);
+
+  t->tools_us += g_get_monotonic_time () - t->t_understood_us;
+  emit_tool_event (t, "intent_1", tool, args, error ? "error" : "done", error ? NULL : result,
+                   error, NULL);
+  record_intent_call (t, "intent_1", tool, op->arguments, content ? content : error->message);
+  say (t, reply);
+  turn_finish (t, "done", "intent",
+               op->approve ? "the owner approved the pending action"
+                           : "the owner rejected the pending action");
+  decision_op_free (op);
+}
+
+/* "yes" with nothing pending answers something else (a question the LLM
+ * asked), so the LLM gets it when there is one. */
+static void
+nothing_to_decide (LaresTurn *t)
+{
+  if (t->chat->llm != NULL)
+    {
+      understand_llm (t);
+      return;
+    }
+  say (t, "There is nothing waiting for your approval in this conversation.");
+  turn_finish (t, "done", "intent", "no pending approval to decide");
+}
+
+static gboolean
+latest_pending_in_store (sqlite3 *db, gpointer data, GError **error)
+{
+  DecisionOp *op = data;
+  g_autoptr (GError) local = NULL;
+
+  op->pending = lares_approvals_latest_pending (db, op->user_id, op->conversation_id, &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+latest_pending_read (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  DecisionOp *op = data;
+  LaresTurn *t = op->turn;
+  g_autoptr (GError) error = NULL;
+  LaresActor actor = turn_actor (t, "chat");
+
+  if (!lares_store_read_finish (t->chat->store, res, &error))
+    {
+      say (t, "I couldn't look up what is waiting for your approval.");
+      decision_op_free (op);
+      turn_fail (t, "store_error", error->message, "intent");
+      return;
+    }
+  if (op->pending == NULL)
+    {
+      decision_op_free (op);
+      nothing_to_decide (t);
+      return;
+    }
+  op->arguments = g_strdup_printf ("{\"id\":%" G_GINT64_FORMAT "}", op->pending->id);
+  {
+    g_autoptr (JsonNode) args = json_from_string (op->arguments, NULL);
+    emit_tool_event (t, "intent_1", op->approve ? "approval.approve" : "approval.reject", args,
+                     "running", NULL, NULL, NULL);
+  }
+  lares_policy_decide (t->chat->policy, &actor, op->pending->id, op->approve, decided_in_chat, op);
+}
+
+static void
+run_decision (LaresTurn *t, gboolean approve)
+{
+  DecisionOp *op = g_new0 (DecisionOp, 1);
+
+  op->turn = t;
+  op->user_id = t->user_id;
+  op->conversation_id = t->conversation_id;
+  op->approve = approve;
+  if (t->new_conversation)
+    {
+      /* Nothing was asked in a conversation that starts now. */
+      nothing_to_decide (t);
+      decision_op_free (op);
+      return;
+    }
+  lares_store_read_async (t->chat->store, latest_pending_in_store, op, NULL, latest_pending_read,
+                          op);
+}
+
 static void
 run_intent (LaresTurn *t)
 {
   const char *tool_name = lares_intent_match_get_tool (t->match);
   const LaresTool *tool = lares_tool_registry_lookup (t->chat->tools, tool_name);
+  LaresActor actor = turn_actor (t, "intent");
 
+  /* Deciding is not a tool: no model may call it, only the owner's words. */
+  if (g_strcmp0 (tool_name, "approval.approve") == 0 ||
+      g_strcmp0 (tool_name, "approval.reject") == 0)
+    {
+      run_decision (t, strcmp (tool_name, "approval.approve") == 0);
+      return;
+    }
   if (tool == NULL)
     {
       g_autofree char *msg =
@@ -1069,8 +1329,9 @@ run_intent (LaresTurn *t)
       return;
     }
   emit_tool_event (t, "intent_1", tool_name, lares_intent_match_get_args (t->match), "running",
-                   NULL, NULL);
-  lares_tool_run (tool, &t->tool_ctx, lares_intent_match_get_args (t->match), intent_tool_done, t);
+                   NULL, NULL, NULL);
+  lares_policy_run (t->chat->policy, tool, &t->tool_ctx, &actor, t->conversation_id,
+                    lares_intent_match_get_args (t->match), intent_tool_done, t);
 }
 
 typedef struct
@@ -1162,8 +1423,6 @@ understand (LaresTurn *t)
   LaresChat *chat = t->chat;
   const char *why = NULL;
   LaresIntentRoute route;
-  const char *which;
-  int64_t limit, spent;
 
   t->t_understood_us = g_get_monotonic_time ();
   t->tool_ctx.capabilities = lares_intent_engine_get_capabilities (chat->engine);
@@ -1208,6 +1467,17 @@ understand (LaresTurn *t)
     case LARES_INTENT_ROUTE_LLM:
       break;
     }
+  understand_llm (t);
+}
+
+/* The LLM answers, unless the budget is spent. */
+static void
+understand_llm (LaresTurn *t)
+{
+  LaresChat *chat = t->chat;
+  const char *which;
+  int64_t limit, spent;
+
   if ((spent = turn_spend_over (t, &which, &limit)) >= 0)
     {
       g_autofree char *lead = g_strdup_printf (
@@ -1259,8 +1529,11 @@ llm_tool_calls (LaresChat *chat, const char *stored)
       JsonObject *o = json_object_new ();
       const char *name = c ? json_object_get_string_member_with_default (c, "name", "") : "";
       const LaresTool *tool = lares_tool_registry_lookup (chat->tools, name);
+      /* Names that are not tools ("approval.approve", what "yes" did) still
+       * follow OpenAI's function name rules. */
+      g_autofree char *llm_name = g_strdelimit (g_strdup (name), ".", '_');
 
-      json_object_set_string_member (fn, "name", tool ? lares_tool_get_llm_name (tool) : name);
+      json_object_set_string_member (fn, "name", tool ? lares_tool_get_llm_name (tool) : llm_name);
       json_object_set_string_member (
           fn, "arguments",
           c ? json_object_get_string_member_with_default (c, "arguments", "{}") : "{}");
@@ -1476,6 +1749,7 @@ tool_run_free (ToolRun *r)
   g_clear_pointer (&r->args, json_node_unref);
   g_clear_pointer (&r->result, json_node_unref);
   g_clear_error (&r->error);
+  lares_approval_free (r->approval);
   g_free (r);
 }
 
@@ -1483,12 +1757,14 @@ static void
 round_finished (LaresTurn *t)
 {
   ToolRun *bad = NULL;
+  gboolean asked = FALSE;
 
   for (unsigned i = 0; i < t->round->len; i++)
     {
       ToolRun *r = t->round->pdata[i];
-      g_autofree char *content = r->result ? json_to_string (r->result, FALSE)
-                                           : g_strdup_printf ("error: %s", r->error->message);
+      g_autofree char *content = r->approval ? approval_tool_content (r->approval)
+                                 : r->result ? json_to_string (r->result, FALSE)
+                                             : g_strdup_printf ("error: %s", r->error->message);
       const char *tool = r->tool ? lares_tool_get_name (r->tool) : r->name;
 
       record_message (t, "tool", content, NULL, r->id, tool);
@@ -1505,6 +1781,7 @@ round_finished (LaresTurn *t)
         }
       if (r->error && bad == NULL)
         bad = r;
+      asked |= r->approval != NULL;
     }
   if (g_cancellable_is_cancelled (t->cancel))
     {
@@ -1516,11 +1793,25 @@ round_finished (LaresTurn *t)
       gboolean invalid = bad->error->domain == LARES_TOOL_ERROR &&
                          (bad->error->code == LARES_TOOL_ERROR_INVALID_ARGS ||
                           bad->error->code == LARES_TOOL_ERROR_UNKNOWN);
+      gboolean denied = g_error_matches (bad->error, LARES_TOOL_ERROR, LARES_TOOL_ERROR_DENIED);
       g_autofree char *msg = g_strdup_printf (
           "%s: %s", bad->tool ? lares_tool_get_name (bad->tool) : bad->name, bad->error->message);
       g_autofree char *text = g_strdup_printf ("I couldn't do that (%s).", msg);
       say (t, text);
-      turn_fail (t, invalid ? "invalid_tool_call" : "tool_failed", msg, "llm");
+      turn_fail (t, invalid ? "invalid_tool_call" : denied ? "denied" : "tool_failed", msg, "llm");
+      return;
+    }
+  if (asked)
+    {
+      /* The turn ends here: what comes next is the owner's decision, not
+       * the model's ("yes" in this conversation, or any other channel). */
+      for (unsigned i = 0; i < t->round->len; i++)
+        {
+          ToolRun *r = t->round->pdata[i];
+          if (r->approval)
+            say_approval_prompt (t, r->approval);
+        }
+      turn_finish (t, "done", "llm", "a high-risk action waits for the owner's approval");
       return;
     }
   t->step++;
@@ -1528,19 +1819,26 @@ round_finished (LaresTurn *t)
 }
 
 static void
-tool_done (JsonNode *result, const GError *error, gpointer data)
+tool_done (const LaresPolicyOutcome *out, gpointer data)
 {
   ToolRun *r = data;
   LaresTurn *t = r->turn;
 
   t->tools_us += g_get_monotonic_time () - r->started_us;
-  tool_changed_memo (t, lares_tool_get_name (r->tool));
-  if (result)
-    r->result = json_node_ref (result);
+  if (out->verdict == LARES_POLICY_PENDING)
+    {
+      r->approval = lares_approval_copy (out->approval);
+      emit_approval (t, r->id, r->approval, r->args);
+    }
   else
-    r->error = g_error_copy (error);
-  emit_tool_event (t, r->id, lares_tool_get_name (r->tool), r->args, error ? "error" : "done",
-                   result, error);
+    {
+      if (out->result)
+        r->result = json_node_ref (out->result);
+      else
+        r->error = g_error_copy (out->error);
+      emit_tool_event (t, r->id, lares_tool_get_name (r->tool), r->args,
+                       out->error ? "error" : "done", out->result, out->error, NULL);
+    }
   if (--t->round_pending == 0)
     round_finished (t);
 }
@@ -1614,7 +1912,7 @@ run_round (LaresTurn *t, GPtrArray *calls, const char *content)
         r->args = lares_tool_parse_args (r->tool, r->arguments, &r->error);
       if (r->error)
         emit_tool_event (t, r->id, r->tool ? lares_tool_get_name (r->tool) : r->name, NULL, "error",
-                         NULL, r->error);
+                         NULL, r->error, NULL);
     }
   for (unsigned i = 0; i < t->round->len; i++)
     if (((ToolRun *)t->round->pdata[i])->error)
@@ -1627,14 +1925,17 @@ run_round (LaresTurn *t, GPtrArray *calls, const char *content)
     {
       ToolRun *r = t->round->pdata[i];
       r->started_us = g_get_monotonic_time ();
-      emit_tool_event (t, r->id, lares_tool_get_name (r->tool), r->args, "running", NULL, NULL);
+      emit_tool_event (t, r->id, lares_tool_get_name (r->tool), r->args, "running", NULL, NULL,
+                       NULL);
     }
   /* Handlers may finish synchronously; the count keeps the round alive. */
   t->round_pending++;
   for (unsigned i = 0; i < t->round->len; i++)
     {
       ToolRun *r = t->round->pdata[i];
-      lares_tool_run (r->tool, &t->tool_ctx, r->args, tool_done, r);
+      LaresActor actor = turn_actor (t, "llm");
+      lares_policy_run (chat->policy, r->tool, &t->tool_ctx, &actor, t->conversation_id, r->args,
+                        tool_done, r);
     }
   if (--t->round_pending == 0)
     round_finished (t);
@@ -1862,6 +2163,7 @@ turn_begin (LaresTurn *t, int64_t conv)
   t->tool_ctx.user_id = t->user_id;
   t->tool_ctx.now = t->now;
   t->tool_ctx.scheduler = chat->scheduler;
+  t->tool_ctx.bus = chat->bus;
   if (t->mode && *t->mode == '\0')
     g_clear_pointer (&t->mode, g_free);
 
@@ -1956,6 +2258,7 @@ lares_chat_turn (LaresChat *chat, const LaresTurnRequest *request, const LaresTu
   t->channel = g_strdup (request->channel ? request->channel : "rest");
   t->text = g_strstrip (g_strdup (request->text));
   t->conversation_key = g_strdup (request->conversation_key);
+  t->untrusted = request->untrusted;
   if (sink)
     t->sink = *sink, t->has_sink = TRUE;
   t->cancel = g_cancellable_new ();
@@ -2065,4 +2368,103 @@ lares_turn_to_json (const LaresTurn *t)
     json_object_set_null_member (o, "emotion");
   json_node_take_object (node, o);
   return node;
+}
+
+/* ---- tools outside a turn (REST) ------------------------------------------------------------ */
+
+typedef struct
+{
+  LaresChat *chat;
+  const LaresTool *tool;
+  int64_t user_id;
+  gboolean is_owner;
+  char *via, *ip;
+  JsonNode *args;
+  char *zone;
+  GDateTime *now;
+  LaresToolContext ctx;
+  LaresPolicyDone done;
+  gpointer user_data;
+} ToolOp;
+
+static void
+tool_op_free (ToolOp *op)
+{
+  g_free (op->via);
+  g_free (op->ip);
+  json_node_unref (op->args);
+  g_free (op->zone);
+  g_clear_pointer (&op->now, g_date_time_unref);
+  g_free (op);
+}
+
+static gboolean
+tool_zone_in_store (sqlite3 *db, gpointer data, GError **error G_GNUC_UNUSED)
+{
+  ToolOp *op = data;
+
+  op->zone = lares_user_setting_get (db, op->user_id, "timezone", NULL);
+  return TRUE;
+}
+
+static void
+tool_op_done (const LaresPolicyOutcome *out, gpointer data)
+{
+  ToolOp *op = data;
+
+  op->done (out, op->user_data);
+  tool_op_free (op);
+}
+
+static void
+tool_zone_read (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  ToolOp *op = data;
+  LaresChat *chat = op->chat;
+  g_autoptr (GTimeZone) tz = NULL;
+  LaresActor actor = {
+    .user_id = op->user_id, .is_owner = op->is_owner, .via = op->via, .ip = op->ip
+  };
+
+  (void)lares_store_read_finish (chat->store, res, NULL); /* no zone: the local one */
+  if (op->zone && *op->zone)
+    tz = g_time_zone_new_identifier (op->zone);
+  if (tz == NULL)
+    tz = g_time_zone_new_local ();
+  op->now = g_date_time_new_now (tz);
+  op->ctx.store = chat->store;
+  op->ctx.user_id = op->user_id;
+  op->ctx.now = op->now;
+  op->ctx.capabilities = chat->engine ? lares_intent_engine_get_capabilities (chat->engine) : NULL;
+  op->ctx.scheduler = chat->scheduler;
+  op->ctx.bus = chat->bus;
+  lares_policy_run (chat->policy, op->tool, &op->ctx, &actor, 0, op->args, tool_op_done, op);
+}
+
+void
+lares_chat_run_tool (LaresChat *chat, const LaresActor *actor, const char *name, JsonNode *args,
+                     LaresPolicyDone done, gpointer user_data)
+{
+  const LaresTool *tool = lares_tool_registry_lookup (chat->tools, name);
+  ToolOp *op;
+
+  if (tool == NULL)
+    {
+      g_autoptr (GError) error =
+          g_error_new (LARES_TOOL_ERROR, LARES_TOOL_ERROR_UNKNOWN, "no tool named '%s'", name);
+      LaresPolicyOutcome out = { .verdict = LARES_POLICY_FAILED, .error = error };
+      done (&out, user_data);
+      return;
+    }
+  op = g_new0 (ToolOp, 1);
+  op->chat = chat;
+  op->tool = tool;
+  op->user_id = actor->user_id;
+  op->is_owner = actor->is_owner;
+  op->via = g_strdup (actor->via);
+  op->ip = g_strdup (actor->ip);
+  op->args = json_node_copy (args);
+  op->done = done;
+  op->user_data = user_data;
+  lares_store_read_async (chat->store, tool_zone_in_store, op, NULL, tool_zone_read, op);
 }

@@ -19,6 +19,7 @@
 #include "lares-bus.h"
 #include "lares-config.h"
 #include "lares-llm.h"
+#include "lares-policy.h"
 #include "lares-scheduler.h"
 #include "lares-store.h"
 
@@ -44,6 +45,7 @@ typedef enum
   LARES_TURN_EVENT_TOOL_CALL,
   LARES_TURN_EVENT_ERROR,
   LARES_TURN_EVENT_END,
+  LARES_TURN_EVENT_APPROVAL, /* approval_required: a high-risk call waits for the owner */
 } LaresTurnEventType;
 
 typedef struct
@@ -86,6 +88,8 @@ typedef struct
   const char *channel;     /* ws, rest, openai, cli */
   const char *text;
   const char *conversation_key; /* nullable: picks (or starts) a conversation by name */
+  gboolean untrusted; /* not the authenticated owner (e.g. an unknown sender): high-risk tools
+                         are denied and approvals cannot be decided */
 } LaresTurnRequest;
 
 /* Builds the intent engine (built-in templates), the LLM client when
@@ -125,6 +129,18 @@ void lares_chat_set_idle_func (LaresChat *chat, void (*func) (gpointer), gpointe
 /* The scheduler the reminder, timer and alarm tools use (transfer none;
  * it must outlive the chat's turns).  Without one those tools fail. */
 void lares_chat_set_scheduler (LaresChat *chat, LaresScheduler *scheduler);
+
+/* The tool registry (transfer none). */
+const LaresToolRegistry *lares_chat_get_tools (const LaresChat *chat);
+/* The policy: approvals and their decisions (transfer none). */
+LaresPolicy *lares_chat_get_policy (LaresChat *chat);
+
+/* Run tool @name with @args (transfer none) for @actor outside a turn (the
+ * REST API): the same validation, policy and audit as in a turn, with the
+ * user's time zone.  An unknown tool fails with LARES_TOOL_ERROR_UNKNOWN.
+ * A new approval is not announced here: the caller does that. */
+void lares_chat_run_tool (LaresChat *chat, const LaresActor *actor, const char *name,
+                          JsonNode *args, LaresPolicyDone done, gpointer user_data);
 
 /* Start a turn.  Input that cannot make a turn fails here (INVALID, BUSY);
  * everything after is reported as events, ending with exactly one END.

@@ -450,10 +450,35 @@ lares_tool_get_llm_name (const LaresTool *tool)
   return tool->llm_name;
 }
 
+const char *
+lares_tool_get_description (const LaresTool *tool)
+{
+  return tool->spec->description;
+}
+
+JsonNode *
+lares_tool_get_parameters (const LaresTool *tool)
+{
+  return tool->parameters;
+}
+
 LaresToolRisk
 lares_tool_get_risk (const LaresTool *tool)
 {
   return tool->spec->risk;
+}
+
+unsigned
+lares_tool_registry_n_tools (const LaresToolRegistry *reg)
+{
+  return reg->tools->len;
+}
+
+const LaresTool *
+lares_tool_registry_nth (const LaresToolRegistry *reg, unsigned i)
+{
+  g_return_val_if_fail (i < reg->tools->len, NULL);
+  return reg->tools->pdata[i];
 }
 
 gboolean
@@ -512,6 +537,8 @@ call_finish (LaresToolCall *call, JsonNode *result, GError *error)
     json_node_unref (result);
   g_clear_error (&error);
   json_object_unref (call->args);
+  if (call->plan)
+    json_object_unref (call->plan);
   g_free (p);
 }
 
@@ -533,12 +560,26 @@ lares_tool_call_fail (LaresToolCall *call, const char *format, ...)
   call_finish (call, NULL, error);
 }
 
+static void
+call_start (const LaresTool *tool, const LaresToolContext *ctx, JsonNode *args, JsonObject *plan,
+            LaresToolHandler handler, LaresToolDone done, gpointer user_data)
+{
+  CallPriv *p = g_new0 (CallPriv, 1);
+
+  p->call.tool = tool;
+  p->call.ctx = ctx;
+  p->call.args = json_object_ref (json_node_get_object (args));
+  p->call.plan = plan ? json_object_ref (plan) : NULL;
+  p->done = done;
+  p->user_data = user_data;
+  handler (&p->call);
+}
+
 void
 lares_tool_run (const LaresTool *tool, const LaresToolContext *ctx, JsonNode *args,
                 LaresToolDone done, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  CallPriv *p;
 
   if (!lares_tool_validate (tool, args, &error))
     {
@@ -552,13 +593,51 @@ lares_tool_run (const LaresTool *tool, const LaresToolContext *ctx, JsonNode *ar
       done (NULL, error, user_data);
       return;
     }
-  p = g_new0 (CallPriv, 1);
-  p->call.tool = tool;
-  p->call.ctx = ctx;
-  p->call.args = json_object_ref (json_node_get_object (args));
-  p->done = done;
-  p->user_data = user_data;
-  tool->spec->handler (&p->call);
+  call_start (tool, ctx, args, NULL, tool->spec->handler, done, user_data);
+}
+
+void
+lares_tool_run_approved (const LaresTool *tool, const LaresToolContext *ctx, JsonNode *args,
+                         JsonObject *plan, LaresToolDone done, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!lares_tool_validate (tool, args, &error))
+    {
+      done (NULL, error, user_data);
+      return;
+    }
+  call_start (tool, ctx, args, plan, tool->spec->handler, done, user_data);
+}
+
+/* The planner of a tool that has none: its name and arguments. */
+static void
+default_plan (LaresToolCall *call)
+{
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), call->args);
+  g_autofree char *args = json_to_string (node, FALSE);
+  g_autofree char *text = g_strdup_printf ("Run %s with %s", call->tool->spec->name, args);
+  JsonObject *o = json_object_new ();
+  JsonNode *result = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_set_string_member (o, "text", text);
+  json_node_take_object (result, o);
+  lares_tool_call_return (call, result);
+}
+
+void
+lares_tool_plan (const LaresTool *tool, const LaresToolContext *ctx, JsonNode *args,
+                 LaresToolDone done, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!lares_tool_validate (tool, args, &error))
+    {
+      done (NULL, error, user_data);
+      return;
+    }
+  call_start (tool, ctx, args, NULL, tool->spec->plan ? tool->spec->plan : default_plan, done,
+              user_data);
 }
 
 /* ---- the first tools ------------------------------------------------------------------------ */
@@ -596,7 +675,11 @@ tool_time_now (LaresToolCall *call)
 static void
 tool_help (LaresToolCall *call)
 {
-  lares_tool_call_return (call, result_text (NULL, call->ctx->capabilities));
+  const char *text = call->ctx->capabilities;
+
+  lares_tool_call_return (
+      call,
+      result_text (NULL, text ? text : "I'm still starting up; ask me what I can do in a moment."));
 }
 
 /* Memory tools run one store function; the handler's own data rides along. */

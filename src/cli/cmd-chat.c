@@ -86,6 +86,12 @@ handle_event (Client *c, const char *type, const char *data)
   else if (strcmp (type, "tool_call") == 0 && c->verbose)
     fprintf (stderr, "[%s: %s]\n", json_object_get_string_member_with_default (o, "tool", "?"),
              json_object_get_string_member_with_default (o, "status", "?"));
+  else if (strcmp (type, "approval_required") == 0)
+    fprintf (stderr,
+             "[approval %" G_GINT64_FORMAT
+             " waits: say yes or no, or run `lares approve %" G_GINT64_FORMAT "`]\n",
+             json_object_get_int_member_with_default (o, "id", 0),
+             json_object_get_int_member_with_default (o, "id", 0));
   else if (strcmp (type, "emotion") == 0 && c->verbose)
     fprintf (stderr, "[%s]\n", json_object_get_string_member_with_default (o, "name", "?"));
   else if (strcmp (type, "error") == 0)

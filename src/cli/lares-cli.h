@@ -33,6 +33,10 @@ int lares_cmd_chat (int argc, char **argv);
 int lares_cmd_ask (int argc, char **argv);
 int lares_cmd_note (int argc, char **argv);
 int lares_cmd_task (int argc, char **argv);
+int lares_cmd_remind (int argc, char **argv);
+int lares_cmd_approvals (int argc, char **argv);
+int lares_cmd_approve (int argc, char **argv);
+int lares_cmd_reject (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct

@@ -209,6 +209,27 @@ lares_bus_publish_later (LaresBus *bus, int64_t user_id, JsonNode *event)
     bus->idle_id = g_idle_add (flush_pending, bus);
 }
 
+void
+lares_bus_publish_change (LaresBus *bus, int64_t user_id, const char *type, const char *member,
+                          JsonNode *row, int64_t id)
+{
+  g_autoptr (JsonNode) event = NULL;
+  JsonObject *o;
+
+  if (bus == NULL || lares_bus_count (bus, user_id) == 0)
+    return;
+  o = json_object_new ();
+  json_object_set_string_member (o, "type", type);
+  if (row)
+    json_object_set_member (o, member, json_node_copy (row));
+  else
+    json_object_set_int_member (o, "id", id);
+  event = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (event, o);
+  /* After the caller's own answer: the writer should not wait for the fan-out. */
+  lares_bus_publish_later (bus, user_id, event);
+}
+
 unsigned
 lares_bus_count (LaresBus *bus, int64_t user_id)
 {

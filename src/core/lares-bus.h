@@ -45,6 +45,13 @@ unsigned lares_bus_publish_bytes (LaresBus *bus, int64_t user_id, GBytes *payloa
  * none). */
 void lares_bus_publish_later (LaresBus *bus, int64_t user_id, JsonNode *event);
 
+/* Tell every connection of @user_id that a row changed, after the current
+ * main-loop pass (publish_later): {"type": @type, @member: @row} or, with
+ * @row NULL, {"type": @type, "id": @id}.  Nothing is built when nobody
+ * listens.  @bus may be NULL (nothing to tell).  @row: (transfer none). */
+void lares_bus_publish_change (LaresBus *bus, int64_t user_id, const char *type, const char *member,
+                               JsonNode *row, int64_t id);
+
 unsigned lares_bus_count (LaresBus *bus, int64_t user_id);
 unsigned lares_bus_total (LaresBus *bus);
 

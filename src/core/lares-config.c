@@ -240,6 +240,9 @@ static const ConfigRow config_table[] = {
     "LLM spend allowed per user per day in USD; 0 is unlimited" },
   { "budget.monthly", TYPE_STRING, "0", OFF (budget_monthly), 0, 0, NULL, 0, validate_money,
     "LLM spend allowed per user per month in USD; 0 is unlimited" },
+  { "policy.approval_ttl", TYPE_DURATION, "10m", OFF (policy_approval_ttl_ms), 1000,
+    (uint64_t)7 * 86400 * 1000, NULL, 0, NULL,
+    "how long a high-risk action waits for the owner's approval before it expires" },
 };
 
 #define N_ROWS G_N_ELEMENTS (config_table)

@@ -88,6 +88,8 @@ struct _LaresConfig
   /* [budget] */
   char *budget_daily;   /* USD per user per day; "0" is unlimited (owned) */
   char *budget_monthly; /* USD per user per month (owned) */
+  /* [policy] */
+  uint64_t policy_approval_ttl_ms; /* how long a high-risk action waits for approval */
 
   /* Where each value came from, indexed like the table; and the file read. */
   LaresConfigSource *sources;

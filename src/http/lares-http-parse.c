@@ -261,6 +261,19 @@ lares_route_match (const char *pattern, const char *path, int64_t *id, gboolean 
           path = end;
           continue;
         }
+      if (g_str_has_prefix (pattern, "{name}"))
+        {
+          const char *end = path;
+
+          while (*end && *end != '/' &&
+                 (g_ascii_isalnum (*end) || *end == '.' || *end == '_' || *end == '-'))
+            end++;
+          if (end == path || end - path > LARES_ROUTE_NAME_MAX || (*end && *end != '/'))
+            return FALSE;
+          pattern += 6;
+          path = end;
+          continue;
+        }
       if (*pattern != *path)
         return FALSE;
       pattern++;

@@ -37,9 +37,13 @@ gboolean lares_json_prescan (const char *data, size_t len, unsigned max_depth, c
 JsonNode *lares_ws_message_parse (const char *data, size_t len, const char **type,
                                   const char **code);
 
+#define LARES_ROUTE_NAME_MAX 64
+
 /* Match @path against a route @pattern where "{id}" takes a positive
- * decimal int64.  Returns FALSE on a shape mismatch; *@id_ok is FALSE when
- * the shape matched but the id segment was not a valid id. */
+ * decimal int64 and "{name}" a segment of 1 to LARES_ROUTE_NAME_MAX
+ * letters, digits, '.', '_' or '-' (a tool name).  Returns FALSE on a
+ * shape mismatch (a bad name is one); *@id_ok is FALSE when the shape
+ * matched but the id segment was not a valid id. */
 gboolean lares_route_match (const char *pattern, const char *path, int64_t *id, gboolean *id_ok);
 
 /* Read string members of a request object: every member must be in

@@ -36,7 +36,8 @@ typedef enum
 typedef struct
 {
   const char *method;  /* "GET", "POST", "DELETE" (HEAD follows GET) */
-  const char *pattern; /* "/api/v1/notes/{id}"; {id} matches a positive integer */
+  const char *pattern; /* "/api/v1/notes/{id}"; {id} matches a positive integer, {name} a
+                          tool name (read it with lares_request_path_name) */
   LaresRouteHandler handler;
   LaresRouteFlags flags;
   const char *name;  /* metrics label */
@@ -129,6 +130,10 @@ gboolean lares_request_check_body_framing (LaresRequest *req);
  * also records the peer's address in req->ip.  FALSE when dropped. */
 gboolean lares_request_admit (LaresRequest *req);
 
+/* The request's last path segment (a route's trailing {name}).
+ * (transfer none) */
+const char *lares_request_path_name (LaresRequest *req);
+
 /* Query parameter, or NULL. */
 const char *lares_request_query (LaresRequest *req, const char *name);
 /* An optional integer query parameter in [@min, @max]; @out is left alone
@@ -151,6 +156,7 @@ extern const LaresRoute lares_web_static_route;
 /* The version segment of the dashboard's asset URLs (a digest of the
  * embedded files).  (transfer none) */
 const char *lares_web_version (void);
+extern const LaresRoute lares_approvals_routes[];
 
 /* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
  * Check the credentials the request carries (bearer token or session

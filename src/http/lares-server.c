@@ -33,9 +33,10 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
 static const LaresRoute *const route_tables[] = {
-  lares_system_routes,    lares_auth_routes,     lares_chat_routes,
-  lares_openai_routes,    lares_notes_routes,    lares_tasks_routes,
-  lares_reminders_routes, lares_settings_routes, lares_web_routes,
+  lares_system_routes,    lares_auth_routes,      lares_chat_routes,
+  lares_openai_routes,    lares_notes_routes,     lares_tasks_routes,
+  lares_reminders_routes, lares_approvals_routes, lares_settings_routes,
+  lares_web_routes,
 };
 
 void
@@ -48,24 +49,39 @@ lares_server_next_id (LaresServer *server, char out[20])
 /* ---- routing ---------------------------------------------------------- */
 
 /* Find the route for @method @path.  Returns NULL and fills @allow with the
- * methods that would match when only the method is wrong. */
+ * methods that would match when only the method is wrong.  A route whose
+ * {id} segment is not an id ("/api/v1/tasks/import" against
+ * "/api/v1/tasks/{id}") does not count when a route names that path
+ * literally: GET on a POST-only literal path is 405, not 404.  When only
+ * such routes match, the first with the right method is returned with
+ * *@id_ok FALSE (404). */
 static const LaresRoute *
 find_route (const char *method, const char *path, int64_t *id, gboolean *id_ok, GString *allow)
 {
   gboolean is_head = g_strcmp0 (method, "HEAD") == 0;
+  const LaresRoute *bad_id = NULL;
 
   for (size_t t = 0; t < G_N_ELEMENTS (route_tables); t++)
     for (const LaresRoute *r = route_tables[t]; r->pattern != NULL; r++)
       {
         gboolean ok;
+        gboolean same_method;
         int64_t v = 0;
 
         if (!lares_route_match (r->pattern, path, &v, &ok))
           continue;
-        if (g_strcmp0 (r->method, method) == 0 || (is_head && g_strcmp0 (r->method, "GET") == 0))
+        same_method =
+            g_strcmp0 (r->method, method) == 0 || (is_head && g_strcmp0 (r->method, "GET") == 0);
+        if (!ok)
+          {
+            if (same_method && bad_id == NULL)
+              bad_id = r;
+            continue;
+          }
+        if (same_method)
           {
             *id = v;
-            *id_ok = ok;
+            *id_ok = TRUE;
             return r;
           }
         if (allow->len)
@@ -74,6 +90,12 @@ find_route (const char *method, const char *path, int64_t *id, gboolean *id_ok, 
         if (g_strcmp0 (r->method, "GET") == 0)
           g_string_append (allow, ", HEAD");
       }
+  if (allow->len == 0 && bad_id != NULL)
+    {
+      *id = 0;
+      *id_ok = FALSE;
+      return bad_id;
+    }
   /* The dashboard's files: a prefix, the one route that is not a pattern. */
   if (g_str_has_prefix (path, lares_web_static_route.pattern))
     {
@@ -150,21 +172,7 @@ void
 lares_server_publish_change (LaresServer *server, int64_t user_id, const char *type,
                              const char *member, JsonNode *row, int64_t id)
 {
-  g_autoptr (JsonNode) event = NULL;
-  JsonObject *o;
-
-  if (lares_bus_count (server->bus, user_id) == 0)
-    return;
-  o = json_object_new ();
-  json_object_set_string_member (o, "type", type);
-  if (row)
-    json_object_set_member (o, member, json_node_copy (row));
-  else
-    json_object_set_int_member (o, "id", id);
-  event = json_node_new (JSON_NODE_OBJECT);
-  json_node_take_object (event, o);
-  /* After the response: the writer should not wait for the fan-out. */
-  lares_bus_publish_later (server->bus, user_id, event);
+  lares_bus_publish_change (server->bus, user_id, type, member, row, id);
 }
 
 gboolean
@@ -362,6 +370,39 @@ lares_request_respond_gerror (LaresRequest *req, const GError *error)
       default:
         break;
       }
+  if (error->domain == LARES_POLICY_ERROR)
+    switch ((LaresPolicyError)error->code)
+      {
+      case LARES_POLICY_ERROR_CONFLICT:
+        lares_request_respond_error (req, 409, "conflict", "%s", error->message);
+        return;
+      case LARES_POLICY_ERROR_EXPIRED:
+        lares_request_respond_error (req, 409, "expired", "%s", error->message);
+        return;
+      case LARES_POLICY_ERROR_DENIED:
+        lares_request_respond_error (req, 403, "denied", "%s", error->message);
+        return;
+      }
+  if (error->domain == LARES_TOOL_ERROR)
+    switch ((LaresToolError)error->code)
+      {
+      case LARES_TOOL_ERROR_INVALID_ARGS:
+        lares_request_respond_error (req, 400, "invalid_args", "%s", error->message);
+        return;
+      case LARES_TOOL_ERROR_UNKNOWN:
+        lares_request_respond_error (req, 404, "not_found", "%s", error->message);
+        return;
+      case LARES_TOOL_ERROR_DENIED:
+        lares_request_respond_error (req, 403, "denied", "%s", error->message);
+        return;
+      case LARES_TOOL_ERROR_NEEDS_APPROVAL:
+        lares_request_respond_error (req, 409, "needs_approval", "%s", error->message);
+        return;
+      case LARES_TOOL_ERROR_FAILED:
+        /* The tool said why, for a person: its own words, not internals. */
+        lares_request_respond_error (req, 422, "tool_failed", "%s", error->message);
+        return;
+      }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       lares_request_respond_error (req, 503, "unavailable", "the server is shutting down");
@@ -370,6 +411,15 @@ lares_request_respond_gerror (LaresRequest *req, const GError *error)
   /* Never leak internals: log them under the request id, answer generically. */
   lares_log_req (G_LOG_LEVEL_WARNING, req->id, "internal error: %s", error->message);
   lares_request_respond_error (req, 500, "internal", "internal error (request %s)", req->id);
+}
+
+const char *
+lares_request_path_name (LaresRequest *req)
+{
+  const char *path = g_uri_get_path (soup_server_message_get_uri (req->msg));
+  const char *slash = strrchr (path, '/');
+
+  return slash ? slash + 1 : path;
 }
 
 const char *
@@ -687,6 +737,9 @@ lares_server_free (LaresServer *server)
       soup_server_disconnect (server->soup);
       g_clear_object (&server->soup);
     }
+  /* Approvals still running when the chat goes must not reach a freed scheduler. */
+  if (server->chat)
+    lares_chat_set_scheduler (server->chat, NULL);
   g_clear_pointer (&server->scheduler, lares_scheduler_free);
   g_clear_pointer (&server->chat, lares_chat_free);
   g_clear_pointer (&server->auth_db, sqlite3_close);
@@ -964,5 +1017,10 @@ lares_server_render_metrics (LaresServer *server)
         "lares_jobs_fire_retries_total %" G_GUINT64_FORMAT "\n",
         ss.pending, ss.fired - ss.late, ss.late, ss.delivered, ss.retries);
   }
+  g_string_append_printf (out,
+                          "# HELP lares_approvals_pending High-risk actions waiting for approval.\n"
+                          "# TYPE lares_approvals_pending gauge\n"
+                          "lares_approvals_pending %u\n",
+                          lares_policy_n_pending (lares_chat_get_policy (server->chat)));
   return g_string_free (out, FALSE);
 }

@@ -12,6 +12,9 @@
  *   frames that are mostly small.
  * - The server's websockets array holds one LaresWs per open connection;
  *   the entry is removed on "closed", which also ends a pending shutdown.
+ * - approve/reject run through the policy like every other channel; the
+ *   decision outlives the connection that asked (it is not cancelled), and
+ *   its refusal finds that connection again by its bus subscription id.
  */
 #include "config.h"
 
@@ -74,6 +77,88 @@ on_bus_event (GBytes *payload, gpointer user_data)
   ws_send (user_data, payload);
 }
 
+/* {"type":"approve"|"reject","id":N}: decide approval N.  The outcome
+ * reaches every connection of the user as a notification; a refusal is
+ * an error event on this one, naming the approval. */
+typedef struct
+{
+  LaresServer *server;
+  unsigned sub_id; /* the connection's bus subscription when asked */
+  int64_t user_id;
+  int64_t id;
+} WsDecision;
+
+static void
+ws_decided (const LaresApproval *a G_GNUC_UNUSED, const GError *error, gpointer data)
+{
+  WsDecision *d = data;
+
+  if (error)
+    {
+      const char *code = "internal";
+      g_autoptr (JsonNode) event = json_node_new (JSON_NODE_OBJECT);
+      JsonObject *o = json_object_new ();
+
+      if (g_error_matches (error, LARES_STORE_ERROR, LARES_STORE_ERROR_NOT_FOUND))
+        code = "not_found";
+      else if (g_error_matches (error, LARES_POLICY_ERROR, LARES_POLICY_ERROR_EXPIRED))
+        code = "expired";
+      else if (g_error_matches (error, LARES_POLICY_ERROR, LARES_POLICY_ERROR_CONFLICT))
+        code = "conflict";
+      else if (g_error_matches (error, LARES_POLICY_ERROR, LARES_POLICY_ERROR_DENIED))
+        code = "denied";
+      json_object_set_string_member (o, "type", "error");
+      json_object_set_string_member (o, "code", code);
+      json_object_set_string_member (
+          o, "message", g_str_equal (code, "internal") ? "the decision failed" : error->message);
+      json_object_set_int_member (o, "id", d->id);
+      json_node_take_object (event, o);
+      /* The asking connection may have closed meanwhile: then nobody hears it. */
+      for (unsigned i = 0; i < d->server->websockets->len; i++)
+        {
+          LaresWs *ws = d->server->websockets->pdata[i];
+          if (ws->sub_id != 0 && ws->sub_id == d->sub_id)
+            {
+              g_autoptr (JsonGenerator) gen = json_generator_new ();
+              size_t len = 0;
+              char *text;
+
+              json_generator_set_root (gen, event);
+              text = json_generator_to_data (gen, &len);
+              {
+                g_autoptr (GBytes) payload = g_bytes_new_take (text, len);
+                ws->server->ws_rejected++;
+                ws_send (ws, payload);
+              }
+              break;
+            }
+        }
+    }
+  g_free (d);
+}
+
+static void
+ws_decide (LaresWs *ws, JsonObject *msg, gboolean approve)
+{
+  JsonNode *id = json_object_get_member (msg, "id");
+  LaresActor actor = { .user_id = ws->user_id, .is_owner = TRUE, .via = "ws" };
+  WsDecision *d;
+
+  if (id == NULL || !JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64 ||
+      json_node_get_int (id) <= 0)
+    {
+      ws_send_error (ws, "invalid_argument", "'id' must be a positive integer");
+      return;
+    }
+  d = g_new0 (WsDecision, 1);
+  d->server = ws->server;
+  d->sub_id = ws->sub_id;
+  d->user_id = ws->user_id;
+  d->id = json_node_get_int (id);
+  lares_policy_decide (lares_chat_get_policy (ws->server->chat), &actor, d->id, approve, ws_decided,
+                       d);
+}
+
 static void
 on_message (SoupWebsocketConnection *conn, int type, GBytes *message, gpointer user_data)
 {
@@ -123,6 +208,11 @@ on_message (SoupWebsocketConnection *conn, int type, GBytes *message, gpointer u
   if (g_strcmp0 (kind, "cancel") == 0)
     {
       lares_chat_ws_cancel (ws->server, ws->user_id, json_node_get_object (root));
+      return;
+    }
+  if (g_strcmp0 (kind, "approve") == 0 || g_strcmp0 (kind, "reject") == 0)
+    {
+      ws_decide (ws, json_node_get_object (root), kind[0] == 'a');
       return;
     }
   ws_send_error (ws, "unknown_type", "this message type is not supported");

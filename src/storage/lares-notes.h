@@ -88,6 +88,11 @@ GPtrArray *lares_notes_list_tagged (sqlite3 *db, int64_t user_id, const char *ta
                                     int64_t before_id, unsigned limit, GError **error);
 
 gboolean lares_notes_delete (sqlite3 *db, int64_t user_id, int64_t id, GError **error);
+/* Delete those of @ids (@n of them) that are notes of @user_id; the others
+ * are skipped.  OUT @deleted (nullable): the ids deleted, in @ids' order
+ * (transfer full, a GArray of int64_t). */
+gboolean lares_notes_delete_many (sqlite3 *db, int64_t user_id, const int64_t *ids, unsigned n,
+                                  GArray **deleted, GError **error);
 
 /* ---- tags ---- */
 

@@ -128,6 +128,11 @@ gboolean lares_tasks_update (sqlite3 *db, int64_t user_id, LaresTask *task, GErr
 LaresTask *lares_tasks_get (sqlite3 *db, int64_t user_id, int64_t id, int64_t now_ms,
                             GError **error);
 gboolean lares_tasks_delete (sqlite3 *db, int64_t user_id, int64_t id, GError **error);
+/* Delete those of @ids (@n of them) that are tasks of @user_id; the others
+ * are skipped.  OUT @deleted (nullable): the ids deleted, in @ids' order
+ * (transfer full, a GArray of int64_t). */
+gboolean lares_tasks_delete_many (sqlite3 *db, int64_t user_id, const int64_t *ids, unsigned n,
+                                  GArray **deleted, GError **error);
 /* (transfer full) GPtrArray of LaresTask, urgency computed at @now_ms. */
 GPtrArray *lares_tasks_list (sqlite3 *db, int64_t user_id, const LaresTaskFilter *filter,
                              int64_t now_ms, GError **error);

@@ -265,6 +265,61 @@ test_bad_input_writes_nothing (void)
   lares_test_daemon_free (d, TRUE);
 }
 
+/* `lares remind`: the sentence is read by the daemon, in the user's time
+ * zone as the daemon knows it, not the zone of the shell that ran it. */
+static void
+test_cli_remind (void)
+{
+  LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
+  const char *remind[] = { "remind", "call mom tomorrow at 5pm", NULL };
+  const char *vague[] = { "remind", "bananas", NULL };
+  const char *usage[] = { "remind", NULL };
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier ("Pacific/Auckland");
+  g_autoptr (GDateTime) now = g_date_time_new_now (tz);
+  g_autoptr (GDateTime) tomorrow = g_date_time_add_days (now, 1);
+  g_autoptr (GDateTime) want =
+      g_date_time_new (tz, g_date_time_get_year (tomorrow), g_date_time_get_month (tomorrow),
+                       g_date_time_get_day_of_month (tomorrow), 17, 0, 0);
+  g_autofree char *path = g_build_filename (d->data_dir, "lares.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+
+  /* The user's zone, as the daemon stores it. */
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_exec (db,
+                                 "INSERT INTO user_settings (user_id, key, value) SELECT id, "
+                                 "'timezone', 'Pacific/Auckland' FROM users WHERE name = 'admin'",
+                                 NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  g_setenv ("LARES_TOKEN", d->token, TRUE);
+  g_setenv ("LARES_URL", d->base, TRUE);
+  g_assert_cmpint (lares_test_run (remind, &o1, &e1), ==, 0);
+  g_assert_nonnull (strstr (o1, "call mom"));
+  db = lares_test_db_open (d->data_dir);
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                                       "SELECT due_at FROM jobs WHERE kind = 'reminder' AND text "
+                                       "= 'call mom' AND status = 'pending'",
+                                       -1, &st, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int64 (st, 0), ==, g_date_time_to_unix (want) * 1000);
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+
+  g_assert_cmpint (lares_test_run (vague, &o2, &e2), ==, 1);
+  g_assert_nonnull (strstr (e2, "nothing was scheduled"));
+  g_assert_cmpint (lares_test_run (usage, &o3, &e3), ==, 2);
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "jobs"), ==, 1);
+  g_unsetenv ("LARES_TOKEN");
+  g_unsetenv ("LARES_URL");
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -273,5 +328,6 @@ main (int argc, char **argv)
   g_test_add_func ("/reminders/late-after-restart", test_late_after_restart);
   g_test_add_func ("/reminders/timer-from-chat", test_timer_from_chat);
   g_test_add_func ("/reminders/bad-input-writes-nothing", test_bad_input_writes_nothing);
+  g_test_add_func ("/reminders/cli-remind", test_cli_remind);
   return g_test_run ();
 }

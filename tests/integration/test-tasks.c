@@ -230,6 +230,23 @@ test_bad_input (void)
       lares_test_status (daemon_, "POST", path, "application/json", "{\"priority\":\"Q\"}", 16), ==,
       400);
   g_assert_cmpint (lares_test_db_count (daemon_->data_dir, "tasks"), ==, before);
+  /* A literal path with the wrong method is 405 even where a {id} route
+   * has the same shape ("import" is not an id); a bad id stays 404. */
+  {
+    SoupMessageHeaders *h = NULL;
+    g_autoptr (GBytes) b =
+        lares_test_http (daemon_, "GET", "/api/v1/tasks/import", NULL, NULL, 0, &status, &h);
+    lares_test_assert_error (b, "method_not_allowed");
+    g_assert_cmpuint (status, ==, 405);
+    g_assert_cmpstr (soup_message_headers_get_one (h, "Allow"), ==, "POST");
+    soup_message_headers_unref (h);
+  }
+  g_assert_cmpuint (lares_test_status (daemon_, "POST", "/api/v1/tasks/export", NULL, NULL, 0), ==,
+                    405);
+  g_assert_cmpuint (lares_test_status (daemon_, "GET", "/api/v1/tasks/abc", NULL, NULL, 0), ==,
+                    404);
+  g_assert_cmpuint (lares_test_status (daemon_, "DELETE", "/api/v1/tasks/abc", NULL, NULL, 0), ==,
+                    404);
   again = call ("GET", path, NULL, &status);
   g_assert_true (
       JSON_NODE_HOLDS_NULL (json_object_get_member (json_node_get_object (again), "priority")));

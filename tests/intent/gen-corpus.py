@@ -264,6 +264,11 @@ for t in ["buy milk", "call the plumber", "paint the hall", "send the report", "
 add("cross buy milk off my list", "task.done", {"title": "buy milk"})
 add("the task file taxes is done", "task.done", {"title": "file taxes"})
 add("mark the task pay rent complete", "task.done", {"title": "pay rent"})
+for s, p in [("delete all tasks in groceries", "groceries"), ("clear my garden list", "garden"),
+             ("remove everything from the work project", "work"),
+             ("delete all tasks in the home renovaton project", "home renovation")]:
+    add(s, "task.delete_many", {"project": p})
+add("delete all my completed tasks", "task.delete_many", {"status": "completed"})
 
 # ---- reminders list/cancel ------------------------------------------------------------------
 for s in ["what are my reminders", "show my reminders", "list my reminders",

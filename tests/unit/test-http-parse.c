@@ -133,6 +133,19 @@ test_route_match (void)
     { "/api/v1/notes/{id}", "/api/v1/notes/", FALSE, FALSE, 0 },
     { "/api/v1/notes/{id}", "/api/v1/notes/5/x", FALSE, TRUE, 5 },
     { "/api/v1/notes/{id}/x", "/api/v1/notes/5/x", TRUE, TRUE, 5 },
+    { "/api/v1/tools/{name}", "/api/v1/tools/task.delete_many", TRUE, TRUE, 0 },
+    { "/api/v1/tools/{name}", "/api/v1/tools/time_now-2", TRUE, TRUE, 0 },
+    { "/api/v1/tools/{name}", "/api/v1/tools/", FALSE, TRUE, 0 },
+    { "/api/v1/tools/{name}", "/api/v1/tools/a b", FALSE, TRUE, 0 },
+    { "/api/v1/tools/{name}", "/api/v1/tools/a/b", FALSE, TRUE, 0 },
+    { "/api/v1/tools/{name}", "/api/v1/tools/%2e", FALSE, TRUE, 0 },
+    { "/api/v1/tools/{name}/x", "/api/v1/tools/a/x", TRUE, TRUE, 0 },
+    { "/api/v1/tools/{name}",
+      "/api/v1/tools/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", TRUE, TRUE,
+      0 },
+    { "/api/v1/tools/{name}",
+      "/api/v1/tools/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", FALSE,
+      TRUE, 0 },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)

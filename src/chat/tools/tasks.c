@@ -1,9 +1,14 @@
-/* tools/tasks.c — task.add, task.list, task.done over the tasks store.
+/* tools/tasks.c — task.add, task.list, task.done and task.delete_many over
+ * the tasks store.
  *
  * DESIGN: each handler runs one store job and finishes its call from the
  * job's callback on the main context.  task.done reads the pending tasks,
  * picks the match and completes it in the same write transaction, so the
- * task it names is the one it completed.
+ * task it names is the one it completed.  task.delete_many is high risk:
+ * its planner resolves the filter to the ids it names (the approval shows
+ * how many), and the approved run deletes those of them that still match,
+ * in one write, so a task added after the approval was asked is never
+ * deleted by it.  Changes are announced on the bus like the REST routes do.
  */
 #include "config.h"
 
@@ -26,8 +31,13 @@ typedef struct
   GPtrArray *tasks; /* task.list result, task.done's candidates */
   LaresTaskFilter filter;
   char *project;
+  char *tag;
   char *title;
   int64_t id;
+  GHashTable *ids;  /* delete_many: the ids asked for (nullable) */
+  GHashTable *plan; /* delete_many: the planned ids (run) */
+  GArray *deleted;  /* delete_many: int64_t */
+  gboolean filtered;
 } TaskOp;
 
 static TaskOp *
@@ -51,7 +61,11 @@ op_free (TaskOp *op)
     g_ptr_array_unref (op->tasks);
   g_time_zone_unref (op->tz);
   g_free (op->project);
+  g_free (op->tag);
   g_free (op->title);
+  g_clear_pointer (&op->ids, g_hash_table_unref);
+  g_clear_pointer (&op->plan, g_hash_table_unref);
+  g_clear_pointer (&op->deleted, g_array_unref);
   g_free (op);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TaskOp, op_free)
@@ -132,6 +146,8 @@ add_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   g_string_append_c (text, '.');
   o = json_object_new ();
   json_object_set_member (o, "task", lares_task_to_json (op->task));
+  lares_bus_publish_change (op->call->ctx->bus, op->user_id, "task_created", "task",
+                            json_object_get_member (o, "task"), 0);
   lares_tool_call_return (op->call, result_text (o, text->str));
 }
 
@@ -353,6 +369,8 @@ done_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
     {
       g_string_append_printf (text, "Done: \"%s\".", op->task->description);
       json_object_set_member (o, "task", lares_task_to_json (op->task));
+      lares_bus_publish_change (op->call->ctx->bus, op->user_id, "task_updated", "task",
+                                json_object_get_member (o, "task"), 0);
     }
   else if (op->tasks->len == 0)
     g_string_append_printf (text, "I couldn't find a pending task called \"%s\".", op->title);
@@ -392,6 +410,246 @@ tool_task_done (LaresToolCall *call)
   g_steal_pointer (&op);
 }
 
+/* ---- task.delete_many (high risk) ----------------------------------------------------------- */
+
+#define DELETE_MAX 1000
+
+static GHashTable *
+id_set (void)
+{
+  return g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+}
+
+static void
+id_set_add (GHashTable *set, int64_t id)
+{
+  g_hash_table_add (set, g_memdup2 (&id, sizeof id));
+}
+
+/* The ids of a JSON array of integers (validated by the schema). */
+static GHashTable *
+ids_from_array (JsonArray *a)
+{
+  GHashTable *set = id_set ();
+
+  for (unsigned i = 0; a && i < json_array_get_length (a); i++)
+    id_set_add (set, json_array_get_int_element (a, i));
+  return set;
+}
+
+/* Read the filter from the arguments; FALSE after failing the call. */
+static gboolean
+delete_filter (TaskOp *op)
+{
+  JsonObject *a = op->call->args;
+  const char *status = json_object_get_string_member_with_default (a, "status", NULL);
+  LaresTaskStatus st = LARES_TASK_PENDING;
+
+  if (json_object_has_member (a, "ids") &&
+      !JSON_NODE_HOLDS_NULL (json_object_get_member (a, "ids")))
+    op->ids = ids_from_array (json_object_get_array_member (a, "ids"));
+  op->project = g_strdup (json_object_get_string_member_with_default (a, "project", NULL));
+  op->tag = g_strdup (json_object_get_string_member_with_default (a, "tag", NULL));
+  op->filtered = op->project || op->tag || status;
+  if (op->ids == NULL && !op->filtered)
+    {
+      lares_tool_call_fail (op->call,
+                            "say which tasks to delete: their ids, a project, a tag or a status");
+      return FALSE;
+    }
+  if (status && strcmp (status, "all") != 0)
+    lares_task_status_from_string (status, &st);
+  /* Ids alone name tasks whatever their status; a filter means pending ones
+   * unless it says otherwise. */
+  op->filter.status =
+      (status && strcmp (status, "all") == 0) || (status == NULL && op->ids) ? -1 : (int)st;
+  op->filter.project = op->project;
+  op->filter.tag = op->tag;
+  return TRUE;
+}
+
+/* The user's tasks the arguments name, by id.  (transfer full) */
+static GPtrArray *
+delete_matches (sqlite3 *db, TaskOp *op, GError **error)
+{
+  g_autoptr (GPtrArray) all = lares_tasks_list (db, op->user_id, &op->filter, op->now_ms, error);
+  GPtrArray *out;
+
+  if (all == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_task_free);
+  for (unsigned i = 0; i < all->len; i++)
+    {
+      LaresTask *t = all->pdata[i];
+      if ((op->ids == NULL || g_hash_table_contains (op->ids, &t->id)) &&
+          (op->plan == NULL || g_hash_table_contains (op->plan, &t->id)))
+        g_ptr_array_add (out, g_steal_pointer (&all->pdata[i]));
+    }
+  return out;
+}
+
+static gboolean
+delete_plan_run (sqlite3 *db, gpointer data, GError **error)
+{
+  TaskOp *op = data;
+
+  op->tasks = delete_matches (db, op, error);
+  return op->tasks != NULL;
+}
+
+/* "12 pending tasks in project groceries tagged x" (without the count
+ * when @count is FALSE). */
+static void
+describe_set (TaskOp *op, GString *s, unsigned n, gboolean count)
+{
+  if (count)
+    g_string_append_printf (s, "%u ", n);
+  if (op->filter.status >= 0)
+    g_string_append_printf (s, "%s ", lares_task_status_to_string (op->filter.status));
+  g_string_append (s, n == 1 ? "task" : "tasks");
+  if (op->project)
+    g_string_append_printf (s, " in project %s", op->project);
+  if (op->tag)
+    g_string_append_printf (s, " tagged %s", op->tag);
+}
+
+static void
+delete_plan_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (TaskOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  JsonArray *ids;
+  JsonObject *o;
+
+  if (!lares_store_read_finish (op->store, res, &error))
+    {
+      lares_tool_call_fail (op->call, "could not read your tasks: %s", error->message);
+      return;
+    }
+  if (op->tasks->len > DELETE_MAX)
+    {
+      lares_tool_call_fail (op->call, "that is %u tasks; I delete at most %u at once",
+                            op->tasks->len, DELETE_MAX);
+      return;
+    }
+  o = json_object_new ();
+  ids = json_array_new ();
+  for (unsigned i = 0; i < op->tasks->len; i++)
+    json_array_add_int_element (ids, ((LaresTask *)op->tasks->pdata[i])->id);
+  json_object_set_array_member (o, "ids", ids);
+  json_object_set_int_member (o, "count", op->tasks->len);
+  if (op->tasks->len == 0)
+    {
+      if (op->filtered)
+        {
+          g_string_append (text, "There are no ");
+          describe_set (op, text, 0, FALSE);
+          g_string_append (text, " to delete.");
+        }
+      else
+        g_string_append (text, "None of those tasks exist, so there is nothing to delete.");
+      json_object_set_boolean_member (o, "nothing", TRUE);
+    }
+  else if (op->ids && !op->filtered)
+    {
+      g_string_append_printf (text, "Delete %u %s:", op->tasks->len,
+                              op->tasks->len == 1 ? "task" : "tasks");
+      for (unsigned i = 0; i < op->tasks->len && i < 3; i++)
+        g_string_append_printf (text, "%s \"%s\"", i ? "," : "",
+                                ((LaresTask *)op->tasks->pdata[i])->description);
+      if (op->tasks->len > 3)
+        g_string_append_printf (text, " and %u more", op->tasks->len - 3);
+    }
+  else
+    {
+      g_string_append (text, "Delete ");
+      describe_set (op, text, op->tasks->len, TRUE);
+    }
+  lares_tool_call_return (op->call, result_text (o, text->str));
+}
+
+static void
+plan_task_delete_many (LaresToolCall *call)
+{
+  g_autoptr (TaskOp) op = op_new (call);
+
+  if (!delete_filter (op))
+    return;
+  lares_store_read_async (op->store, delete_plan_run, op, NULL, delete_plan_done, op);
+  g_steal_pointer (&op);
+}
+
+static gboolean
+delete_run (sqlite3 *db, gpointer data, GError **error)
+{
+  TaskOp *op = data;
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (int64_t));
+
+  op->tasks = delete_matches (db, op, error);
+  if (op->tasks == NULL)
+    return FALSE;
+  for (unsigned i = 0; i < op->tasks->len; i++)
+    g_array_append_val (ids, ((LaresTask *)op->tasks->pdata[i])->id);
+  return lares_tasks_delete_many (db, op->user_id, (const int64_t *)(void *)ids->data, ids->len,
+                                  &op->deleted, error);
+}
+
+static void
+delete_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (TaskOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  unsigned planned = g_hash_table_size (op->plan);
+  JsonArray *ids;
+  JsonObject *o;
+
+  if (!lares_store_write_finish (op->store, res, &error))
+    {
+      lares_tool_call_fail (op->call, "could not delete the tasks: %s", error->message);
+      return;
+    }
+  ids = json_array_new ();
+  for (unsigned i = 0; i < op->deleted->len; i++)
+    {
+      int64_t id = g_array_index (op->deleted, int64_t, i);
+      json_array_add_int_element (ids, id);
+      lares_bus_publish_change (op->call->ctx->bus, op->user_id, "task_deleted", NULL, NULL, id);
+    }
+  g_string_printf (text, "Deleted %u %s.", op->deleted->len,
+                   op->deleted->len == 1 ? "task" : "tasks");
+  if (op->deleted->len < planned)
+    g_string_append_printf (text, " %u had changed or gone since you were asked, and %s kept.",
+                            planned - op->deleted->len,
+                            planned - op->deleted->len == 1 ? "was" : "were");
+  o = json_object_new ();
+  json_object_set_int_member (o, "deleted", op->deleted->len);
+  json_object_set_array_member (o, "ids", ids);
+  lares_tool_call_return (op->call, result_text (o, text->str));
+}
+
+static void
+tool_task_delete_many (LaresToolCall *call)
+{
+  g_autoptr (TaskOp) op = op_new (call);
+  JsonArray *planned = call->plan && json_object_has_member (call->plan, "ids")
+                           ? json_object_get_array_member (call->plan, "ids")
+                           : NULL;
+
+  /* Only what the owner approved runs: the planned ids. */
+  if (planned == NULL)
+    {
+      lares_tool_call_fail (call, "task.delete_many runs only as an approved plan");
+      return;
+    }
+  if (!delete_filter (op))
+    return;
+  op->plan = ids_from_array (planned);
+  lares_store_write_async (op->store, delete_run, op, NULL, delete_done, op);
+  g_steal_pointer (&op);
+}
+
 static const LaresToolSpec task_tools[] = {
   { "task.add", "Add a task to the user's task list, optionally in a project, with a due date.",
     "{\"type\":\"object\",\"properties\":{"
@@ -421,6 +679,17 @@ static const LaresToolSpec task_tools[] = {
     "\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000},"
     "\"id\":{\"type\":\"integer\",\"minimum\":1}},\"additionalProperties\":false}",
     LARES_TOOL_RISK_LOW, tool_task_done },
+  { "task.delete_many",
+    "Delete several tasks at once: those with the given ids, or every task in a project, "
+    "with a tag or a status (pending unless given). Needs the user's approval.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"ids\":{\"type\":\"array\",\"maxLength\":1000,\"items\":{\"type\":\"integer\","
+    "\"minimum\":1}},"
+    "\"project\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
+    "\"tag\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
+    "\"status\":{\"type\":\"string\",\"enum\":[\"pending\",\"waiting\",\"completed\","
+    "\"deleted\",\"all\"]}},\"additionalProperties\":false}",
+    LARES_TOOL_RISK_HIGH, tool_task_delete_many, plan_task_delete_many },
 };
 
 void

@@ -60,8 +60,10 @@ sse_write_event (LaresRequest *req, const char *type, GBytes *json)
   lares_request_stream_write (req, s->str, s->len);
 }
 
-static const char *const event_names[] = { "turn_start", "token", "emotion",
-                                           "tool_call",  "error", "turn_end" };
+static const char *const event_names[] = { "turn_start",       "token", "emotion",
+                                           "tool_call",        "error", "turn_end",
+                                           "approval_required" };
+G_STATIC_ASSERT (G_N_ELEMENTS (event_names) == LARES_TURN_EVENT_APPROVAL + 1);
 
 static void
 chat_on_event (LaresTurn *turn, const LaresTurnEvent *ev, gpointer data)
