@@ -35,7 +35,8 @@ G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 static const LaresRoute *const route_tables[] = { lares_system_routes,   lares_auth_routes,
                                                   lares_chat_routes,     lares_openai_routes,
                                                   lares_notes_routes,    lares_tasks_routes,
-                                                  lares_reminders_routes };
+                                                  lares_reminders_routes,
+                                                  lares_calendar_routes };
 
 void
 lares_server_next_id (LaresServer *server, char out[20])
