@@ -999,6 +999,11 @@ lares_event_apply_json (LaresEvent *ev, JsonObject *o, gboolean creating, GError
           lares_event_add_exdate (ev, at);
         }
     }
+  if (creating && *ev->uid == '\0')
+    {
+      g_free (ev->uid);
+      ev->uid = lares_event_make_uid ();
+    }
   return lares_event_check (ev, error);
 }
 
