@@ -272,6 +272,11 @@ recur_init (Recur *r, const char *rrule, const char *dtstart, const char *tzid, 
                         g_date_time_get_minute (local), g_date_time_get_second (local));
         }
     }
+  if (is_date && (r->rt.freq == ICAL_MINUTELY_RECURRENCE || r->rt.freq == ICAL_HOURLY_RECURRENCE ||
+                  r->rt.by_hour[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+                  r->rt.by_minute[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+                  r->rt.by_second[0] != ICAL_RECURRENCE_ARRAY_MAX))
+    return invalid (error, "an all-day event repeats by days, not hours or minutes");
   r->start = floating (y, mo, d, h, mi, s);
   r->start.is_date = is_date;
   if (is_date && !icaltime_is_null_time (r->rt.until) && !r->rt.until.is_date)
