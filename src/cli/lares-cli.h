@@ -33,6 +33,7 @@ int lares_cmd_chat (int argc, char **argv);
 int lares_cmd_ask (int argc, char **argv);
 int lares_cmd_note (int argc, char **argv);
 int lares_cmd_task (int argc, char **argv);
+int lares_cmd_calendar (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct
@@ -92,6 +93,11 @@ void lares_cli_client_clear (LaresCliClient *c);
  * (transfer full) */
 JsonNode *lares_cli_client_call (LaresCliClient *c, const char *method, const char *path,
                                  const char *body, unsigned *status);
+/* The same with any body and content type; returns the raw answer
+ * (NULL when the daemon could not be reached, after printing why).
+ * (transfer full) */
+GBytes *lares_cli_client_send (LaresCliClient *c, const char *method, const char *path,
+                               const char *content_type, GBytes *body, unsigned *status);
 /* Print the daemon's {"error":{...}} message (or the status) to stderr. */
 void lares_cli_client_report (unsigned status, JsonNode *answer);
 

@@ -26,6 +26,7 @@ static const Command commands[] = {
   { "ask", lares_cmd_ask, "ask the running daemon once and print the answer" },
   { "note", lares_cmd_note, "add, search or list notes in the running daemon" },
   { "task", lares_cmd_task, "add, list or complete tasks" },
+  { "calendar", lares_cmd_calendar, "list events, import or export iCalendar" },
   { "intent", lares_cmd_intent, "match a sentence with the intent engine, print it as JSON" },
   { "backup", lares_cmd_backup, "copy the database to FILE while lares runs" },
   { "config", lares_cmd_config, "print the example configuration file" },

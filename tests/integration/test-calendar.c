@@ -563,6 +563,28 @@ test_feed (void)
   g_assert_cmpstr (again, ==, ics);
   g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 4);
 
+  /* The same through the command line. */
+  {
+    g_autofree char *out_file = g_build_filename (dir, "cli.ics", NULL);
+    g_autofree char *exported = NULL, *out = NULL, *err = NULL;
+    const char *exp_argv[] = { "calendar", "export", out_file, NULL };
+    const char *imp_argv[] = { "calendar", "import", file, NULL };
+    const char *bad_argv[] = { "calendar", "import", "/nonexistent.ics", NULL };
+
+    g_setenv ("LARES_TOKEN", d->token, TRUE);
+    g_setenv ("LARES_URL", d->base, TRUE);
+    g_assert_cmpint (lares_test_run (exp_argv, &out, &err), ==, 0);
+    g_assert_true (g_file_get_contents (out_file, &exported, NULL, NULL));
+    g_assert_cmpstr (exported, ==, ics);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (lares_test_run (imp_argv, &out, &err), ==, 0);
+    g_assert_nonnull (strstr (out, "Imported 4 event(s), 4 of them updates."));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (lares_test_run (bad_argv, &out, &err), ==, 1);
+  }
+
   /* A wrong key, or one replaced by a new one, is 404 and shows nothing. */
   {
     g_autofree char *wrong = fetch_feed (d, "/api/v1/calendar.ics?key=AAAAAAAAAAAAAAAA", &status);
