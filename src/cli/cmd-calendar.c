@@ -132,13 +132,12 @@ cal_import (LaresCliClient *c, int argc, char **argv)
         }
       body = g_bytes_new_take (data, len);
     }
-  answer = lares_cli_client_send (c, "POST", "/api/v1/calendar/import", "text/calendar", body,
-                                  &status);
+  answer =
+      lares_cli_client_send (c, "POST", "/api/v1/calendar/import", "text/calendar", body, &status);
   if (answer == NULL)
     return LARES_EXIT_FAILURE;
-  if (status != 200 ||
-      !json_parser_load_from_data (parser, g_bytes_get_data (answer, NULL),
-                                   (gssize)g_bytes_get_size (answer), NULL))
+  if (status != 200 || !json_parser_load_from_data (parser, g_bytes_get_data (answer, NULL),
+                                                    (gssize)g_bytes_get_size (answer), NULL))
     {
       g_autoptr (JsonNode) err = NULL;
 
@@ -157,7 +156,8 @@ cal_import (LaresCliClient *c, int argc, char **argv)
       JsonObject *s = json_array_get_object_element (skipped, i);
       JsonNode *uid = json_object_get_member (s, "uid");
 
-      printf ("Skipped %s: %s\n", JSON_NODE_HOLDS_NULL (uid) ? "(no UID)" : json_node_get_string (uid),
+      printf ("Skipped %s: %s\n",
+              JSON_NODE_HOLDS_NULL (uid) ? "(no UID)" : json_node_get_string (uid),
               json_object_get_string_member (s, "reason"));
     }
   return LARES_EXIT_OK;
@@ -166,7 +166,8 @@ cal_import (LaresCliClient *c, int argc, char **argv)
 static int
 cal_export (LaresCliClient *c, int argc, char **argv)
 {
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("[FILE] - write the calendar as iCalendar");
+  g_autoptr (GOptionContext) ctx =
+      g_option_context_new ("[FILE] - write the calendar as iCalendar");
   g_autoptr (GBytes) answer = NULL;
   g_autoptr (GError) error = NULL;
   unsigned status;

@@ -32,11 +32,10 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
                                          0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
-static const LaresRoute *const route_tables[] = { lares_system_routes,   lares_auth_routes,
-                                                  lares_chat_routes,     lares_openai_routes,
-                                                  lares_notes_routes,    lares_tasks_routes,
-                                                  lares_reminders_routes,
-                                                  lares_calendar_routes };
+static const LaresRoute *const route_tables[] = { lares_system_routes,    lares_auth_routes,
+                                                  lares_chat_routes,      lares_openai_routes,
+                                                  lares_notes_routes,     lares_tasks_routes,
+                                                  lares_reminders_routes, lares_calendar_routes };
 
 void
 lares_server_next_id (LaresServer *server, char out[20])

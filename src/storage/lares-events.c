@@ -26,9 +26,9 @@
 
 G_DEFINE_QUARK (lares - event - error - quark, lares_event_error)
 
-#define DAY_MS          G_GINT64_CONSTANT (86400000)
-#define SPAN_MAX_STEPS  20000 /* occurrences walked to find where a finite series ends */
-#define SELECT_IDS_MAX  1000
+#define DAY_MS         G_GINT64_CONSTANT (86400000)
+#define SPAN_MAX_STEPS 20000 /* occurrences walked to find where a finite series ends */
+#define SELECT_IDS_MAX 1000
 
 static gboolean invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -777,14 +777,13 @@ lares_occurrence_to_json (const LaresOccurrence *occ)
 /* ---- applying JSON -------------------------------------------------------------------------- */
 
 static const char *const known_members[] = {
-  "title",       "start", "end",   "duration",       "all_day", "tz",  "location",
-  "description", "rrule", "exdates", "remind_minutes", "uid",   NULL,
+  "title",       "start", "end",     "duration",       "all_day", "tz", "location",
+  "description", "rrule", "exdates", "remind_minutes", "uid",     NULL,
 };
 
 /* A string member, or NULL for null; FALSE when it is neither. */
 static gboolean
-member_string (JsonObject *o, const char *name, const char **out, gboolean nullable,
-               GError **error)
+member_string (JsonObject *o, const char *name, const char **out, gboolean nullable, GError **error)
 {
   JsonNode *n = json_object_get_member (o, name);
 
@@ -1156,8 +1155,8 @@ get_one (sqlite3 *db, const char *where, int64_t user_id, int64_t id, const char
     return NULL;
   if (found->len == 0)
     {
-      g_autofree char *what = uid ? g_strdup_printf ("with that uid")
-                                  : g_strdup_printf ("%" G_GINT64_FORMAT, id);
+      g_autofree char *what =
+          uid ? g_strdup_printf ("with that uid") : g_strdup_printf ("%" G_GINT64_FORMAT, id);
       not_found (error, what);
       return NULL;
     }
@@ -1521,7 +1520,8 @@ fold (const char *s)
 GPtrArray *
 lares_events_select (sqlite3 *db, int64_t user_id, const LaresEventFilter *f, GError **error)
 {
-  g_autoptr (GString) sql = g_string_new ("SELECT " EVENT_COLUMNS " FROM events WHERE user_id = ?1");
+  g_autoptr (GString) sql =
+      g_string_new ("SELECT " EVENT_COLUMNS " FROM events WHERE user_id = ?1");
   g_autoptr (sqlite3_stmt) stmt = NULL;
   g_autoptr (GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_event_free);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_event_free);

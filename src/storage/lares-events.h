@@ -72,11 +72,11 @@ typedef struct
   int64_t start_at, end_at;
   char *tzid; /* owned: IANA zone name or "UTC" */
   gboolean all_day;
-  char *location;    /* owned, "" when none */
-  char *description; /* owned, "" when none */
-  char *rrule;       /* owned, nullable: without "RRULE:" */
-  int remind_minutes;  /* -1: no reminder */
-  GArray *exdates;     /* int64_t recurrence ids, sorted, unique */
+  char *location;       /* owned, "" when none */
+  char *description;    /* owned, "" when none */
+  char *rrule;          /* owned, nullable: without "RRULE:" */
+  int remind_minutes;   /* -1: no reminder */
+  GArray *exdates;      /* int64_t recurrence ids, sorted, unique */
   GPtrArray *overrides; /* LaresEventOverride* (owned), by recurrence id */
   int64_t created_at, updated_at;
 } LaresEvent;
@@ -131,10 +131,10 @@ gboolean lares_event_apply_json (LaresEvent *ev, JsonObject *o, gboolean creatin
 /* One occurrence of an event, as expansion yields it. */
 typedef struct
 {
-  const LaresEvent *event; /* borrowed */
-  int64_t recurrence_id;   /* original start; = start for a single event */
-  int64_t start_at, end_at;   /* this occurrence, in the event's encoding */
-  int64_t start_ms, end_ms;   /* the same as instants (sorting, ranges) */
+  const LaresEvent *event;                    /* borrowed */
+  int64_t recurrence_id;                      /* original start; = start for a single event */
+  int64_t start_at, end_at;                   /* this occurrence, in the event's encoding */
+  int64_t start_ms, end_ms;                   /* the same as instants (sorting, ranges) */
   const char *title, *location, *description; /* borrowed */
   gboolean recurring;
   gboolean overridden;
@@ -176,8 +176,7 @@ gboolean lares_events_update (sqlite3 *db, LaresEvent *ev, int64_t now_ms, gbool
                               LaresJob **job, GError **error);
 /* (transfer full) or NULL with NOT_FOUND. */
 LaresEvent *lares_events_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error);
-LaresEvent *lares_events_get_by_uid (sqlite3 *db, int64_t user_id, const char *uid,
-                                     GError **error);
+LaresEvent *lares_events_get_by_uid (sqlite3 *db, int64_t user_id, const char *uid, GError **error);
 /* Delete one event.  @job_ids: (nullable) gets the ids of its pending
  * reminder jobs, which went with it. */
 gboolean lares_events_delete (sqlite3 *db, int64_t user_id, int64_t id, GArray *job_ids,

@@ -182,8 +182,8 @@ iana_name (icalcomponent *cal, const char *tzid)
 typedef struct
 {
   gboolean is_date;
-  int64_t at;     /* date: midnight UTC of it; else the instant */
-  char *zone;     /* the IANA zone of a zoned wall time, "UTC", or NULL (floating or date) */
+  int64_t at;       /* date: midnight UTC of it; else the instant */
+  char *zone;       /* the IANA zone of a zoned wall time, "UTC", or NULL (floating or date) */
   gboolean foreign; /* converted through a VTIMEZONE lares cannot name */
 } Time;
 
@@ -204,18 +204,15 @@ encode_date (int y, int m, int d)
 /* Decode @v, the value of @prop (DTSTART, DTEND, EXDATE, RECURRENCE-ID). */
 static gboolean
 decode_time (icalcomponent *cal, icalproperty *prop, struct icaltimetype v,
-             const char *default_tzid, Time *out, const char *what, const char *uid,
-             GError **error)
+             const char *default_tzid, Time *out, const char *what, const char *uid, GError **error)
 {
   icalparameter *param = icalproperty_get_first_parameter (prop, ICAL_TZID_PARAMETER);
   const char *tzid = param ? icalparameter_get_tzid (param) : NULL;
 
   memset (out, 0, sizeof *out);
-  if (icaltime_is_null_time (v) || v.year < 1970 || v.year >= 2200 || v.month < 1 ||
-      v.month > 12 || v.day < 1 ||
-      !g_date_valid_dmy ((GDateDay)v.day, (GDateMonth)v.month, (GDateYear)v.year) ||
-      v.hour < 0 || v.hour > 23 || v.minute < 0 || v.minute > 59 || v.second < 0 ||
-      v.second > 60)
+  if (icaltime_is_null_time (v) || v.year < 1970 || v.year >= 2200 || v.month < 1 || v.month > 12 ||
+      v.day < 1 || !g_date_valid_dmy ((GDateDay)v.day, (GDateMonth)v.month, (GDateYear)v.year) ||
+      v.hour < 0 || v.hour > 23 || v.minute < 0 || v.minute > 59 || v.second < 0 || v.second > 60)
     return bad (error, "event '%s': %s is not a date or time from 1970 to 2199", uid, what);
   if (v.is_date)
     {
@@ -632,8 +629,8 @@ read_calendar (LaresIcalImport *imp, icalcomponent *cal, const char *default_tzi
         {
           /* The series may be stored already: keep the override aside. */
           Time t = { 0 };
-          icalproperty *p = icalcomponent_get_first_property (overrides->pdata[i],
-                                                              ICAL_RECURRENCEID_PROPERTY);
+          icalproperty *p =
+              icalcomponent_get_first_property (overrides->pdata[i], ICAL_RECURRENCEID_PROPERTY);
 
           if (!decode_time (cal, p, icalproperty_get_recurrenceid (p), default_tzid, &t,
                             "RECURRENCE-ID", uid, error))
@@ -713,8 +710,7 @@ lares_ical_parse (const char *data, size_t len, const char *default_tzid, int64_
 static struct icaltimetype
 utc_time (int64_t ms)
 {
-  return icaltime_from_timet_with_zone ((time_t)(ms / 1000), 0,
-                                        icaltimezone_get_utc_timezone ());
+  return icaltime_from_timet_with_zone ((time_t)(ms / 1000), 0, icaltimezone_get_utc_timezone ());
 }
 
 static struct icaltimetype
@@ -742,7 +738,7 @@ wall_time (int64_t ms, GTimeZone *tz, gboolean is_date)
 
 typedef struct
 {
-  GTimeZone *tz;  /* the event's zone, or UTC for all-day dates */
+  GTimeZone *tz;    /* the event's zone, or UTC for all-day dates */
   const char *tzid; /* TZID to write, NULL for UTC ("Z") and dates */
   gboolean is_date;
 } TimeForm;
@@ -800,9 +796,10 @@ add_event (icalcomponent *cal, const LaresEvent *ev, GHashTable *zones)
   icalcomponent_add_property (c, icalproperty_new_dtstamp (utc_time (ev->updated_at)));
   icalcomponent_add_property (c, icalproperty_new_created (utc_time (ev->created_at)));
   icalcomponent_add_property (c, icalproperty_new_lastmodified (utc_time (ev->updated_at)));
+  icalcomponent_add_property (
+      c, time_prop (icalproperty_new_dtstart (form_time (&f, ev->start_at)), &f));
   icalcomponent_add_property (c,
-                              time_prop (icalproperty_new_dtstart (form_time (&f, ev->start_at)), &f));
-  icalcomponent_add_property (c, time_prop (icalproperty_new_dtend (form_time (&f, ev->end_at)), &f));
+                              time_prop (icalproperty_new_dtend (form_time (&f, ev->end_at)), &f));
   add_texts (c, ev->title, ev->location, ev->description);
   if (ev->rrule)
     {
@@ -812,10 +809,9 @@ add_event (icalcomponent *cal, const LaresEvent *ev, GHashTable *zones)
       if (r.rscale)
         icalmemory_free_buffer (r.rscale);
       for (unsigned i = 0; i < ev->exdates->len; i++)
-        icalcomponent_add_property (
-            c, time_prop (icalproperty_new_exdate (
-                              form_time (&f, g_array_index (ev->exdates, int64_t, i))),
-                          &f));
+        icalcomponent_add_property (c, time_prop (icalproperty_new_exdate (form_time (
+                                                      &f, g_array_index (ev->exdates, int64_t, i))),
+                                                  &f));
     }
   if (ev->remind_minutes >= 0)
     {
@@ -841,8 +837,8 @@ add_event (icalcomponent *cal, const LaresEvent *ev, GHashTable *zones)
           oc, time_prop (icalproperty_new_recurrenceid (form_time (&f, o->recurrence_id)), &f));
       icalcomponent_add_property (
           oc, time_prop (icalproperty_new_dtstart (form_time (&f, o->start_at)), &f));
-      icalcomponent_add_property (oc,
-                                  time_prop (icalproperty_new_dtend (form_time (&f, o->end_at)), &f));
+      icalcomponent_add_property (
+          oc, time_prop (icalproperty_new_dtend (form_time (&f, o->end_at)), &f));
       add_texts (oc, o->title ? o->title : ev->title, o->location ? o->location : ev->location,
                  o->description ? o->description : ev->description);
       icalcomponent_add_component (cal, oc);

@@ -149,7 +149,8 @@ lares_job_to_json (const LaresJob *job)
       json_builder_set_member_name (b, "remind_minutes");
       json_builder_add_int_value (b, job->seconds / 60);
       add_time (b, "event_start", job->due_at + job->seconds * 1000);
-      add_time (b, "fired_event_start", job->fired_due > 0 ? job->fired_due + job->seconds * 1000 : 0);
+      add_time (b, "fired_event_start",
+                job->fired_due > 0 ? job->fired_due + job->seconds * 1000 : 0);
     }
   add_time (b, "created_at", job->created_at);
   add_time (b, "fired_at", job->fired_at);
@@ -507,19 +508,19 @@ lares_jobs_event_reminder (sqlite3 *db, int64_t user_id, int64_t event_id, const
   if (out)
     *out = NULL;
   if (due_at > 0)
-    stmt = lares_sql_prepare (
-        db,
-        "UPDATE jobs SET text = ?3, due_at = ?4, seconds = ?5, updated_at = ?6 "
-        "WHERE id = (SELECT id FROM jobs WHERE event_id = ?2 AND user_id = ?1 "
-        "AND status = 'pending' ORDER BY id LIMIT 1) RETURNING " JOB_COLUMNS,
-        error);
+    stmt =
+        lares_sql_prepare (db,
+                           "UPDATE jobs SET text = ?3, due_at = ?4, seconds = ?5, updated_at = ?6 "
+                           "WHERE id = (SELECT id FROM jobs WHERE event_id = ?2 AND user_id = ?1 "
+                           "AND status = 'pending' ORDER BY id LIMIT 1) RETURNING " JOB_COLUMNS,
+                           error);
   else
-    stmt = lares_sql_prepare (
-        db,
-        "UPDATE jobs SET status = 'cancelled', updated_at = ?6 "
-        "WHERE id = (SELECT id FROM jobs WHERE event_id = ?2 AND user_id = ?1 "
-        "AND status = 'pending' ORDER BY id LIMIT 1) RETURNING " JOB_COLUMNS,
-        error);
+    stmt =
+        lares_sql_prepare (db,
+                           "UPDATE jobs SET status = 'cancelled', updated_at = ?6 "
+                           "WHERE id = (SELECT id FROM jobs WHERE event_id = ?2 AND user_id = ?1 "
+                           "AND status = 'pending' ORDER BY id LIMIT 1) RETURNING " JOB_COLUMNS,
+                           error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, user_id);

@@ -83,7 +83,7 @@ char *lares_recur_wall_from_ms (int64_t ms, GTimeZone *tz);
 
 typedef struct
 {
-  int64_t ms;                              /* the instant, Unix ms */
+  int64_t ms;                                 /* the instant, Unix ms */
   int year, month, day, hour, minute, second; /* the wall time in the zone */
 } LaresRecurTime;
 

@@ -23,12 +23,12 @@
 #define PYTHON "/usr/bin/python3"
 
 static JsonNode *
-call (LaresTestDaemon *d, const char *method, const char *path, const char *ctype,
-      const char *body, unsigned expect)
+call (LaresTestDaemon *d, const char *method, const char *path, const char *ctype, const char *body,
+      unsigned expect)
 {
   unsigned status;
-  g_autoptr (GBytes) resp = lares_test_http (d, method, path, ctype, body, body ? strlen (body) : 0,
-                                             &status, NULL);
+  g_autoptr (GBytes) resp =
+      lares_test_http (d, method, path, ctype, body, body ? strlen (body) : 0, &status, NULL);
 
   if (status != expect)
     g_test_message ("%s %s %s -> %u %.*s", method, path, body ? body : "", status,
@@ -132,10 +132,10 @@ test_crud (void)
   }
   {
     /* All day. */
-    g_autoptr (JsonNode) r =
-        post (d, "/api/v1/events", "{\"title\":\"holiday\",\"start\":\"2026-12-24\",\"end\":"
+    g_autoptr (JsonNode) r = post (d, "/api/v1/events",
+                                   "{\"title\":\"holiday\",\"start\":\"2026-12-24\",\"end\":"
                                    "\"2026-12-27\"}",
-              201);
+                                   201);
     JsonObject *ev = member (r, "event");
     g_autoptr (JsonNode) root = NULL;
     JsonArray *occ = range (d, "2026-12-25", "2026-12-26", &root);
@@ -148,7 +148,9 @@ test_crud (void)
   }
   /* Another user sees nothing of it. */
   {
-    g_autoptr (GBytes) r = lares_test_http_as (d, as_bob, "GET", path, NULL, NULL, 0, &status, NULL);
+    g_autoptr (GBytes) r =
+        lares_test_http_as (d, as_bob, "GET", path, NULL, NULL, 0, &status, NULL);
+    (void)r;
     g_assert_cmpuint (status, ==, 404);
     g_bytes_unref (lares_test_http_as (d, as_bob, "DELETE", path, NULL, NULL, 0, &status, NULL));
     g_assert_cmpuint (status, ==, 404);
@@ -169,7 +171,8 @@ test_dst_exdate_override (void)
   /* Mondays 09:00 in Paris; Europe springs forward on Sunday 29 March 2026. */
   int64_t id = create (d, "{\"title\":\"standup\",\"start\":\"2026-03-16T09:00:00\","
                           "\"tz\":\"Europe/Paris\",\"rrule\":\"FREQ=WEEKLY;BYDAY=MO\"}");
-  g_autofree char *occ_path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/occurrences", id);
+  g_autofree char *occ_path =
+      g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/occurrences", id);
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *starts = NULL;
   JsonArray *occ = range (d, "2026-03-15T00:00:00Z", "2026-04-14T00:00:00Z", &root);
@@ -185,10 +188,11 @@ test_dst_exdate_override (void)
                        json_object_get_array_member (member (root, "event"), "exdates"), 0),
                    ==, "2026-03-30T07:00:00Z");
   g_clear_pointer (&root, json_node_unref);
-  root = post (d, occ_path,
-               "{\"recurrence_id\":\"2026-04-06T07:00:00Z\",\"start\":\"2026-04-06T10:30:00+02:00\","
-               "\"title\":\"standup (moved)\"}",
-               200);
+  root =
+      post (d, occ_path,
+            "{\"recurrence_id\":\"2026-04-06T07:00:00Z\",\"start\":\"2026-04-06T10:30:00+02:00\","
+            "\"title\":\"standup (moved)\"}",
+            200);
   g_clear_pointer (&root, json_node_unref);
   occ = range (d, "2026-03-15T00:00:00Z", "2026-04-14T00:00:00Z", &root);
   g_free (starts);
@@ -210,6 +214,7 @@ test_dst_exdate_override (void)
     int64_t before = rows (d);
     g_autoptr (JsonNode) r =
         post (d, occ_path, "{\"recurrence_id\":\"2026-03-31T07:00:00Z\",\"cancelled\":true}", 400);
+    (void)r;
     g_assert_cmpint (rows (d), ==, before);
   }
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
@@ -248,7 +253,8 @@ static void
 test_rfc_examples (void)
 {
   LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
-  g_autoptr (GString) ics = g_string_new ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n");
+  g_autoptr (GString) ics =
+      g_string_new ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n");
   g_autoptr (JsonNode) imported = NULL;
   g_autoptr (JsonNode) root = NULL;
   JsonArray *occ;
@@ -300,10 +306,13 @@ static void
 test_bad_input_changes_nothing (void)
 {
   static const char *const bad_ics[] = {
-    "", "hello", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n",
+    "",
+    "hello",
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n",
     "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:2026garbage\r\nEND:VEVENT\r\nEND:"
     "VCALENDAR\r\n",
-    "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nSUMMARY:no start\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nSUMMARY:no "
+    "start\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
     "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260101T090000Z\r\nRRULE:FREQ=SOMETIMES"
     "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
     "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260101T090000Z\r\nRRULE:FREQ=DAILY;"
@@ -337,8 +346,8 @@ test_bad_input_changes_nothing (void)
     "{\"title\":\"x\",\"start\":\"2026-01-01T09:00:00Z\",\"tz\":\"../../etc/passwd\"}",
     "{\"title\":\"x\",\"start\":\"2026-01-01\",\"all_day\":false}",
     "{\"title\":\"x\",\"start\":\"2026-01-01T09:00:00Z\",\"remind_minutes\":-5}",
-    "{\"title\":\"x\",\"start\":\"2026-01-01T09:00:00Z\",\"exdates\":[\"2026-01-02\"],"
-    "\"rrule\":\"FREQ=DAILY\"}",
+    ("{\"title\":\"x\",\"start\":\"2026-01-01T09:00:00Z\",\"exdates\":[\"2026-01-02\"],"
+     "\"rrule\":\"FREQ=DAILY\"}"),
     "{\"title\":\"\",\"start\":\"2026-01-01T09:00:00Z\"}",
     "{\"title\":\"x\",\"start\":\"2026-01-01T09:00:00Z\",\"colour\":\"red\"}",
     "{\"title\":7,\"start\":\"2026-01-01T09:00:00Z\"}",
@@ -366,6 +375,7 @@ test_bad_input_changes_nothing (void)
     /* A bad change to it is refused whole. */
     g_autoptr (JsonNode) r =
         post (d, path, "{\"title\":\"changed\",\"rrule\":\"FREQ=WEEKLY;COUNT=0;UNTIL=x\"}", 400);
+    (void)r;
     g_autoptr (JsonNode) again = call (d, "GET", path, NULL, NULL, 200);
     g_assert_cmpstr (json_object_get_string_member (member (again, "event"), "title"), ==, "keep");
   }
@@ -380,9 +390,9 @@ test_bad_input_changes_nothing (void)
       g_assert_cmpuint (status, ==, 400);
       lares_test_assert_error (resp, "invalid_argument");
     }
-  g_assert_cmpuint (lares_test_status (d, "POST", "/api/v1/calendar/import", "application/json",
-                                       "{}", 2),
-                    ==, 415);
+  g_assert_cmpuint (
+      lares_test_status (d, "POST", "/api/v1/calendar/import", "application/json", "{}", 2), ==,
+      415);
   for (size_t i = 0; i < G_N_ELEMENTS (bad_json); i++)
     {
       g_autoptr (GBytes) resp = lares_test_http (d, "POST", "/api/v1/events", "application/json",
@@ -403,9 +413,8 @@ test_bad_input_changes_nothing (void)
 static JsonNode *
 python_check (const char *file, const char *from, const char *to)
 {
-  g_autofree char *script =
-      g_build_filename (g_getenv ("LARES_SRCDIR"), "tests", "integration", "calendar-check.py",
-                        NULL);
+  g_autofree char *script = g_build_filename (g_getenv ("LARES_SRCDIR"), "tests", "integration",
+                                              "calendar-check.py", NULL);
   const char *argv[] = { PYTHON, script, file, from, to, NULL };
   g_autoptr (GSubprocess) p = NULL;
   g_autoptr (GError) error = NULL;
@@ -471,13 +480,16 @@ test_feed (void)
   create (d, "{\"title\":\"ny sync\",\"start\":\"2026-03-02T10:00:00\",\"tz\":\"America/New_York\","
              "\"rrule\":\"FREQ=WEEKLY;COUNT=6\"}");
   {
-    g_autofree char *p = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/occurrences", standup);
+    g_autofree char *p =
+        g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/occurrences", standup);
     g_autoptr (JsonNode) a =
         post (d, p, "{\"recurrence_id\":\"2026-03-30T07:00:00Z\",\"cancelled\":true}", 200);
+    (void)a;
     g_autoptr (JsonNode) b = post (d, p,
                                    "{\"recurrence_id\":\"2026-04-01T07:00:00Z\",\"start\":"
                                    "\"2026-04-01T11:00:00+02:00\",\"title\":\"standup late\"}",
                                    200);
+    (void)b;
   }
 
   /* Make a key; the URL works with no other credentials. */
@@ -493,8 +505,8 @@ test_feed (void)
   g_assert_nonnull (strstr (ics, "\r\n ")); /* folded */
   /* Also with normal credentials and no key. */
   {
-    g_autoptr (GBytes) b = lares_test_http (d, "GET", "/api/v1/calendar.ics", NULL, NULL, 0,
-                                            &status, NULL);
+    g_autoptr (GBytes) b =
+        lares_test_http (d, "GET", "/api/v1/calendar.ics", NULL, NULL, 0, &status, NULL);
     g_assert_cmpuint (status, ==, 200);
     g_assert_cmpmem (g_bytes_get_data (b, NULL), g_bytes_get_size (b), ics, strlen (ics));
   }
@@ -516,8 +528,9 @@ test_feed (void)
       for (unsigned i = 0; i < json_array_get_length (evs); i++)
         {
           JsonObject *e = json_array_get_object_element (evs, i);
-          if (g_str_has_prefix (json_object_get_string_member (e, "summary"), "standup, daily; \"")
-              && JSON_NODE_HOLDS_NULL (json_object_get_member (e, "recurrence_id")))
+          if (g_str_has_prefix (json_object_get_string_member (e, "summary"),
+                                "standup, daily; \"") &&
+              JSON_NODE_HOLDS_NULL (json_object_get_member (e, "recurrence_id")))
             {
               found = TRUE;
               g_assert_nonnull (strstr (json_object_get_string_member (e, "summary"),
@@ -527,9 +540,9 @@ test_feed (void)
               g_assert_cmpstr (json_object_get_string_member (e, "start"), ==,
                                "2026-03-16T08:00:00Z");
               g_assert_cmpint (json_object_get_int_member (e, "alarm_minutes"), ==, 15);
-              g_assert_cmpstr (json_array_get_string_element (
-                                   json_object_get_array_member (e, "exdates"), 0),
-                               ==, "2026-03-30T07:00:00Z");
+              g_assert_cmpstr (
+                  json_array_get_string_element (json_object_get_array_member (e, "exdates"), 0),
+                  ==, "2026-03-30T07:00:00Z");
             }
         }
       g_assert_true (found);
@@ -601,15 +614,17 @@ test_feed (void)
   /* The key only opens the feed, not the rest of the API. */
   {
     const char *key = strstr (old_path, "key=") + 4;
-    g_autofree char *p = g_strdup_printf ("/api/v1/events?from=2026-03-01&to=2026-04-01&key=%s", key);
+    g_autofree char *p =
+        g_strdup_printf ("/api/v1/events?from=2026-03-01&to=2026-04-01&key=%s", key);
     const char *const none[] = { NULL };
     g_autoptr (GBytes) b = lares_test_http_as (d, none, "GET", p, NULL, NULL, 0, &status, NULL);
+    (void)b;
     g_assert_cmpuint (status, ==, 401);
   }
   /* The key is stored only as a digest. */
   {
-    const char *key = strstr (json_object_get_string_member (json_node_get_object (feed), "url"),
-                              "key=") + 4;
+    const char *key =
+        strstr (json_object_get_string_member (json_node_get_object (feed), "url"), "key=") + 4;
     g_autofree char *db = g_build_filename (d->data_dir, "lares.db", NULL);
     g_autofree char *bytes = NULL;
     size_t len = 0;
@@ -677,6 +692,7 @@ test_reminder_fires (void)
   {
     g_autofree char *path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT, id);
     g_autoptr (JsonNode) r = call (d, "DELETE", path, NULL, NULL, 200);
+    (void)r;
     g_assert_cmpint (lares_test_db_count (d->data_dir, "jobs"), ==, 0);
   }
   g_signal_handlers_disconnect_by_data (ws, &c);
@@ -691,8 +707,9 @@ static void
 test_reminder_follows_event (void)
 {
   LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
-  int64_t id = create (d, "{\"title\":\"gym\",\"start\":\"2030-01-07T18:00:00+01:00\","
-                          "\"tz\":\"Europe/Paris\",\"rrule\":\"FREQ=WEEKLY\",\"remind_minutes\":30}");
+  int64_t id =
+      create (d, "{\"title\":\"gym\",\"start\":\"2030-01-07T18:00:00+01:00\","
+                 "\"tz\":\"Europe/Paris\",\"rrule\":\"FREQ=WEEKLY\",\"remind_minutes\":30}");
   g_autofree char *path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT, id);
   g_autoptr (JsonNode) list = NULL;
   JsonObject *job;
@@ -714,9 +731,9 @@ test_reminder_follows_event (void)
   list = post (d, path, "{\"remind_minutes\":null}", 200);
   g_clear_pointer (&list, json_node_unref);
   list = call (d, "GET", "/api/v1/reminders", NULL, NULL, 200);
-  g_assert_cmpuint (
-      json_array_get_length (json_object_get_array_member (json_node_get_object (list), "reminders")),
-      ==, 0);
+  g_assert_cmpuint (json_array_get_length (
+                        json_object_get_array_member (json_node_get_object (list), "reminders")),
+                    ==, 0);
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
   lares_test_daemon_free (d, TRUE);
 }

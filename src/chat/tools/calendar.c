@@ -208,9 +208,9 @@ tool_calendar_create (LaresToolCall *call)
 {
   g_autoptr (CalOp) op = op_new (call);
   JsonObject *a = call->args;
-  static const char *const same[] = { "title",       "start", "end",   "duration",      "all_day",
-                                      "location",    "description", "rrule", "remind_minutes",
-                                      "tz",          NULL };
+  static const char *const same[] = { "title",          "start",    "end",         "duration",
+                                      "all_day",        "location", "description", "rrule",
+                                      "remind_minutes", "tz",       NULL };
 
   op->fields = json_object_new ();
   for (unsigned i = 0; same[i]; i++)

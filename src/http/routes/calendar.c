@@ -47,10 +47,10 @@ typedef struct
   GPtrArray *occurrences; /* range result */
   gboolean truncated;
   int64_t from, to;
-  GBytes *body;          /* import input */
-  char *text;            /* feed output (owned) */
-  GPtrArray *jobs;       /* import: reminder jobs touched */
-  JsonArray *skipped;    /* import */
+  GBytes *body;       /* import input */
+  char *text;         /* feed output (owned) */
+  GPtrArray *jobs;    /* import: reminder jobs touched */
+  JsonArray *skipped; /* import */
   unsigned added, updated;
   uint8_t digest[LARES_DIGEST_LEN];
 } CalOp;
@@ -256,7 +256,7 @@ occ_text (JsonObject *o, const char *name, char **field, GError **error)
 static gboolean
 occurrence_run (sqlite3 *db, gpointer data, GError **error)
 {
-  static const char *const allowed[] = { "recurrence_id", "start", "end",       "title",
+  static const char *const allowed[] = { "recurrence_id", "start",       "end",       "title",
                                          "location",      "description", "cancelled", NULL };
   CalOp *op = data;
   g_autoptr (GList) members = json_object_get_members (op->change);
@@ -436,8 +436,8 @@ range_run (sqlite3 *db, gpointer data, GError **error)
 {
   CalOp *op = data;
 
-  op->occurrences = lares_events_between (db, op->user_id, op->from, op->to, &op->events,
-                                          &op->truncated, error);
+  op->occurrences =
+      lares_events_between (db, op->user_id, op->from, op->to, &op->events, &op->truncated, error);
   return op->occurrences != NULL;
 }
 
@@ -614,7 +614,8 @@ import_run (sqlite3 *db, gpointer data, GError **error)
   g_autofree char *tzid = user_tzid (db, op->user_id);
   size_t len = 0;
   const char *text = g_bytes_get_data (op->body, &len);
-  g_autoptr (LaresIcalImport) imp = lares_ical_parse (text ? text : "", len, tzid, op->now_ms, error);
+  g_autoptr (LaresIcalImport) imp =
+      lares_ical_parse (text ? text : "", len, tzid, op->now_ms, error);
 
   if (imp == NULL)
     return FALSE;
