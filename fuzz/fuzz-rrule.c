@@ -81,7 +81,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     g_autofree char *date = g_strndup (dtstart && strlen (dtstart) >= 8 ? dtstart : "20260101", 8);
     const char *starts[2] = { dtstart ? dtstart : "20260101T090000", date };
 
-    for (int k = 0; k < 2; k++)
+    /* Only rules the checker accepts reach a calendar's walk (and a rule
+     * with no occurrence at all costs libical a search to its year limit
+     * per call, which ASan makes slow). */
+    for (int k = 0; ok && k < 2; k++)
       {
         g_autoptr (LaresRecurIter) it =
             lares_recur_iter_new (rrule, starts[k], tzid ? tzid : "UTC", after, NULL);

@@ -220,10 +220,14 @@ check_feed_key (LaresRequest *req, const char *key)
   uint8_t digest[LARES_DIGEST_LEN];
   size_t len = strlen (key);
   int64_t user_id = 0;
+  gboolean found = FALSE;
 
-  if (len == 0 || len > 256 ||
-      (lares_secret_digest (key, len, digest),
-       !lares_calendar_feed_lookup (req->server->auth_db, digest, &user_id, &error)))
+  if (len > 0 && len <= 256)
+    {
+      lares_secret_digest (key, len, digest);
+      found = lares_calendar_feed_lookup (req->server->auth_db, digest, &user_id, &error);
+    }
+  if (!found)
     {
       if (error == NULL || g_error_matches (error, LARES_STORE_ERROR, LARES_STORE_ERROR_NOT_FOUND))
         lares_request_respond_error (req, 404, "not_found", "no such calendar feed");

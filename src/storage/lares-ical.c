@@ -449,7 +449,10 @@ read_event (icalcomponent *cal, icalcomponent *c, const char *uid, const char *d
       return NULL;
     }
   if (!read_times (cal, c, uid, default_tzid, ev, why, error))
-    return NULL;
+    {
+      *why = NULL; /* a bad file, not a skip */
+      return NULL;
+    }
   if (*why && rrules)
     return NULL; /* a series in a zone lares cannot name */
   *why = NULL;
