@@ -641,6 +641,7 @@ typedef struct
 {
   GPtrArray *notes;
   gboolean got;
+  unsigned created; /* event_created events seen */
 } Client;
 
 static void
@@ -656,6 +657,8 @@ on_ws_message (SoupWebsocketConnection *conn G_GNUC_UNUSED, int type, GBytes *me
                                    (gssize)g_bytes_get_size (message), NULL))
     return;
   o = json_node_get_object (json_parser_get_root (p));
+  if (g_strcmp0 (json_object_get_string_member_with_default (o, "type", ""), "event_created") == 0)
+    c->created++;
   if (g_strcmp0 (json_object_get_string_member_with_default (o, "type", ""), "notification") != 0)
     return;
   g_ptr_array_add (c->notes, json_node_copy (json_parser_get_root (p)));
@@ -667,7 +670,7 @@ test_reminder_fires (void)
 {
   LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
   SoupWebsocketConnection *ws = lares_test_ws_connect (d);
-  Client c = { g_ptr_array_new_with_free_func ((GDestroyNotify)json_node_unref), FALSE };
+  Client c = { g_ptr_array_new_with_free_func ((GDestroyNotify)json_node_unref), FALSE, 0 };
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   /* Starts in a minute and a second and a half; remind a minute before. */
   g_autoptr (GDateTime) start = g_date_time_add (now, G_USEC_PER_SEC * 61 + 500000);
@@ -688,6 +691,8 @@ test_reminder_fires (void)
   g_assert_cmpstr (json_object_get_string_member (job, "text"), ==, "tea");
   g_assert_cmpint (json_object_get_int_member (job, "remind_minutes"), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (job, "status"), ==, "fired");
+  /* The new event itself went to the user's connections first. */
+  g_assert_cmpuint (c.created, ==, 1);
   /* Deleting the event takes its reminder with it. */
   {
     g_autofree char *path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT, id);
