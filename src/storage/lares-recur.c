@@ -185,6 +185,32 @@ floating (int y, int mo, int d, int h, int mi, int s)
   return t;
 }
 
+/* Whether some BYMONTH month has some BYMONTHDAY day (February 30th never
+ * comes).  Other parts only take occurrences away, so when no pair fits
+ * the rule has none; saying so here spares libical a search to its year
+ * limit on every iterator it builds for such a rule. */
+static gboolean
+month_days_possible (const struct icalrecurrencetype *rt)
+{
+  static const int max_days[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+  if (rt->by_month[0] == ICAL_RECURRENCE_ARRAY_MAX ||
+      rt->by_month_day[0] == ICAL_RECURRENCE_ARRAY_MAX)
+    return TRUE;
+  for (int m = 0; m < ICAL_BY_MONTH_SIZE && rt->by_month[m] != ICAL_RECURRENCE_ARRAY_MAX; m++)
+    {
+      int month = rt->by_month[m];
+
+      if (month < 1 || month > 12)
+        return TRUE; /* leap months and the like: libical decides */
+      for (int d = 0; d < ICAL_BY_MONTHDAY_SIZE && rt->by_month_day[d] != ICAL_RECURRENCE_ARRAY_MAX;
+           d++)
+        if (ABS (rt->by_month_day[d]) <= max_days[month])
+          return TRUE;
+    }
+  return FALSE;
+}
+
 /* A DTSTART: a wall time, or a date alone ("20260101", all-day). */
 static gboolean
 parse_start (const char *text, int *y, int *mo, int *d, int *h, int *mi, int *s, gboolean *is_date)
@@ -272,6 +298,8 @@ recur_init (Recur *r, const char *rrule, const char *dtstart, const char *tzid, 
                         g_date_time_get_minute (local), g_date_time_get_second (local));
         }
     }
+  if (!month_days_possible (&r->rt))
+    return invalid (error, "the repeat rule has no occurrence (no such day in those months)");
   if (is_date && (r->rt.freq == ICAL_MINUTELY_RECURRENCE || r->rt.freq == ICAL_HOURLY_RECURRENCE ||
                   r->rt.by_hour[0] != ICAL_RECURRENCE_ARRAY_MAX ||
                   r->rt.by_minute[0] != ICAL_RECURRENCE_ARRAY_MAX ||
