@@ -63,6 +63,62 @@ lares_recur_normalize (const char *rrule)
   return g_strndup (p, len);
 }
 
+/* Loading a zone costs GLib a parse of its tzdata file and of every
+ * transition to 2037 (~0.1 ms, most of a calendar query that touches a
+ * few hundred events), so zones are kept for a while: long enough to
+ * serve a query, short enough that a tzdata update is seen within
+ * ZONE_CACHE_US.  Only names that loaded are kept, and there are a few
+ * hundred of those at most. */
+#define ZONE_CACHE_US (10 * G_USEC_PER_SEC * 60)
+
+typedef struct
+{
+  GTimeZone *tz;
+  int64_t loaded_us; /* monotonic */
+} CachedZone;
+
+static void
+cached_zone_free (gpointer p)
+{
+  CachedZone *c = p;
+
+  g_time_zone_unref (c->tz);
+  g_free (c);
+}
+
+static GMutex zone_lock;
+static GHashTable *zone_cache; /* name -> CachedZone* */
+
+static GTimeZone *
+zone_cached (const char *tzid)
+{
+  int64_t now = g_get_monotonic_time ();
+  CachedZone *c;
+  GTimeZone *tz;
+
+  g_mutex_lock (&zone_lock);
+  if (zone_cache == NULL)
+    zone_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cached_zone_free);
+  c = g_hash_table_lookup (zone_cache, tzid);
+  if (c != NULL && now - c->loaded_us < ZONE_CACHE_US)
+    {
+      tz = g_time_zone_ref (c->tz);
+      g_mutex_unlock (&zone_lock);
+      return tz;
+    }
+  g_mutex_unlock (&zone_lock);
+  tz = g_time_zone_new_identifier (tzid);
+  if (tz == NULL)
+    return NULL;
+  c = g_new0 (CachedZone, 1);
+  c->tz = g_time_zone_ref (tz);
+  c->loaded_us = now;
+  g_mutex_lock (&zone_lock);
+  g_hash_table_replace (zone_cache, g_strdup (tzid), c);
+  g_mutex_unlock (&zone_lock);
+  return tz;
+}
+
 GTimeZone *
 lares_recur_zone (const char *tzid)
 {
@@ -80,7 +136,7 @@ lares_recur_zone (const char *tzid)
     return NULL;
   if (strcmp (tzid, "UTC") == 0)
     return g_time_zone_new_utc ();
-  tz = g_time_zone_new_identifier (tzid);
+  tz = zone_cached (tzid);
   return tz;
 }
 
