@@ -7,7 +7,8 @@
  * times; each occurrence is then placed in the job's zone with GLib's
  * zone data.  So a 09:00 rule stays at 09:00 local on both sides of a DST
  * change, and a change of the zone's rules (tzdata) applies to future
- * occurrences as soon as the daemon reads them.
+ * occurrences once the daemon reads the zone again (loaded zones are kept
+ * for ten minutes: loading one is the costly part of a calendar query).
  *
  * Local times that do not exist or exist twice follow RFC 5545 §3.3.5: a
  * time in a spring-forward gap is read with the offset before the gap
