@@ -6,7 +6,8 @@
  * Checks beyond "no crash": a failure is LARES_EVENT_ERROR_INVALID with a
  * UTF-8 message; every parsed event passes lares_event_check(); expanding
  * each over a year gives occurrences in order of their original starts,
- * inside the range, at most the cap asked for; and the export of what was
+ * inside the range, at most the cap asked for, their JSON text equal to
+ * their JSON tree; and the export of what was
  * parsed parses back to the same events (uid, times, rule, exceptions).
  */
 #include "config.h"
@@ -32,8 +33,16 @@ check_event (const LaresEvent *ev)
   for (unsigned i = 0; i < occ->len; i++)
     {
       const LaresOccurrence *o = occ->pdata[i];
+      g_autoptr (GString) text = g_string_new (NULL);
+      g_autoptr (JsonParser) p = json_parser_new ();
+      g_autoptr (JsonNode) tree = lares_occurrence_to_json (o);
+
       g_assert_true (o->start_ms < to);
       g_assert_true (o->end_ms >= o->start_ms);
+      /* The text form (GET /api/v1/events) says what the tree form says. */
+      lares_occurrence_append_json (text, o);
+      g_assert_true (json_parser_load_from_data (p, text->str, (gssize)text->len, NULL));
+      g_assert_true (json_node_equal (json_parser_get_root (p), tree));
     }
   (void)lares_event_next_start (ev, NOW_MS, NULL);
 }

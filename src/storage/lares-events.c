@@ -21,6 +21,7 @@
 
 #include "lares-recur.h"
 #include "lares-store.h"
+#include "lares-util.h"
 
 #include <string.h>
 
@@ -772,6 +773,37 @@ lares_occurrence_to_json (const LaresOccurrence *occ)
   json_builder_add_boolean_value (b, occ->overridden);
   json_builder_end_object (b);
   return json_builder_get_root (b);
+}
+
+static void
+append_member (GString *out, const char *name, const char *value)
+{
+  g_string_append_printf (out, ",\"%s\":", name);
+  if (value)
+    lares_json_append_string (out, value, -1);
+  else
+    g_string_append (out, "null");
+}
+
+void
+lares_occurrence_append_json (GString *out, const LaresOccurrence *occ)
+{
+  const LaresEvent *ev = occ->event;
+  g_autofree char *start = lares_event_format_time (ev, occ->start_at);
+  g_autofree char *end = lares_event_format_time (ev, occ->end_at);
+  g_autofree char *rid = occ->recurring ? lares_event_format_time (ev, occ->recurrence_id) : NULL;
+
+  g_string_append_printf (out, "{\"event_id\":%" G_GINT64_FORMAT, ev->id);
+  append_member (out, "title", occ->title);
+  append_member (out, "start", start);
+  append_member (out, "end", end);
+  g_string_append_printf (out, ",\"all_day\":%s", ev->all_day ? "true" : "false");
+  append_member (out, "tz", ev->tzid);
+  append_member (out, "location", occ->location);
+  append_member (out, "description", occ->description);
+  g_string_append_printf (out, ",\"recurring\":%s", occ->recurring ? "true" : "false");
+  append_member (out, "recurrence_id", rid);
+  g_string_append_printf (out, ",\"overridden\":%s}", occ->overridden ? "true" : "false");
 }
 
 /* ---- applying JSON -------------------------------------------------------------------------- */

@@ -160,6 +160,9 @@ void lares_event_span (const LaresEvent *ev, int64_t *span_start, int64_t *span_
  * occurrence object, as docs/internals/calendar.md shows.  (transfer full) */
 JsonNode *lares_event_to_json (const LaresEvent *ev, gboolean with_overrides);
 JsonNode *lares_occurrence_to_json (const LaresOccurrence *occ);
+/* The same object as text, appended to @out: a long list is written
+ * without building a tree of nodes first. */
+void lares_occurrence_append_json (GString *out, const LaresOccurrence *occ);
 
 /* ---- store ---------------------------------------------------------------------------------- */
 

@@ -446,28 +446,30 @@ range_done (GObject *source G_GNUC_UNUSED, GAsyncResult *result, gpointer data)
 {
   g_autoptr (CalOp) op = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonNode) root = NULL;
+  GString *out;
+  size_t len;
 
   if (!lares_store_read_finish (op->server->store, result, &error))
     {
       respond_error (op->req, error);
       return;
     }
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "occurrences");
-  json_builder_begin_array (b);
+  /* Up to LARES_EVENTS_EXPAND_MAX objects: written as text directly. */
+  out = g_string_sized_new (256 + 256 * (size_t)op->occurrences->len);
+  g_string_append (out, "{\"occurrences\":[");
   for (unsigned i = 0; i < op->occurrences->len; i++)
-    json_builder_add_value (b, lares_occurrence_to_json (op->occurrences->pdata[i]));
-  json_builder_end_array (b);
-  if (op->truncated)
     {
-      json_builder_set_member_name (b, "truncated");
-      json_builder_add_boolean_value (b, TRUE);
+      if (i)
+        g_string_append_c (out, ',');
+      lares_occurrence_append_json (out, op->occurrences->pdata[i]);
     }
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  lares_request_respond_json (op->req, 200, root);
+  g_string_append_c (out, ']');
+  if (op->truncated)
+    g_string_append (out, ",\"truncated\":true");
+  g_string_append_c (out, '}');
+  len = out->len;
+  lares_request_respond_text (op->req, 200, "application/json; charset=utf-8",
+                              g_string_free (out, FALSE), len);
 }
 
 static gboolean
