@@ -1,6 +1,8 @@
 /* fuzz-rrule.c — repeating reminders as a person or a model sends them:
  * the RRULE / DTSTART / zone checker and the next-occurrence search
- * (lares-recur.h), and the whole "when" of a job (lares_job_set_when).
+ * (lares-recur.h), the calendar's walk over a series (lares_recur_iter,
+ * from a wall time and from a date), and the whole "when" of a job
+ * (lares_job_set_when).
  *
  * Input: "RRULE\nDTSTART\nTZID\nAT" (missing fields are NULL); the search
  * starts at an instant derived from the data.
@@ -72,6 +74,34 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       }
   }
   g_clear_error (&error);
+
+  {
+    /* The calendar's walk over a series, from a wall time and from a date
+     * alone (all-day events): wall times strictly increase. */
+    g_autofree char *date = g_strndup (dtstart && strlen (dtstart) >= 8 ? dtstart : "20260101", 8);
+    const char *starts[2] = { dtstart ? dtstart : "20260101T090000", date };
+
+    /* Only rules the checker accepts reach a calendar's walk (and a rule
+     * with no occurrence at all costs libical a search to its year limit
+     * per call, which ASan makes slow). */
+    for (int k = 0; ok && k < 2; k++)
+      {
+        g_autoptr (LaresRecurIter) it =
+            lares_recur_iter_new (rrule, starts[k], tzid ? tzid : "UTC", after, NULL);
+        LaresRecurTime t;
+        int64_t last = -1;
+
+        for (int n = 0; it && n < 64 && lares_recur_iter_next (it, &t); n++)
+          {
+            int64_t wall = ((((int64_t)t.year * 13 + t.month) * 32 + t.day) * 24 + t.hour) * 3600 +
+                           t.minute * 60 + t.second;
+
+            g_assert_cmpint (wall, >, last);
+            g_assert_true (k == 0 || (t.hour == 0 && t.minute == 0 && t.second == 0));
+            last = wall;
+          }
+      }
+  }
 
   {
     g_autoptr (LaresJob) job = g_new0 (LaresJob, 1);

@@ -12,13 +12,14 @@ want="${1:-build}"
 pkgs="gcc make meson ninja-build pkg-config libglib2.0-dev libglib2.0-bin
 libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libsodium-dev libical-dev libyaml-dev
 libedit-dev"
-# Tests: sanitizers and libFuzzer come with clang's runtime; sqlite3 checks backups.
+# Tests: sanitizers and libFuzzer come with clang's runtime; sqlite3 checks backups;
+# python3-icalendar reads the calendar feed independently of lares.
 # Browser tests: Debian's Chromium, driven by playwright-core from npm
 # (tests/web; never a downloaded browser).  Node may come from elsewhere
 # (a newer packaged release): only when there is none, Debian's.
 case "$want" in
 test|bench) pkgs="$pkgs clang libclang-rt-14-dev sqlite3 clang-format valgrind openssl taskwarrior"
-    pkgs="$pkgs chromium"
+    pkgs="$pkgs chromium python3-icalendar"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
 esac

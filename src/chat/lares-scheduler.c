@@ -26,6 +26,7 @@
 
 #include "lares-scheduler.h"
 
+#include "lares-events.h"
 #include "lares-recur.h"
 
 #define FIRE_BATCH        256
@@ -532,7 +533,20 @@ fire_run (sqlite3 *db, gpointer data, GError **error)
         }
       if (job->status != LARES_JOB_PENDING || job->due_at != it->due_ms)
         continue; /* cancelled, snoozed or fired meanwhile: that write won */
-      if (job->rrule)
+      if (job->event_id > 0)
+        {
+          /* A reminder before an event: the event says when the next one
+           * is (its rule, exceptions and overrides).  Missed occurrences
+           * fire once, as for recurring jobs. */
+          next = lares_events_next_reminder (db, it->user_id, job->event_id,
+                                             MAX (it->due_ms, op->now_ms), &local);
+          if (next < 0)
+            {
+              g_warning ("job %" G_GINT64_FORMAT ": %s; firing it once", job->id, local->message);
+              next = 0;
+            }
+        }
+      else if (job->rrule)
         {
           /* Occurrences missed while down fire once (late); the series
            * goes on from the first occurrence after now. */

@@ -13,6 +13,7 @@
 #include "tools/lares-tools-notes.h"
 #include "lares-tools-tasks.h"
 #include "tools/lares-tools-reminders.h"
+#include "tools/lares-tools-calendar.h"
 
 #include <string.h>
 
@@ -884,4 +885,5 @@ lares_tool_registry_add_builtin (LaresToolRegistry *reg)
   lares_tools_notes_register (reg);
   lares_tools_tasks_register (reg);
   lares_tools_reminders_register (reg);
+  lares_tools_calendar_register (reg);
 }

@@ -105,7 +105,8 @@ gboolean lares_tool_registry_add (LaresToolRegistry *reg, const LaresToolSpec *s
 /* The tools of this release: time.now, memory.remember/recall/forget, help,
  * note.add/search/delete_many (lares-tools-notes.h), task.add/list/done/
  * delete_many (lares-tools-tasks.h), reminder.create/list/cancel,
- * timer.start/query/cancel, alarm.set/cancel (lares-tools-reminders.h). */
+ * timer.start/query/cancel, alarm.set/cancel (lares-tools-reminders.h),
+ * calendar.create/list/delete (lares-tools-calendar.h). */
 void lares_tool_registry_add_builtin (LaresToolRegistry *reg);
 
 /* By registry name or LLM name.  (transfer none) (nullable) */

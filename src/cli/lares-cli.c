@@ -183,18 +183,15 @@ lares_cli_client_clear (LaresCliClient *c)
   g_clear_pointer (&c->token, g_free);
 }
 
-JsonNode *
-lares_cli_client_call (LaresCliClient *c, const char *method, const char *path, const char *body,
-                       unsigned *status)
+GBytes *
+lares_cli_client_send (LaresCliClient *c, const char *method, const char *path,
+                       const char *content_type, GBytes *body, unsigned *status)
 {
   g_autofree char *url = g_strconcat (c->base, path, NULL);
   g_autofree char *auth = g_strconcat ("Bearer ", c->token, NULL);
   g_autoptr (SoupMessage) msg = soup_message_new (method, url);
-  g_autoptr (GBytes) answer = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) error = NULL;
-  size_t len = 0;
-  const char *data;
+  GBytes *answer;
 
   *status = 0;
   if (msg == NULL)
@@ -204,10 +201,7 @@ lares_cli_client_call (LaresCliClient *c, const char *method, const char *path, 
     }
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
   if (body)
-    {
-      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
+    soup_message_set_request_body_from_bytes (msg, content_type, body);
   answer = soup_session_send_and_read (c->session, msg, NULL, &error);
   if (answer == NULL)
     {
@@ -215,6 +209,22 @@ lares_cli_client_call (LaresCliClient *c, const char *method, const char *path, 
       return NULL;
     }
   *status = soup_message_get_status (msg);
+  return answer;
+}
+
+JsonNode *
+lares_cli_client_call (LaresCliClient *c, const char *method, const char *path, const char *body,
+                       unsigned *status)
+{
+  g_autoptr (GBytes) bytes = body ? g_bytes_new (body, strlen (body)) : NULL;
+  g_autoptr (GBytes) answer =
+      lares_cli_client_send (c, method, path, "application/json", bytes, status);
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  size_t len = 0;
+  const char *data;
+
+  if (answer == NULL)
+    return NULL;
   data = g_bytes_get_data (answer, &len);
   if (len == 0 || !json_parser_load_from_data (parser, data, (gssize)len, NULL))
     return NULL;

@@ -37,6 +37,7 @@ int lares_cmd_remind (int argc, char **argv);
 int lares_cmd_approvals (int argc, char **argv);
 int lares_cmd_approve (int argc, char **argv);
 int lares_cmd_reject (int argc, char **argv);
+int lares_cmd_calendar (int argc, char **argv);
 
 /* Options every command that reads the configuration accepts. */
 typedef struct
@@ -96,6 +97,11 @@ void lares_cli_client_clear (LaresCliClient *c);
  * (transfer full) */
 JsonNode *lares_cli_client_call (LaresCliClient *c, const char *method, const char *path,
                                  const char *body, unsigned *status);
+/* The same with any body and content type; returns the raw answer
+ * (NULL when the daemon could not be reached, after printing why).
+ * (transfer full) */
+GBytes *lares_cli_client_send (LaresCliClient *c, const char *method, const char *path,
+                               const char *content_type, GBytes *body, unsigned *status);
 /* Print the daemon's {"error":{...}} message (or the status) to stderr. */
 void lares_cli_client_report (unsigned status, JsonNode *answer);
 

@@ -30,6 +30,7 @@ static const Command commands[] = {
   { "approvals", lares_cmd_approvals, "list the actions waiting for your approval" },
   { "approve", lares_cmd_approve, "approve a waiting action (it runs then)" },
   { "reject", lares_cmd_reject, "reject a waiting action (it never runs)" },
+  { "calendar", lares_cmd_calendar, "list events, import or export iCalendar" },
   { "intent", lares_cmd_intent, "match a sentence with the intent engine, print it as JSON" },
   { "backup", lares_cmd_backup, "copy the database to FILE while lares runs" },
   { "config", lares_cmd_config, "print the example configuration file" },

@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include "lares-events.h"
 #include "lares-http-private.h"
 
 #define TOUCH_EVERY_MS (60 * 1000)
@@ -232,13 +233,47 @@ from_loopback (LaresRequest *req)
              g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)));
 }
 
+/* A calendar feed key (routes/calendar.c): the digest of ?key= names the
+ * user, and nothing else is needed.  A key that names nobody is 404, the
+ * same answer as for a feed that does not exist, and says nothing more. */
+static gboolean
+check_feed_key (LaresRequest *req, const char *key)
+{
+  g_autoptr (GError) error = NULL;
+  uint8_t digest[LARES_DIGEST_LEN];
+  size_t len = strlen (key);
+  int64_t user_id = 0;
+  gboolean found = FALSE;
+
+  if (len > 0 && len <= 256)
+    {
+      lares_secret_digest (key, len, digest);
+      found = lares_calendar_feed_lookup (req->server->auth_db, digest, &user_id, &error);
+    }
+  if (!found)
+    {
+      if (error == NULL || g_error_matches (error, LARES_STORE_ERROR, LARES_STORE_ERROR_NOT_FOUND))
+        lares_request_respond_error (req, 404, "not_found", "no such calendar feed");
+      else
+        lares_request_respond_gerror (req, error);
+      return FALSE;
+    }
+  req->user_id = user_id;
+  req->cred.user_id = user_id;
+  g_strlcpy (req->cred.role, "user", sizeof req->cred.role);
+  return TRUE;
+}
+
 gboolean
 lares_request_check_access (LaresRequest *req)
 {
   LaresRouteFlags flags = req->route->flags;
+  const char *key;
 
   if (flags & LARES_ROUTE_PUBLIC)
     return TRUE;
+  if ((flags & LARES_ROUTE_FEED_KEY) && (key = lares_request_query (req, "key")) != NULL)
+    return check_feed_key (req, key);
   if ((flags & LARES_ROUTE_LOCAL_OR_ADMIN) && from_loopback (req))
     return TRUE;
   if (!lares_request_authenticate (req))

@@ -31,6 +31,7 @@ typedef enum
   LARES_ROUTE_ADMIN = 1 << 2,          /* credentials of an admin */
   LARES_ROUTE_LOCAL_OR_ADMIN = 1 << 3, /* open from loopback, else an admin only */
   LARES_ROUTE_JSON_ANY = 1 << 4,       /* with JSON_BODY: any JSON value, not only an object */
+  LARES_ROUTE_FEED_KEY = 1 << 5,       /* a calendar feed key in ?key= may stand for credentials */
 } LaresRouteFlags;
 
 typedef struct
@@ -157,6 +158,7 @@ extern const LaresRoute lares_web_static_route;
  * embedded files).  (transfer none) */
 const char *lares_web_version (void);
 extern const LaresRoute lares_approvals_routes[];
+extern const LaresRoute lares_calendar_routes[];
 
 /* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
  * Check the credentials the request carries (bearer token or session

@@ -33,10 +33,9 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
 static const LaresRoute *const route_tables[] = {
-  lares_system_routes,    lares_auth_routes,      lares_chat_routes,
-  lares_openai_routes,    lares_notes_routes,     lares_tasks_routes,
-  lares_reminders_routes, lares_approvals_routes, lares_settings_routes,
-  lares_web_routes,
+  lares_system_routes,   lares_auth_routes,     lares_chat_routes,      lares_openai_routes,
+  lares_notes_routes,    lares_tasks_routes,    lares_reminders_routes, lares_approvals_routes,
+  lares_calendar_routes, lares_settings_routes, lares_web_routes,
 };
 
 void

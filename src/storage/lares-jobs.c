@@ -17,7 +17,7 @@ static const char *const status_names[] = { "pending", "fired", "dismissed", "ca
 
 #define JOB_COLUMNS                                                                                \
   "id, user_id, kind, status, text, due_at, rrule, dtstart, tzid, seconds, created_at, "           \
-  "updated_at, fired_at, fired_due, fire_count, delivered_at, snoozes"
+  "updated_at, fired_at, fired_due, fire_count, delivered_at, snoozes, event_id"
 
 void
 lares_job_free (LaresJob *job)
@@ -142,6 +142,16 @@ lares_job_to_json (const LaresJob *job)
       json_builder_set_member_name (b, "seconds");
       json_builder_add_int_value (b, job->seconds);
     }
+  if (job->event_id > 0)
+    {
+      json_builder_set_member_name (b, "event_id");
+      json_builder_add_int_value (b, job->event_id);
+      json_builder_set_member_name (b, "remind_minutes");
+      json_builder_add_int_value (b, job->seconds / 60);
+      add_time (b, "event_start", job->due_at + job->seconds * 1000);
+      add_time (b, "fired_event_start",
+                job->fired_due > 0 ? job->fired_due + job->seconds * 1000 : 0);
+    }
   add_time (b, "created_at", job->created_at);
   add_time (b, "fired_at", job->fired_at);
   add_time (b, "fired_due", job->fired_due);
@@ -187,6 +197,7 @@ job_from_row (sqlite3_stmt *stmt)
   job->fire_count = sqlite3_column_int64 (stmt, 14);
   job->delivered_at = sqlite3_column_int64 (stmt, 15);
   job->snoozes = sqlite3_column_int64 (stmt, 16);
+  job->event_id = sqlite3_column_int64 (stmt, 17);
   return job;
 }
 
@@ -234,7 +245,7 @@ lares_jobs_insert (sqlite3 *db, const LaresJob *job, int64_t now_ms, LaresJob **
   g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
       db,
       "INSERT INTO jobs (user_id, kind, text, due_at, rrule, dtstart, tzid, seconds, "
-      "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+      "created_at, updated_at, event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) "
       "RETURNING " JOB_COLUMNS,
       error);
   LaresJob *row = NULL;
@@ -250,6 +261,8 @@ lares_jobs_insert (sqlite3 *db, const LaresJob *job, int64_t now_ms, LaresJob **
   sqlite3_bind_text (stmt, 7, job->tzid, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 8, job->seconds);
   sqlite3_bind_int64 (stmt, 9, now_ms);
+  if (job->event_id > 0)
+    sqlite3_bind_int64 (stmt, 10, job->event_id);
   if (!step_returning (db, stmt, &row, error))
     return FALSE;
   give (out, row);
@@ -482,6 +495,56 @@ lares_jobs_firing_fire (LaresJobsFiring *f, int64_t user_id, int64_t id, int64_t
                         int64_t next_due, int64_t now_ms, LaresJob **out, GError **error)
 {
   return run_fire (f->db, f->fire, user_id, id, due_at, next_due, now_ms, out, error);
+}
+
+gboolean
+lares_jobs_event_reminder (sqlite3 *db, int64_t user_id, int64_t event_id, const char *text,
+                           int64_t due_at, int64_t seconds, int64_t now_ms, LaresJob **out,
+                           GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  LaresJob *row = NULL;
+
+  if (out)
+    *out = NULL;
+  if (due_at > 0)
+    stmt =
+        lares_sql_prepare (db,
+                           "UPDATE jobs SET text = ?3, due_at = ?4, seconds = ?5, updated_at = ?6 "
+                           "WHERE id = (SELECT id FROM jobs WHERE event_id = ?2 AND user_id = ?1 "
+                           "AND status = 'pending' ORDER BY id LIMIT 1) RETURNING " JOB_COLUMNS,
+                           error);
+  else
+    stmt =
+        lares_sql_prepare (db,
+                           "UPDATE jobs SET status = 'cancelled', updated_at = ?6 "
+                           "WHERE id = (SELECT id FROM jobs WHERE event_id = ?2 AND user_id = ?1 "
+                           "AND status = 'pending' ORDER BY id LIMIT 1) RETURNING " JOB_COLUMNS,
+                           error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, user_id);
+  sqlite3_bind_int64 (stmt, 2, event_id);
+  sqlite3_bind_text (stmt, 3, text ? text : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 4, due_at);
+  sqlite3_bind_int64 (stmt, 5, seconds);
+  sqlite3_bind_int64 (stmt, 6, now_ms);
+  if (!step_returning (db, stmt, &row, error))
+    return FALSE;
+  if (row == NULL && due_at > 0)
+    {
+      LaresJob job = { 0 };
+
+      job.user_id = user_id;
+      job.kind = LARES_JOB_REMINDER;
+      job.text = (char *)(text ? text : "");
+      job.due_at = due_at;
+      job.seconds = seconds;
+      job.event_id = event_id;
+      return lares_jobs_insert (db, &job, now_ms, out, error);
+    }
+  give (out, row);
+  return TRUE;
 }
 
 gboolean

@@ -7,8 +7,10 @@
  *
  * Times are Unix milliseconds (UTC).  A recurring job carries its RRULE,
  * DTSTART as a local wall time ("20261123T090000") and the IANA zone of
- * that wall time; the scheduler (src/chat/lares-recur.h) computes its
- * occurrences.  This layer does not interpret them.
+ * that wall time; the scheduler (lares-recur.h) computes its
+ * occurrences.  This layer does not interpret them.  A reminder before a
+ * calendar event has no rule of its own: it carries the event's id, and
+ * its next due time comes from the event (lares_events_next_reminder).
  */
 #pragma once
 
@@ -46,7 +48,8 @@ typedef struct
   char *rrule;        /* owned, nullable: RRULE value without "RRULE:" */
   char *dtstart;      /* owned, nullable: local wall time YYYYMMDDTHHMMSS */
   char *tzid;         /* owned, nullable: IANA zone name */
-  int64_t seconds;    /* timer length, 0 for other kinds */
+  int64_t seconds;    /* timer length; for an event reminder, how long before the start */
+  int64_t event_id;   /* 0, or the calendar event this reminds of (lares-events.h) */
   int64_t created_at; /* Unix ms */
   int64_t updated_at;
   int64_t fired_at;     /* 0: never fired */
@@ -68,7 +71,9 @@ gboolean lares_job_status_parse (const char *name, LaresJobStatus *out);
 
 /* The job as the API shows it: ids, kind, status, text, due (ISO 8601 UTC)
  * and due_ms, rrule/dtstart/tz when recurring, seconds for timers, fired_at,
- * fire_count, snoozes.  (transfer full) */
+ * fire_count, snoozes; for an event reminder event_id, remind_minutes,
+ * event_start (the occurrence it is due for) and fired_event_start (the
+ * one it last fired for).  (transfer full) */
 JsonNode *lares_job_to_json (const LaresJob *job);
 
 /* Insert @job (its id, status and bookkeeping fields are ignored: the row
@@ -116,6 +121,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresJobsFiring, lares_jobs_firing_free)
 LaresJob *lares_jobs_firing_get (LaresJobsFiring *f, int64_t user_id, int64_t id, GError **error);
 gboolean lares_jobs_firing_fire (LaresJobsFiring *f, int64_t user_id, int64_t id, int64_t due_at,
                                  int64_t next_due, int64_t now_ms, LaresJob **out, GError **error);
+
+/* Keep the reminder job of calendar event @event_id in step: with
+ * @due_at > 0, its pending job (made if there is none) is due then, with
+ * @text and @seconds (how long before the event); with @due_at 0, a
+ * pending one is cancelled.  @out: OUT (transfer full) (nullable) the job
+ * as it now is, NULL when there is none. */
+gboolean lares_jobs_event_reminder (sqlite3 *db, int64_t user_id, int64_t event_id,
+                                    const char *text, int64_t due_at, int64_t seconds,
+                                    int64_t now_ms, LaresJob **out, GError **error);
 
 /* The last firing of the job reached a connection. */
 gboolean lares_jobs_mark_delivered (sqlite3 *db, int64_t user_id, int64_t id, int64_t now_ms,

@@ -1,12 +1,14 @@
-/* lares-recur.h — recurrence of scheduled jobs: RRULE + DTSTART + zone.
+/* lares-recur.h — recurrence of scheduled jobs and calendar events:
+ * RRULE + DTSTART + zone.
  *
- * A recurring job is an RFC 5545 RRULE, a DTSTART given as a local wall
+ * A recurring job (or event) is an RFC 5545 RRULE, a DTSTART given as a local wall
  * time ("20261123T090000", no zone suffix) and the IANA zone that wall time
  * belongs to.  libical expands the rule over floating (zone-less) wall
  * times; each occurrence is then placed in the job's zone with GLib's
  * zone data.  So a 09:00 rule stays at 09:00 local on both sides of a DST
  * change, and a change of the zone's rules (tzdata) applies to future
- * occurrences as soon as the daemon reads them.
+ * occurrences once the daemon reads the zone again (loaded zones are kept
+ * for ten minutes: loading one is the costly part of a calendar query).
  *
  * Local times that do not exist or exist twice follow RFC 5545 §3.3.5: a
  * time in a spring-forward gap is read with the offset before the gap
@@ -69,5 +71,32 @@ int64_t lares_recur_wall_to_ms (GTimeZone *tz, int year, int month, int day, int
 
 /* The wall time of @ms in @tz as "YYYYMMDDTHHMMSS".  (transfer full) */
 char *lares_recur_wall_from_ms (int64_t ms, GTimeZone *tz);
+
+/* Walking a rule's occurrences in order (calendar expansion).  @dtstart is
+ * a wall time, or a date alone ("20261123": an all-day series, whose
+ * occurrences are dates; each comes at 00:00 in @tzid).  The walk may
+ * begin close to @skip_to_ms instead of at DTSTART (rules without COUNT;
+ * pass G_MININT64 to start at DTSTART), so earlier occurrences may or may
+ * not come; later ones all do, in order, until the rule ends, the year
+ * 2200, or LARES_RECUR_ITER_MAX_STEPS occurrences: a hostile rule cannot
+ * keep a caller busy for long. */
+#define LARES_RECUR_ITER_MAX_STEPS 100000
+
+typedef struct
+{
+  int64_t ms;                                 /* the instant, Unix ms */
+  int year, month, day, hour, minute, second; /* the wall time in the zone */
+} LaresRecurTime;
+
+typedef struct _LaresRecurIter LaresRecurIter;
+
+/* NULL with LARES_RECUR_ERROR_INVALID when the rule, start or zone cannot
+ * be used (lares_recur_check's first checks; not "has an occurrence"). */
+LaresRecurIter *lares_recur_iter_new (const char *rrule, const char *dtstart, const char *tzid,
+                                      int64_t skip_to_ms, GError **error);
+/* The next occurrence; FALSE at the end. */
+gboolean lares_recur_iter_next (LaresRecurIter *iter, LaresRecurTime *out);
+void lares_recur_iter_free (LaresRecurIter *iter);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresRecurIter, lares_recur_iter_free)
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* lares-recur.c — occurrences of recurring jobs (see lares-recur.h).
+/* lares-recur.c — occurrences of recurring jobs and events (see lares-recur.h).
  *
  * DESIGN: libical iterates floating wall times only; it never sees a zone.
  * Its own zone handling would need VTIMEZONE data or its built-in copy of
@@ -63,6 +63,62 @@ lares_recur_normalize (const char *rrule)
   return g_strndup (p, len);
 }
 
+/* Loading a zone costs GLib a parse of its tzdata file and of every
+ * transition to 2037 (~0.1 ms, most of a calendar query that touches a
+ * few hundred events), so zones are kept for a while: long enough to
+ * serve a query, short enough that a tzdata update is seen within
+ * ZONE_CACHE_US.  Only names that loaded are kept, and there are a few
+ * hundred of those at most. */
+#define ZONE_CACHE_US (10 * G_USEC_PER_SEC * 60)
+
+typedef struct
+{
+  GTimeZone *tz;
+  int64_t loaded_us; /* monotonic */
+} CachedZone;
+
+static void
+cached_zone_free (gpointer p)
+{
+  CachedZone *c = p;
+
+  g_time_zone_unref (c->tz);
+  g_free (c);
+}
+
+static GMutex zone_lock;
+static GHashTable *zone_cache; /* name -> CachedZone* */
+
+static GTimeZone *
+zone_cached (const char *tzid)
+{
+  int64_t now = g_get_monotonic_time ();
+  CachedZone *c;
+  GTimeZone *tz;
+
+  g_mutex_lock (&zone_lock);
+  if (zone_cache == NULL)
+    zone_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cached_zone_free);
+  c = g_hash_table_lookup (zone_cache, tzid);
+  if (c != NULL && now - c->loaded_us < ZONE_CACHE_US)
+    {
+      tz = g_time_zone_ref (c->tz);
+      g_mutex_unlock (&zone_lock);
+      return tz;
+    }
+  g_mutex_unlock (&zone_lock);
+  tz = g_time_zone_new_identifier (tzid);
+  if (tz == NULL)
+    return NULL;
+  c = g_new0 (CachedZone, 1);
+  c->tz = g_time_zone_ref (tz);
+  c->loaded_us = now;
+  g_mutex_lock (&zone_lock);
+  g_hash_table_replace (zone_cache, g_strdup (tzid), c);
+  g_mutex_unlock (&zone_lock);
+  return tz;
+}
+
 GTimeZone *
 lares_recur_zone (const char *tzid)
 {
@@ -80,7 +136,7 @@ lares_recur_zone (const char *tzid)
     return NULL;
   if (strcmp (tzid, "UTC") == 0)
     return g_time_zone_new_utc ();
-  tz = g_time_zone_new_identifier (tzid);
+  tz = zone_cached (tzid);
   return tz;
 }
 
@@ -185,16 +241,58 @@ floating (int y, int mo, int d, int h, int mi, int s)
   return t;
 }
 
+/* Whether some BYMONTH month has some BYMONTHDAY day (February 30th never
+ * comes).  Other parts only take occurrences away, so when no pair fits
+ * the rule has none; saying so here spares libical a search to its year
+ * limit on every iterator it builds for such a rule. */
+static gboolean
+month_days_possible (const struct icalrecurrencetype *rt)
+{
+  static const int max_days[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+  if (rt->by_month[0] == ICAL_RECURRENCE_ARRAY_MAX ||
+      rt->by_month_day[0] == ICAL_RECURRENCE_ARRAY_MAX)
+    return TRUE;
+  for (int m = 0; m < ICAL_BY_MONTH_SIZE && rt->by_month[m] != ICAL_RECURRENCE_ARRAY_MAX; m++)
+    {
+      int month = rt->by_month[m];
+
+      if (month < 1 || month > 12)
+        return TRUE; /* leap months and the like: libical decides */
+      for (int d = 0; d < ICAL_BY_MONTHDAY_SIZE && rt->by_month_day[d] != ICAL_RECURRENCE_ARRAY_MAX;
+           d++)
+        if (ABS (rt->by_month_day[d]) <= max_days[month])
+          return TRUE;
+    }
+  return FALSE;
+}
+
+/* A DTSTART: a wall time, or a date alone ("20260101", all-day). */
+static gboolean
+parse_start (const char *text, int *y, int *mo, int *d, int *h, int *mi, int *s, gboolean *is_date)
+{
+  if (text != NULL && strlen (text) == 8)
+    {
+      g_autofree char *wall = g_strconcat (text, "T000000", NULL);
+
+      *is_date = TRUE;
+      return lares_recur_parse_wall (wall, y, mo, d, h, mi, s);
+    }
+  *is_date = FALSE;
+  return lares_recur_parse_wall (text, y, mo, d, h, mi, s);
+}
+
 static gboolean
 recur_init (Recur *r, const char *rrule, const char *dtstart, const char *tzid, GError **error)
 {
   g_autofree char *rule = lares_recur_normalize (rrule);
   int y, mo, d, h, mi, s;
+  gboolean is_date;
 
   memset (r, 0, sizeof *r);
   if (rule == NULL)
     return invalid (error, "the repeat rule is empty, too long or not plain text");
-  if (!lares_recur_parse_wall (dtstart, &y, &mo, &d, &h, &mi, &s))
+  if (!parse_start (dtstart, &y, &mo, &d, &h, &mi, &s, &is_date))
     return invalid (error, "the start is not a wall time like 20260101T090000");
   r->tz = lares_recur_zone (tzid);
   if (r->tz == NULL)
@@ -256,7 +354,22 @@ recur_init (Recur *r, const char *rrule, const char *dtstart, const char *tzid, 
                         g_date_time_get_minute (local), g_date_time_get_second (local));
         }
     }
+  if (!month_days_possible (&r->rt))
+    return invalid (error, "the repeat rule has no occurrence (no such day in those months)");
+  if (is_date && (r->rt.freq == ICAL_MINUTELY_RECURRENCE || r->rt.freq == ICAL_HOURLY_RECURRENCE ||
+                  r->rt.by_hour[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+                  r->rt.by_minute[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+                  r->rt.by_second[0] != ICAL_RECURRENCE_ARRAY_MAX))
+    return invalid (error, "an all-day event repeats by days, not hours or minutes");
   r->start = floating (y, mo, d, h, mi, s);
+  r->start.is_date = is_date;
+  if (is_date && !icaltime_is_null_time (r->rt.until) && !r->rt.until.is_date)
+    {
+      /* A date series ends on the date of its UNTIL (RFC 5545 wants a
+       * DATE there; a DATE-TIME is read as its day). */
+      r->rt.until.hour = r->rt.until.minute = r->rt.until.second = 0;
+      r->rt.until.is_date = 1;
+    }
   return TRUE;
 }
 
@@ -267,31 +380,47 @@ occurrence_ms (const Recur *r, struct icaltimetype t)
                                  t.is_date ? 0 : t.minute, t.is_date ? 0 : t.second);
 }
 
-/* The first occurrence after @after_ms: > 0, 0 for none. */
-static int64_t
-recur_next (Recur *r, int64_t after_ms)
+/* An iterator over @r's occurrences, started close to @skip_to_ms when
+ * the rule allows it (no COUNT: with COUNT every occurrence from DTSTART
+ * counts).  NULL when libical refuses the rule. */
+static icalrecur_iterator *
+recur_iterator (Recur *r, int64_t skip_to_ms)
 {
   icalrecur_iterator *it = icalrecur_iterator_new (r->rt, r->start);
-  int64_t found = 0;
 
   if (it == NULL)
     {
       icalerror_clear_errno ();
-      return 0;
+      return NULL;
     }
-  if (r->rt.count == 0)
+  if (r->rt.count == 0 && skip_to_ms > G_MININT64 / 2)
     {
-      /* Jump close to @after: a day early covers any zone offset. */
-      g_autofree char *wall = lares_recur_wall_from_ms (after_ms - 86400 * 1000, r->tz);
+      /* Jump close to @skip_to: a day early covers any zone offset. */
+      g_autofree char *wall = lares_recur_wall_from_ms (skip_to_ms - 86400 * 1000, r->tz);
       int y, mo, d, h, mi, s;
 
       if (wall && lares_recur_parse_wall (wall, &y, &mo, &d, &h, &mi, &s))
         {
-          struct icaltimetype from = floating (y, mo, d, h, mi, s);
+          struct icaltimetype from = floating (y, mo, d, r->start.is_date ? 0 : h,
+                                               r->start.is_date ? 0 : mi, r->start.is_date ? 0 : s);
+
+          from.is_date = r->start.is_date;
           if (icaltime_compare (from, r->start) > 0 && !icalrecur_iterator_set_start (it, from))
             icalerror_clear_errno ();
         }
     }
+  return it;
+}
+
+/* The first occurrence after @after_ms: > 0, 0 for none. */
+static int64_t
+recur_next (Recur *r, int64_t after_ms)
+{
+  icalrecur_iterator *it = recur_iterator (r, after_ms);
+  int64_t found = 0;
+
+  if (it == NULL)
+    return 0;
   for (int step = 0; step < RECUR_MAX_STEPS; step++)
     {
       struct icaltimetype t = icalrecur_iterator_next (it);
@@ -309,6 +438,64 @@ recur_next (Recur *r, int64_t after_ms)
   icalrecur_iterator_free (it);
   icalerror_clear_errno ();
   return found;
+}
+
+struct _LaresRecurIter
+{
+  Recur r;
+  icalrecur_iterator *it;
+  unsigned steps;
+};
+
+LaresRecurIter *
+lares_recur_iter_new (const char *rrule, const char *dtstart, const char *tzid, int64_t skip_to_ms,
+                      GError **error)
+{
+  LaresRecurIter *iter = g_new0 (LaresRecurIter, 1);
+
+  if (!recur_init (&iter->r, rrule, dtstart, tzid, error))
+    {
+      lares_recur_iter_free (iter);
+      return NULL;
+    }
+  iter->it = recur_iterator (&iter->r, skip_to_ms);
+  return iter;
+}
+
+gboolean
+lares_recur_iter_next (LaresRecurIter *iter, LaresRecurTime *out)
+{
+  struct icaltimetype t;
+
+  if (iter->it == NULL || iter->steps >= LARES_RECUR_ITER_MAX_STEPS)
+    return FALSE;
+  iter->steps++;
+  t = icalrecur_iterator_next (iter->it);
+  if (icaltime_is_null_time (t) || t.year >= RECUR_MAX_YEAR)
+    {
+      icalerror_clear_errno ();
+      icalrecur_iterator_free (iter->it);
+      iter->it = NULL;
+      return FALSE;
+    }
+  out->year = t.year, out->month = t.month, out->day = t.day;
+  out->hour = t.is_date ? 0 : t.hour;
+  out->minute = t.is_date ? 0 : t.minute;
+  out->second = t.is_date ? 0 : t.second;
+  out->ms = occurrence_ms (&iter->r, t);
+  return TRUE;
+}
+
+void
+lares_recur_iter_free (LaresRecurIter *iter)
+{
+  if (iter == NULL)
+    return;
+  if (iter->it)
+    icalrecur_iterator_free (iter->it);
+  icalerror_clear_errno ();
+  recur_clear (&iter->r);
+  g_free (iter);
 }
 
 int64_t
