@@ -281,6 +281,9 @@ test_valid_calls (void)
     { "timer.cancel", "{\"name\":\"pasta\"}", 200, "" },
     { "alarm.set", "{\"at\":\"%s\"}", 200, "" },
     { "alarm.cancel", "{\"at\":\"%s\"}", 200, "" },
+    { "calendar.create", "{\"title\":\"dentist\",\"start\":\"%s\"}", 200, "Added \"dentist\"" },
+    { "calendar.list", "{}", 200, "dentist" },
+    { "calendar.delete", "{\"title\":\"dentist\"}", 200, "Deleted \"dentist\"" },
   };
   LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
   g_autoptr (JsonArray) tools = list_tools (d);
