@@ -1,14 +1,16 @@
-/* fuzz-values.c — the value parsers behind config and environment:
- * lares_parse_size(), lares_parse_duration_ms(), lares_parse_bool() and
- * lares_parse_int64().
+/* fuzz-values.c — the value parsers behind config, environment and query
+ * strings: lares_parse_size(), lares_parse_duration_ms(),
+ * lares_parse_bool(), lares_parse_int64() and lares_parse_id_list()
+ * (DELETE /api/v1/events?ids=).
  *
  * Checks: OUT parameters are untouched on failure (lares-util.h promises
- * it), and every accepted number reads back the same when printed in its
- * canonical form.
+ * it), and every accepted number (or id list) reads back the same when
+ * printed in its canonical form.
  */
 #include "config.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "lares-fuzz.h"
 #include "lares-util.h"
@@ -58,5 +60,29 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   else
     g_assert_cmpint (i, ==, SENTINEL_I);
+
+  {
+    GArray *ids = NULL;
+
+    if (lares_parse_id_list (text, 8, &ids))
+      {
+        g_autoptr (GArray) again = NULL;
+        g_autoptr (GString) canon = g_string_new (NULL);
+
+        g_assert_true (ids->len >= 1 && ids->len <= 8);
+        for (unsigned k = 0; k < ids->len; k++)
+          {
+            g_assert_cmpint (g_array_index (ids, int64_t, k), >, 0);
+            g_string_append_printf (canon, "%s%" PRId64, k ? "," : "",
+                                    g_array_index (ids, int64_t, k));
+          }
+        g_assert_true (lares_parse_id_list (canon->str, 8, &again));
+        g_assert_cmpuint (again->len, ==, ids->len);
+        g_assert_true (memcmp (again->data, ids->data, ids->len * sizeof (int64_t)) == 0);
+        g_array_unref (ids);
+      }
+    else
+      g_assert_null (ids);
+  }
   return 0;
 }

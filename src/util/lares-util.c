@@ -1,7 +1,8 @@
 /* lares-util.c — value parsers and /proc readers.
  *
  * DESIGN: pure functions, no global state, no allocation on success paths
- * except where a GString is returned.  Safe from any thread.
+ * except for what is returned (a GString, an id list).  Safe from any
+ * thread.
  */
 #include "config.h"
 
@@ -33,6 +34,39 @@ lares_parse_int64 (const char *text, int64_t *out)
   if (*end != '\0')
     return FALSE;
   *out = v;
+  return TRUE;
+}
+
+gboolean
+lares_parse_id_list (const char *text, unsigned max, GArray **out)
+{
+  g_autoptr (GArray) ids = NULL;
+  const char *p = text;
+
+  if (text == NULL)
+    return FALSE;
+  ids = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  for (;;)
+    {
+      const char *comma = strchr (p, ',');
+      size_t len = comma ? (size_t)(comma - p) : strlen (p);
+      /* One item, NUL-terminated for lares_parse_int64 (an id with the
+       * spaces anyone would put around it fits). */
+      char item[48];
+      int64_t id;
+
+      if (len >= sizeof item || ids->len >= max)
+        return FALSE;
+      memcpy (item, p, len);
+      item[len] = '\0';
+      if (!lares_parse_int64 (item, &id) || id <= 0)
+        return FALSE;
+      g_array_append_val (ids, id);
+      if (comma == NULL)
+        break;
+      p = comma + 1;
+    }
+  *out = g_steal_pointer (&ids);
   return TRUE;
 }
 

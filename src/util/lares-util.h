@@ -28,6 +28,12 @@ gboolean lares_parse_bool (const char *text, gboolean *out);
  * rejects empty input and overflow. */
 gboolean lares_parse_int64 (const char *text, int64_t *out);
 
+/* Parse a comma-separated list of positive int64 ids ("3,7, 12"): at
+ * least one and at most @max, each a whole decimal number > 0 (spaces
+ * around an id are allowed; empty items are not).  @out: OUT (transfer
+ * full) a GArray of int64_t in the given order, only set on success. */
+gboolean lares_parse_id_list (const char *text, unsigned max, GArray **out);
+
 /* Resident set size of this process in KiB, from /proc/self/status; 0 if it
  * cannot be read. */
 uint64_t lares_proc_rss_kib (void);

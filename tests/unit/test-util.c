@@ -84,6 +84,55 @@ test_bool_and_int (void)
 }
 
 static void
+test_id_list (void)
+{
+  static const struct
+  {
+    const char *in;
+    const char *want; /* the ids joined by ',', or NULL: refused */
+  } cases[] = {
+    { "7", "7" },
+    { "3,7, 12", "3,7,12" },
+    { " 1 , 2 ", "1,2" },
+    { "5,5", "5,5" },
+    { "1,2,3,4", "1,2,3,4" },
+    { "1,2,3,4,5", NULL }, /* more than the cap */
+    { "", NULL },
+    { ",", NULL },
+    { "1,", NULL },
+    { ",1", NULL },
+    { "1,,2", NULL },
+    { "0", NULL },
+    { "-1", NULL },
+    { "1;2", NULL },
+    { "x", NULL },
+    { "9223372036854775808", NULL },
+    { "1,                                                 2", NULL }, /* an item too long */
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      GArray *ids = NULL;
+      gboolean ok = lares_parse_id_list (cases[i].in, 4, &ids);
+
+      g_test_message ("ids '%s'", cases[i].in);
+      g_assert_cmpint (ok, ==, cases[i].want != NULL);
+      if (ok)
+        {
+          g_autoptr (GString) got = g_string_new (NULL);
+          for (unsigned k = 0; k < ids->len; k++)
+            g_string_append_printf (got, "%s%" G_GINT64_FORMAT, k ? "," : "",
+                                    g_array_index (ids, int64_t, k));
+          g_assert_cmpstr (got->str, ==, cases[i].want);
+          g_array_unref (ids);
+        }
+      else
+        g_assert_null (ids);
+    }
+  g_assert_false (lares_parse_id_list (NULL, 4, NULL));
+}
+
+static void
 test_proc (void)
 {
   g_assert_cmpuint (lares_proc_rss_kib (), >, 0);
@@ -98,6 +147,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/size", test_size);
   g_test_add_func ("/util/duration", test_duration);
   g_test_add_func ("/util/bool-and-int", test_bool_and_int);
+  g_test_add_func ("/util/id-list", test_id_list);
   g_test_add_func ("/util/proc", test_proc);
   return g_test_run ();
 }
