@@ -401,7 +401,7 @@ test_stream_sse (void)
   g_assert_true (json_object_get_boolean_member (body, "stream"));
   g_assert_true (json_object_get_boolean_member (
       json_object_get_object_member (body, "stream_options"), "include_usage"));
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (body, "tools")), ==, 23);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (body, "tools")), ==, 24);
   msgs = json_object_get_array_member (body, "messages");
   g_assert_cmpuint (json_array_get_length (msgs), ==, 2);
   g_assert_cmpstr (msg_role (msgs, 0), ==, "system");

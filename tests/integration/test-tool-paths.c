@@ -283,6 +283,7 @@ test_valid_calls (void)
     { "alarm.cancel", "{\"at\":\"%s\"}", 200, "" },
     { "calendar.create", "{\"title\":\"dentist\",\"start\":\"%s\"}", 200, "Added \"dentist\"" },
     { "calendar.list", "{}", 200, "dentist" },
+    { "calendar.delete_many", "{\"title\":\"dentist\"}", 202, "Delete 1 event called \"dentist\"" },
     { "calendar.delete", "{\"title\":\"dentist\"}", 200, "Deleted \"dentist\"" },
   };
   LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
@@ -339,6 +340,8 @@ test_valid_calls (void)
   /* A tool's changes reach the user's connections like the REST routes' do. */
   wait_heard (events, "note_created");
   wait_heard (events, "task_created");
+  wait_heard (events, "event_created");
+  wait_heard (events, "event_deleted");
   wait_heard (events, "approval_required");
   /* Every run is on record with what was asked, by whom and how it ended. */
   g_assert_cmpint (db_int (d, "SELECT count(*) FROM audit WHERE event = 'tool' AND "
@@ -349,7 +352,7 @@ test_valid_calls (void)
                    ==, ran);
   g_assert_cmpint (db_int (d, "SELECT count(*) FROM audit WHERE event = 'tool' AND "
                               "json_extract(detail, '$.status') = 'needs_approval'"),
-                   ==, 2);
+                   ==, 3);
 
   /* Unknown tools and wrong methods. */
   {

@@ -211,7 +211,7 @@ test_registry (void)
   lares_tool_registry_add_builtin (reg);
   tools = lares_tool_registry_get_llm_tools (reg);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (tools));
-  g_assert_cmpuint (json_array_get_length (json_node_get_array (tools)), ==, 23);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (tools)), ==, 24);
   first = json_array_get_object_element (json_node_get_array (tools), 0);
   g_assert_cmpstr (json_object_get_string_member (first, "type"), ==, "function");
   g_assert_cmpstr (

@@ -1,11 +1,15 @@
-/* tools/calendar.c — calendar.create, calendar.list, calendar.delete.
+/* tools/calendar.c — calendar.create, calendar.list, calendar.delete and
+ * calendar.delete_many.
  *
  * DESIGN: like tools/tasks.c, each handler runs one store job and finishes
  * its call from the job's callback on the main context.  Writes keep the
  * event's reminder job in step in the same transaction; the scheduler
- * hears of it after COMMIT.  calendar.delete removes ONE event (low risk);
- * deleting many goes through lares_events_delete_many() behind a
- * high-risk tool.
+ * hears of it, and the user's connections of the change, after COMMIT.
+ * calendar.delete removes ONE event (low risk).  calendar.delete_many is
+ * high risk: its planner resolves the filter (ids, title, range) to the
+ * event ids it names, and the approved run deletes those of them that
+ * still match, with lares_events_delete_many() in one write, so an event
+ * added or moved after the approval was asked is never deleted by it.
  */
 #include "config.h"
 
@@ -36,6 +40,9 @@ typedef struct
   gboolean truncated;
   int64_t from, to, id;
   char *title;
+  GArray *ids;             /* delete_many: the ids asked for (int64_t), nullable */
+  GArray *deleted;         /* delete_many: ids deleted (int64_t) */
+  LaresEventFilter filter; /* delete_many: borrows ids, title */
 } CalOp;
 
 static CalOp *
@@ -71,6 +78,10 @@ op_free (CalOp *op)
   if (op->events)
     g_ptr_array_unref (op->events);
   g_free (op->title);
+  if (op->ids)
+    g_array_unref (op->ids);
+  if (op->deleted)
+    g_array_unref (op->deleted);
   g_free (op);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CalOp, op_free)
@@ -181,6 +192,11 @@ create_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
       return;
     }
   track (op);
+  {
+    /* The same change the REST route announces. */
+    g_autoptr (JsonNode) row = lares_event_to_json (op->event, TRUE);
+    lares_bus_publish_change (op->call->ctx->bus, op->user_id, "event_created", "event", row, 0);
+  }
   g_string_append (text, op->event->title);
   g_string_append (text, "\" to your calendar: ");
   describe_when (op, text, op->event, op->event->start_at, op->event->end_at);
@@ -390,6 +406,8 @@ delete_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   o = json_object_new ();
   if (op->event)
     {
+      lares_bus_publish_change (op->call->ctx->bus, op->user_id, "event_deleted", NULL, NULL,
+                                op->event->id);
       g_string_append_printf (text, "Deleted \"%s\" (", op->event->title);
       describe_when (op, text, op->event, op->event->start_at, op->event->end_at);
       g_string_append (text, op->event->rrule ? ", and every repeat) from your calendar."
@@ -439,6 +457,342 @@ tool_calendar_delete (LaresToolCall *call)
   g_steal_pointer (&op);
 }
 
+/* ---- calendar.delete_many (high risk) ------------------------------------------------------- */
+
+#define DELETE_MAX   1000 /* events one approval may delete */
+#define DELETE_NAMED 3    /* titles a summary names */
+
+static const char *
+arg_string (JsonObject *a, const char *name)
+{
+  JsonNode *n = json_object_get_member (a, name);
+
+  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+             ? json_node_get_string (n)
+             : NULL;
+}
+
+/* Read the filter from the arguments; FALSE after failing the call. */
+static gboolean
+delete_many_filter (CalOp *op)
+{
+  JsonObject *a = op->call->args;
+  JsonNode *ids = json_object_get_member (a, "ids");
+  const char *from = arg_string (a, "from"), *to = arg_string (a, "to");
+  gboolean has_from = from && *from, has_to = to && *to;
+
+  if (ids && JSON_NODE_HOLDS_ARRAY (ids))
+    {
+      JsonArray *arr = json_node_get_array (ids);
+
+      if (json_array_get_length (arr) == 0)
+        {
+          lares_tool_call_fail (op->call, "ids: give at least one event id");
+          return FALSE;
+        }
+      op->ids = g_array_new (FALSE, FALSE, sizeof (int64_t));
+      for (unsigned i = 0; i < json_array_get_length (arr); i++)
+        {
+          int64_t id = json_array_get_int_element (arr, i);
+          g_array_append_val (op->ids, id);
+        }
+    }
+  op->title = g_strstrip (g_strdup (arg_string (a, "title") ? arg_string (a, "title") : ""));
+  if (has_from != has_to)
+    {
+      lares_tool_call_fail (op->call, "give both from and to for a range, or neither");
+      return FALSE;
+    }
+  if (has_from)
+    {
+      if (!arg_time (op, "from", &op->from) || !arg_time (op, "to", &op->to))
+        return FALSE;
+      if (op->to <= op->from || op->to - op->from > LARES_EVENTS_RANGE_MAX_MS)
+        {
+          lares_tool_call_fail (op->call, "the range must be forward and at most a year long");
+          return FALSE;
+        }
+    }
+  if (op->ids == NULL && *op->title == '\0' && !has_from)
+    {
+      lares_tool_call_fail (op->call, "say which events to delete: a day or a time range (from "
+                                      "and to), words in their title, or their ids");
+      return FALSE;
+    }
+  if (op->ids)
+    {
+      op->filter.ids = (const int64_t *)(void *)op->ids->data;
+      op->filter.n_ids = op->ids->len;
+    }
+  op->filter.title_contains = *op->title ? op->title : NULL;
+  op->filter.from_ms = has_from ? op->from : 0;
+  op->filter.to_ms = has_from ? op->to : 0;
+  return TRUE;
+}
+
+static gboolean
+delete_many_plan_run (sqlite3 *db, gpointer data, GError **error)
+{
+  CalOp *op = data;
+
+  op->events = lares_events_select (db, op->user_id, &op->filter, error);
+  return op->events != NULL;
+}
+
+static gboolean
+same_day (GDateTime *a, GDateTime *b)
+{
+  return g_date_time_get_year (a) == g_date_time_get_year (b) &&
+         g_date_time_get_day_of_year (a) == g_date_time_get_day_of_year (b);
+}
+
+static gboolean
+is_midnight (GDateTime *t)
+{
+  return g_date_time_get_hour (t) == 0 && g_date_time_get_minute (t) == 0 &&
+         g_date_time_get_second (t) == 0;
+}
+
+/* "on Fri 27 Nov", "between Mon 23 Nov and Sun 29 Nov" (the range ends at
+ * the midnight after the last day), "on Fri 27 Nov between 14:00 and
+ * 18:00", in the user's zone. */
+static void
+describe_range (CalOp *op, GString *s)
+{
+  g_autoptr (GDateTime) u1 = g_date_time_new_from_unix_utc (op->from / 1000);
+  g_autoptr (GDateTime) u2 = g_date_time_new_from_unix_utc (op->to / 1000);
+  g_autoptr (GDateTime) l1 = u1 ? g_date_time_to_timezone (u1, op->tz) : NULL;
+  g_autoptr (GDateTime) l2 = u2 ? g_date_time_to_timezone (u2, op->tz) : NULL;
+  g_autoptr (GDateTime) last = NULL;
+  g_autofree char *a = NULL, *b = NULL;
+  const char *day;
+
+  if (l1 == NULL || l2 == NULL)
+    {
+      g_string_append (s, "in that time");
+      return;
+    }
+  if (is_midnight (l1) && is_midnight (l2))
+    {
+      last = g_date_time_add_days (l2, -1);
+      day = g_date_time_get_year (l1) == g_date_time_get_year (last) ? "%a %-d %b" : "%a %-d %b %Y";
+      a = g_date_time_format (l1, day);
+      if (same_day (l1, last))
+        g_string_append_printf (s, "on %s", a);
+      else
+        {
+          b = g_date_time_format (last, day);
+          g_string_append_printf (s, "between %s and %s", a, b);
+        }
+      return;
+    }
+  if (same_day (l1, l2))
+    {
+      a = g_date_time_format (l1, "%a %-d %b");
+      b = g_date_time_format (l1, "%H:%M");
+      g_string_append_printf (s, "on %s between %s and ", a, b);
+      g_free (b);
+      b = g_date_time_format (l2, "%H:%M");
+      g_string_append (s, b);
+      return;
+    }
+  a = g_date_time_format (l1, "%a %-d %b %H:%M");
+  b = g_date_time_format (l2, "%a %-d %b %H:%M");
+  g_string_append_printf (s, "between %s and %s", a, b);
+}
+
+/* TRUE when every event's title is @title (case-insensitive): "called X"
+ * is then the whole truth, else "with X in the title". */
+static gboolean
+all_called (GPtrArray *events, const char *title)
+{
+  g_autofree char *want = fold (title);
+
+  for (unsigned i = 0; i < events->len; i++)
+    {
+      g_autofree char *have = fold (((LaresEvent *)events->pdata[i])->title);
+      if (strcmp (have, want) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+delete_many_plan_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (CalOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  gboolean ranged = op->filter.to_ms > op->filter.from_ms;
+  gboolean called;
+  unsigned n, repeating = 0;
+  JsonArray *ids;
+  JsonObject *o;
+
+  if (!lares_store_read_finish (op->store, res, &error))
+    {
+      lares_tool_call_fail (op->call, "could not read your calendar: %s", error->message);
+      return;
+    }
+  n = op->events->len;
+  if (n > DELETE_MAX)
+    {
+      lares_tool_call_fail (op->call, "that is %u events; I delete at most %u at once", n,
+                            DELETE_MAX);
+      return;
+    }
+  o = json_object_new ();
+  ids = json_array_new ();
+  for (unsigned i = 0; i < n; i++)
+    {
+      const LaresEvent *ev = op->events->pdata[i];
+
+      json_array_add_int_element (ids, ev->id);
+      repeating += ev->rrule != NULL;
+    }
+  json_object_set_array_member (o, "ids", ids);
+  json_object_set_int_member (o, "count", n);
+  json_object_set_int_member (o, "repeating", repeating);
+  called = op->filter.title_contains && all_called (op->events, op->title);
+  if (n == 0 && op->filter.title_contains == NULL && !ranged)
+    g_string_append (text, "None of those events exist, so there is nothing to delete.");
+  else
+    {
+      if (n == 0)
+        g_string_append (text, "There are no events");
+      else
+        g_string_append_printf (text, "Delete %u %s", n, n == 1 ? "event" : "events");
+      if (op->filter.title_contains)
+        g_string_append_printf (text, called ? " called \"%s\"" : " with \"%s\" in the title",
+                                op->title);
+      if (ranged)
+        {
+          g_string_append_c (text, ' ');
+          describe_range (op, text);
+        }
+      if (n == 0)
+        g_string_append (text, " to delete.");
+    }
+  if (n == 0)
+    json_object_set_boolean_member (o, "nothing", TRUE);
+  else
+    {
+      /* Name them, unless they all have the name already given. */
+      if (!called)
+        {
+          g_string_append_c (text, ':');
+          for (unsigned i = 0; i < n && i < DELETE_NAMED; i++)
+            g_string_append_printf (text, "%s \"%s\"", i ? "," : "",
+                                    ((LaresEvent *)op->events->pdata[i])->title);
+          if (n > DELETE_NAMED)
+            g_string_append_printf (text, " and %u more", n - DELETE_NAMED);
+        }
+      if (repeating)
+        g_string_append (text, " (a repeating event counts once; all its repeats go)");
+    }
+  lares_tool_call_return (op->call, result_text (o, text->str));
+}
+
+static void
+plan_calendar_delete_many (LaresToolCall *call)
+{
+  g_autoptr (CalOp) op = op_new (call);
+
+  if (!delete_many_filter (op))
+    return;
+  lares_store_read_async (op->store, delete_many_plan_run, op, NULL, delete_many_plan_done, op);
+  g_steal_pointer (&op);
+}
+
+static gboolean
+delete_many_run (sqlite3 *db, gpointer data, GError **error)
+{
+  CalOp *op = data;
+
+  op->deleted = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  op->job_ids = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  /* Nothing planned is still there to delete (the store wants ids). */
+  if (op->filter.n_ids == 0)
+    return TRUE;
+  return lares_events_delete_many (db, op->user_id, &op->filter, op->deleted, op->job_ids, error);
+}
+
+static void
+delete_many_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (CalOp) op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  unsigned planned = op->ids->len, n, jobs;
+  JsonArray *ids;
+  JsonObject *o;
+
+  if (!lares_store_write_finish (op->store, res, &error))
+    {
+      lares_tool_call_fail (op->call, "could not delete the events: %s", error->message);
+      return;
+    }
+  track (op);
+  n = op->deleted->len;
+  jobs = op->job_ids->len;
+  ids = json_array_new ();
+  for (unsigned i = 0; i < n; i++)
+    {
+      int64_t id = g_array_index (op->deleted, int64_t, i);
+
+      json_array_add_int_element (ids, id);
+      lares_bus_publish_change (op->call->ctx->bus, op->user_id, "event_deleted", NULL, NULL, id);
+    }
+  g_string_printf (text, "Deleted %u %s from your calendar.", n, n == 1 ? "event" : "events");
+  if (jobs)
+    g_string_append_printf (text, " %u pending reminder%s went with %s.", jobs,
+                            jobs == 1 ? "" : "s", n == 1 ? "it" : "them");
+  if (n < planned)
+    g_string_append_printf (text, " %u had changed or gone since you were asked, and %s kept.",
+                            planned - n, planned - n == 1 ? "was" : "were");
+  o = json_object_new ();
+  json_object_set_int_member (o, "deleted", n);
+  json_object_set_array_member (o, "ids", ids);
+  json_object_set_int_member (o, "reminders_cancelled", jobs);
+  lares_tool_call_return (op->call, result_text (o, text->str));
+}
+
+static void
+tool_calendar_delete_many (LaresToolCall *call)
+{
+  g_autoptr (CalOp) op = op_new (call);
+  g_autoptr (GArray) asked = NULL;
+  JsonArray *planned = call->plan && json_object_has_member (call->plan, "ids")
+                           ? json_object_get_array_member (call->plan, "ids")
+                           : NULL;
+
+  /* Only what the owner approved runs: the planned ids, if they still
+   * match what was asked (title, range). */
+  if (planned == NULL)
+    {
+      lares_tool_call_fail (call, "calendar.delete_many runs only as an approved plan");
+      return;
+    }
+  if (!delete_many_filter (op))
+    return;
+  asked = g_steal_pointer (&op->ids);
+  op->ids = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  for (unsigned i = 0; i < json_array_get_length (planned); i++)
+    {
+      int64_t id = json_array_get_int_element (planned, i);
+      gboolean wanted = asked == NULL;
+
+      for (unsigned k = 0; !wanted && k < asked->len; k++)
+        wanted = g_array_index (asked, int64_t, k) == id;
+      if (wanted)
+        g_array_append_val (op->ids, id);
+    }
+  op->filter.ids = (const int64_t *)(void *)op->ids->data;
+  op->filter.n_ids = op->ids->len;
+  lares_store_write_async (op->store, delete_many_run, op, NULL, delete_many_done, op);
+  g_steal_pointer (&op);
+}
+
 static const LaresToolSpec calendar_tools[] = {
   { "calendar.create",
     "Add an event to the user's calendar: a title and a start, optionally a duration or end, "
@@ -472,6 +826,19 @@ static const LaresToolSpec calendar_tools[] = {
     "\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000},"
     "\"id\":{\"type\":\"integer\",\"minimum\":1}},\"additionalProperties\":false}",
     LARES_TOOL_RISK_LOW, tool_calendar_delete },
+  { "calendar.delete_many",
+    "Delete several calendar events at once: those with the given ids, with the given words in "
+    "their title, and/or with an occurrence between from and to (a repeating event goes with "
+    "all its repeats). Needs the user's approval.",
+    "{\"type\":\"object\",\"properties\":{"
+    "\"ids\":{\"type\":\"array\",\"maxLength\":1000,\"items\":{\"type\":\"integer\","
+    "\"minimum\":1}},"
+    "\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000,"
+    "\"description\":\"words in the title, any case\"},"
+    "\"from\":{\"type\":\"string\",\"maxLength\":40,\"description\":\"ISO 8601, inclusive\"},"
+    "\"to\":{\"type\":\"string\",\"maxLength\":40,\"description\":\"ISO 8601, exclusive\"}},"
+    "\"additionalProperties\":false}",
+    LARES_TOOL_RISK_HIGH, tool_calendar_delete_many, plan_calendar_delete_many },
 };
 
 void
