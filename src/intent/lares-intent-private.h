@@ -242,7 +242,7 @@ gboolean lares_intent_parse_recurrence (const LaresIntentLang *lang, char **tok,
 typedef enum
 {
   LARES_WHEN_RELATIVE, /* now + rel_s */
-  LARES_WHEN_DAY,      /* the local day year-month-day (a `day` slot) */
+  LARES_WHEN_DAY,      /* the local day year-month-day, or days from it (a `day` slot) */
   LARES_WHEN_WALL,     /* the local wall time year-month-day hour:minute */
 } LaresIntentWhenKind;
 
@@ -251,6 +251,7 @@ typedef struct
   LaresIntentWhenKind kind;
   int64_t rel_s;
   int year, month, day, hour, minute;
+  int days; /* LARES_WHEN_DAY: the days from that one ("next week": 7); 0 means 1 */
 } LaresIntentWhen;
 
 gboolean lares_intent_parse_when (const LaresIntentLang *lang, char **tok, size_t n, GDateTime *now,

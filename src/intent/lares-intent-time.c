@@ -569,13 +569,15 @@ typedef struct
   int mday;      /* 0: none */
   int year;      /* 0: none */
   int64_t rel_s; /* -1: none */
+  int week;      /* 0: none, 1: this week (what is left of it), 2: next week */
+  gboolean weekend;
   TimeOfDay tod;
 } DateSpec;
 
 static gboolean
 have_day (const DateSpec *s)
 {
-  return s->rel_days >= 0 || s->weekday > 0 || s->mday > 0;
+  return s->rel_days >= 0 || s->weekday > 0 || s->mday > 0 || s->week > 0 || s->weekend;
 }
 
 /* Parse the tokens into @s; FALSE if any token is not understood. */
@@ -650,6 +652,19 @@ date_spec (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n,
               i += 2;
               continue;
             }
+          /* "this week", "next week", "this weekend": day slots only. */
+          if (tok_unit (lang, &tok[i + 1]) == 7 * 86400 && !have_day (s))
+            {
+              s->week = r == LARES_ROLE_NEXT ? 2 : 1;
+              i += 2;
+              continue;
+            }
+          if (r == LARES_ROLE_THIS && r2 == LARES_ROLE_WEEKENDS && !have_day (s))
+            {
+              s->weekend = TRUE;
+              i += 2;
+              continue;
+            }
           if (r == LARES_ROLE_THIS && is_daypart (r2) && s->tod.daypart == 0)
             {
               s->tod.daypart = r2;
@@ -665,6 +680,14 @@ date_spec (const LaresIntentLang *lang, const LaresIntentDateTok *tok, size_t n,
           if (have_day (s))
             return FALSE;
           s->weekday = v;
+          i++;
+          continue;
+        }
+      if (r == LARES_ROLE_WEEKENDS)
+        {
+          if (have_day (s))
+            return FALSE;
+          s->weekend = TRUE;
           i++;
           continue;
         }
@@ -818,6 +841,34 @@ lares_intent_parse_when_toks (const LaresIntentLang *lang, const LaresIntentDate
       return TRUE;
     }
 
+  /* A week or a weekend is a run of days: a day slot's {start, end}.  The
+   * week starts on Monday; "this week" is what is left of it, today
+   * included, and "this weekend" on a Sunday is just that day. */
+  if (s.week > 0 || s.weekend)
+    {
+      int wd = g_date_time_get_day_of_week (now), days;
+
+      if (!day_only || s.tod.hour >= 0 || s.tod.daypart != 0)
+        return FALSE;
+      if (s.week == 2)
+        {
+          add_days (&y, &m, &d, 8 - wd);
+          days = 7;
+        }
+      else if (s.week == 1)
+        days = 8 - wd;
+      else
+        {
+          if (wd < 6)
+            add_days (&y, &m, &d, 6 - wd);
+          days = wd == 7 ? 1 : 2;
+        }
+      *when = (LaresIntentWhen){
+        .kind = LARES_WHEN_DAY, .year = y, .month = m, .day = d, .days = days
+      };
+      return TRUE;
+    }
+
   /* The day. */
   if (s.rel_days >= 0)
     add_days (&y, &m, &d, s.rel_days);
@@ -915,7 +966,7 @@ lares_intent_when_value (const LaresIntentLang *lang, GDateTime *now, const Lare
         JsonObject *o = json_object_new ();
         JsonNode *node = json_node_new (JSON_NODE_OBJECT);
         int y2 = when->year, m2 = when->month, d2 = when->day;
-        add_days (&y2, &m2, &d2, 1);
+        add_days (&y2, &m2, &d2, when->days > 1 ? when->days : 1);
         json_object_set_member (
             o, "start",
             string_node (wall_to_text (lang, tz, when->year, when->month, when->day, 0, 0, NULL)));

@@ -10,7 +10,8 @@
  * python3-icalendar and expanded by python3-dateutil to the same
  * occurrences lares gives; export → import → export is byte-stable; a
  * wrong or replaced key is 404; a reminder before an event arrives on /ws;
- * chat creates and lists events through the intent engine.
+ * chat creates, lists and (after a "yes") clears events through the
+ * intent engine.
  */
 #include "config.h"
 
@@ -772,6 +773,28 @@ test_chat (void)
   reply = chat (d, "what's on my calendar", &c);
   g_assert_true (g_str_has_prefix (reply, "You have 2 events:"));
   g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 2);
+  /* Clearing a day asks first (calendar.delete_many is high risk). */
+  {
+    g_autoptr (JsonNode) f = NULL, g = NULL, h = NULL;
+    g_autofree char *body = NULL;
+    int64_t conv;
+
+    reply = chat (d, "clear my calendar tomorrow", &f);
+    g_test_message ("%s", reply);
+    g_assert_true (g_str_has_prefix (reply, "This needs your approval: Delete 2 events on "));
+    g_assert_nonnull (strstr (reply, ": \"dentist\", \"tennis\". Say yes"));
+    g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 2);
+    conv = json_object_get_int_member (json_node_get_object (f), "conversation_id");
+    body = g_strdup_printf ("{\"text\":\"yes\",\"conversation_id\":%" G_GINT64_FORMAT "}", conv);
+    g = post (d, "/api/v1/chat", body, 200);
+    g_assert_cmpstr (json_object_get_string_member (json_node_get_object (g), "reply"), ==,
+                     "Deleted 2 events from your calendar.");
+    g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 0);
+    /* Without a day it asks which. */
+    reply = chat (d, "clear my calendar", &h);
+    g_assert_true (g_str_has_prefix (reply, "I couldn't do that: say which events to delete: a "
+                                            "day or a time range"));
+  }
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
   lares_test_daemon_free (d, TRUE);
 }

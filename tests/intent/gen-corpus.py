@@ -48,8 +48,8 @@ def at(date, h, mi=0):
     return rfc(wall(date.year, date.month, date.day, h, mi))
 
 
-def rng(date):
-    nxt = date + dt.timedelta(days=1)
+def rng(date, days=1):
+    nxt = date + dt.timedelta(days=days)
     return {"from": at(date, 0), "to": at(nxt, 0)}
 
 
@@ -315,6 +315,49 @@ add("schedule a 1 hour planning meeting tomorrow at 10am", "calendar.create",
     {"title": "planning", "start": at(TOM, 10), "duration": 3600})
 add("book tennis on friday at 6pm for 90 minutes", "calendar.create",
     {"title": "tennis", "start": at(next_wd(5), 18), "duration": 5400})
+
+# Weeks start on Monday; "this week" and "this weekend" are what is left of them, today
+# included (NOW is a Saturday, the eve of the spring-forward change).
+THIS_WEEK = rng(TODAY, 8 - TODAY.isoweekday())
+NEXT_WEEK = rng(next_wd(1), 7)
+THIS_WEEKEND = rng(TODAY if TODAY.isoweekday() >= 6 else next_wd(6), 1 if TODAY.isoweekday() == 7 else 2)
+for s, r in [("what's on my calendar next week", NEXT_WEEK), ("what do I have this weekend", THIS_WEEKEND),
+             ("show my schedule for this week", THIS_WEEK),
+             ("are there any meetings on the weekend", THIS_WEEKEND)]:
+    add(s, "calendar.list", r)
+# The same words on a Wednesday and on a Sunday.
+def days_from(y, m, d, days):
+    a = dt.date(y, m, d)
+    return {"from": at(a, 0), "to": at(a + dt.timedelta(days=days), 0)}
+for now, s, intent, r in [
+        ("2025-03-26T10:00:00+01:00", "what do I have this weekend", "calendar.list", days_from(2025, 3, 29, 2)),
+        ("2025-03-26T10:00:00+01:00", "what's on my calendar this week", "calendar.list", days_from(2025, 3, 26, 5)),
+        ("2025-03-26T10:00:00+01:00", "cancel all meetings next week", "calendar.delete_many", days_from(2025, 3, 31, 7)),
+        ("2025-03-30T10:00:00+02:00", "clear my calendar this weekend", "calendar.delete_many", days_from(2025, 3, 30, 1)),
+        ("2025-03-30T10:00:00+02:00", "delete all events this week", "calendar.delete_many", days_from(2025, 3, 30, 1)),
+        ("2025-03-30T10:00:00+02:00", "what do I have next week", "calendar.list", days_from(2025, 3, 31, 7))]:
+    cases.append({"text": s, "intent": intent, "args": r, "now": now})
+add("show my tasks for next week", "task.list", {"due_from": NEXT_WEEK["from"], "due_to": NEXT_WEEK["to"]})
+add("what reminders do I have this week", "reminder.list", THIS_WEEK)
+for s, r in [("delete all events on friday", rng(next_wd(5))), ("clear my calendar tomorrow", rng(TOM)),
+             ("cancel all meetings next week", NEXT_WEEK), ("remove all my appointments today", rng(TODAY)),
+             ("clear my schedule for monday", rng(next_wd(1))), ("delete every event this week", THIS_WEEK),
+             ("cancel everything on my calendar this weekend", THIS_WEEKEND),
+             ("clear tomorrow's schedule", rng(TOM)), ("cancel my meetings tomorrow", rng(TOM)),
+             ("Cancel everything on April 3rd", rng(dt.date(2025, 4, 3))),
+             ("wipe my agenda for next tuesday", rng(next_wd(2))),
+             ("delete all appointments on the 14th", rng(dt.date(2025, 4, 14)))]:
+    add(s, "calendar.delete_many", r)
+for s, title in [("delete all events called standup", "standup"),
+                 ("cancel all my meetings called team sync", "team sync"),
+                 ("cancel all standup meetings", "standup"), ("remove every yoga event", "yoga")]:
+    add(s, "calendar.delete_many", {"title": title})
+add("delete all yoga events next week", "calendar.delete_many", dict(title="yoga", **NEXT_WEEK))
+add("cancel all meetings called budget review on friday", "calendar.delete_many",
+    dict(title="budget review", **rng(next_wd(5))))
+# Without a day or a title the tool asks which events.
+for s in ["clear my calendar", "delete all my events", "cancel all meetings"]:
+    add(s, "calendar.delete_many", {})
 
 # ---- notes and memory -------------------------------------------------------------------------
 for s, t in [("take a note that the wifi password is on the fridge", "the wifi password is on the fridge"),
