@@ -160,6 +160,13 @@ const char *lares_web_version (void);
 extern const LaresRoute lares_approvals_routes[];
 extern const LaresRoute lares_calendar_routes[];
 
+/* Run tool @name with @args (transfer none) for the request's user, the
+ * authenticated owner, through the policy exactly as POST
+ * /api/v1/tools/{name} does (routes/approvals.c): 200 {"result"}, or 202
+ * {"approval"} for a high-risk call (every connection of the user is also
+ * sent approval_required), or the error.  Responds. */
+void lares_request_run_tool (LaresRequest *req, const char *name, JsonNode *args);
+
 /* Authentication (lares-http-auth.c).  Each returns FALSE after responding.
  * Check the credentials the request carries (bearer token or session
  * cookie) and, for cookie requests with an unsafe method, that they come

@@ -620,6 +620,266 @@ test_survives_restart (void)
   lares_test_daemon_free (d, TRUE);
 }
 
+/* ---- calendar.delete_many ------------------------------------------------------------------- */
+
+static int64_t
+add_event (LaresTestDaemon *d, const char *body)
+{
+  g_autoptr (JsonNode) r = call (d, "POST", "/api/v1/events", body, 201);
+
+  return json_object_get_int_member (obj (r, "event"), "id");
+}
+
+/* The scheduler's own count of jobs waiting to fire (its index, not the
+ * table). */
+static int64_t
+jobs_indexed (LaresTestDaemon *d)
+{
+  unsigned status = 0;
+  g_autoptr (GBytes) m = lares_test_http (d, "GET", "/metrics", NULL, NULL, 0, &status, NULL);
+  g_autofree char *text = g_strndup (g_bytes_get_data (m, NULL), g_bytes_get_size (m));
+  const char *line = strstr (text, "\nlares_jobs_pending ");
+
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + strlen ("\nlares_jobs_pending "), NULL, 10);
+}
+
+/* The user's zone, as the daemon stores it (before their first turn). */
+static void
+set_user_zone (LaresTestDaemon *d, const char *zone)
+{
+  g_autofree char *path = g_build_filename (d->data_dir, "lares.db", NULL);
+  g_autofree char *sql =
+      g_strdup_printf ("INSERT INTO user_settings (user_id, key, value) SELECT id, 'timezone', "
+                       "'%s' FROM users WHERE name = 'admin'",
+                       zone);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* Four events, three with reminders; standup, dentist and lunch have an
+ * occurrence in the week of Monday 7 January 2030 (standup is a weekly
+ * series from the week before), gym is later. */
+static void
+add_week (LaresTestDaemon *d, int64_t ids[4])
+{
+  set_user_zone (d, "Europe/Paris");
+  ids[0] =
+      add_event (d, "{\"title\":\"standup\",\"start\":\"2030-01-02T09:00:00+01:00\","
+                    "\"tz\":\"Europe/Paris\",\"rrule\":\"FREQ=WEEKLY\",\"remind_minutes\":10}");
+  ids[1] = add_event (d, "{\"title\":\"dentist\",\"start\":\"2030-01-09T15:00:00+01:00\","
+                         "\"tz\":\"Europe/Paris\",\"remind_minutes\":30}");
+  ids[2] = add_event (d, "{\"title\":\"lunch\",\"start\":\"2030-01-10T12:00:00+01:00\","
+                         "\"tz\":\"Europe/Paris\"}");
+  ids[3] = add_event (d, "{\"title\":\"gym\",\"start\":\"2030-01-20T18:00:00+01:00\","
+                         "\"tz\":\"Europe/Paris\",\"remind_minutes\":15}");
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 4);
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "jobs"), ==, 3);
+  g_assert_cmpint (jobs_indexed (d), ==, 3);
+}
+
+/* A model asks to clear a week; approved over WebSocket, the planned
+ * events that still match go, with their reminders, and every connection
+ * hears. */
+static void
+test_calendar_week_approved (void)
+{
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start (
+      "call 0 calendar_delete_many\nargs 0 {\"from\":\"2030-01-07\",\"to\":\"2030-01-14\"}\n",
+      NULL);
+  LaresTestDaemon *d = start_daemon (fake, NULL, NULL);
+  WsClient *a, *b;
+  unsigned at = 0, bt = 0;
+  int64_t ids[4], late, id;
+  JsonObject *req, *end, *note, *approval, *result;
+  const char *summary = "Delete 3 events between Mon 7 Jan and Sun 13 Jan: \"standup\", "
+                        "\"dentist\", \"lunch\" (a repeating event counts once; all its "
+                        "repeats go)";
+  g_autofree char *trail = NULL;
+
+  add_week (d, ids);
+  a = ws_client (d);
+  b = ws_client (d);
+  soup_websocket_connection_send_text (
+      a->conn, "{\"type\":\"message\",\"text\":\"clear my calendar the week of the 7th\"}");
+  req = ws_wait (b, &bt, "approval_required", NULL, 10000);
+  req = ws_wait (a, &at, "approval_required", NULL, 10000);
+  id = json_object_get_int_member (req, "id");
+  g_assert_cmpstr (str (req, "tool"), ==, "calendar.delete_many");
+  g_assert_cmpstr (str (req, "risk"), ==, "high");
+  g_assert_cmpstr (str (req, "summary"), ==, summary);
+  end = ws_wait (a, &at, "turn_end", NULL, 10000);
+  g_assert_nonnull (strstr (str (end, "reply"), "This needs your approval: Delete 3 events"));
+  /* Nothing ran. */
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 4);
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "jobs"), ==, 3);
+
+  /* Added to that week after the question: not what was approved; and
+   * lunch moves out of the week, so it no longer matches. */
+  late = add_event (d, "{\"title\":\"late\",\"start\":\"2030-01-08T10:00:00+01:00\","
+                       "\"tz\":\"Europe/Paris\",\"remind_minutes\":5}");
+  g_assert_cmpint (jobs_indexed (d), ==, 4);
+  {
+    g_autofree char *path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT, ids[2]);
+    g_autoptr (JsonNode) moved =
+        call (d, "POST", path, "{\"start\":\"2030-01-15T12:00:00+01:00\"}", 200);
+    g_assert_nonnull (moved);
+  }
+
+  {
+    g_autofree char *msg =
+        g_strdup_printf ("{\"type\":\"approve\",\"id\":%" G_GINT64_FORMAT "}", id);
+    soup_websocket_connection_send_text (a->conn, msg);
+  }
+  note = ws_wait (b, &bt, "notification", "executed", 10000);
+  approval = json_object_get_object_member (note, "approval");
+  g_assert_cmpint (json_object_get_int_member (approval, "id"), ==, id);
+  result = json_object_get_object_member (approval, "result");
+  g_assert_cmpint (json_object_get_int_member (result, "deleted"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (result, "reminders_cancelled"), ==, 2);
+  g_assert_cmpstr (str (result, "text"), ==,
+                   "Deleted 2 events from your calendar. 2 pending reminders went with them. 1 "
+                   "had changed or gone since you were asked, and was kept.");
+  ws_wait (a, &at, "notification", "executed", 10000);
+  g_assert_cmpuint (ws_count (b, "event_deleted"), ==, 2);
+
+  /* lunch, gym and the late one are left, gym and late with their
+   * reminders, in the table and in the scheduler. */
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 3);
+  {
+    g_autofree char *sql =
+        g_strdup_printf ("SELECT count(*) FROM events WHERE id IN (%" G_GINT64_FORMAT
+                         ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")",
+                         ids[2], ids[3], late);
+    g_assert_cmpint (db_int (d, sql), ==, 3);
+  }
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "jobs"), ==, 2);
+  g_assert_cmpint (jobs_indexed (d), ==, 2);
+  {
+    g_autoptr (JsonNode) list = call (d, "GET", "/api/v1/reminders", NULL, 200);
+    g_assert_cmpuint (json_array_get_length (
+                          json_object_get_array_member (json_node_get_object (list), "reminders")),
+                      ==, 2);
+  }
+  trail = audit_trail (d);
+  g_assert_cmpstr (trail, ==,
+                   "tool:needs_approval/llm,approval_created/llm,approval_approved/ws,"
+                   "tool:ok/approval");
+  ws_client_free (a);
+  ws_client_free (b);
+  stop_daemon (d);
+}
+
+/* Asked in words and through DELETE /api/v1/events; rejected, nothing
+ * changes. */
+static void
+test_calendar_rejected (void)
+{
+  LaresTestDaemon *d = start_daemon (NULL, NULL, NULL);
+  WsClient *c;
+  unsigned ct = 0;
+  int64_t ids[4], conv;
+  g_autoptr (JsonNode) t1 = NULL, t2 = NULL, asked = NULL;
+  JsonObject *req;
+  g_autofree char *msg = NULL;
+
+  add_week (d, ids);
+  c = ws_client (d);
+  t1 = chat (d, 0, "delete all events called Standup");
+  conv = json_object_get_int_member (json_node_get_object (t1), "conversation_id");
+  g_assert_cmpstr (str (json_node_get_object (t1), "path"), ==, "intent");
+  g_assert_cmpstr (reply_of (t1), ==,
+                   "This needs your approval: Delete 1 event called \"Standup\" (a repeating "
+                   "event counts once; all its repeats go). Say yes to go ahead, or no to cancel.");
+  ws_wait (c, &ct, "approval_required", NULL, 10000);
+  t2 = chat (d, conv, "no");
+  g_assert_nonnull (strstr (reply_of (t2), "OK, I won't do it"));
+  ws_wait (c, &ct, "notification", "rejected", 10000);
+
+  /* The REST route asks the same way as /api/v1/tools. */
+  asked = call (d, "DELETE", "/api/v1/events?from=2030-01-09&to=2030-01-11&title=unc", NULL, 202);
+  g_assert_cmpstr (str (obj (asked, "approval"), "tool"), ==, "calendar.delete_many");
+  g_assert_cmpstr (str (obj (asked, "approval"), "status"), ==, "pending");
+  g_assert_cmpstr (str (obj (asked, "approval"), "summary"), ==,
+                   "Delete 1 event with \"unc\" in the title between Wed 9 Jan 01:00 and Fri 11 "
+                   "Jan 01:00: \"lunch\"");
+  req = ws_wait (c, &ct, "approval_required", NULL, 10000);
+  g_assert_cmpint (json_object_get_int_member (req, "id"), ==,
+                   json_object_get_int_member (obj (asked, "approval"), "id"));
+  msg = g_strdup_printf ("{\"type\":\"reject\",\"id\":%" G_GINT64_FORMAT "}",
+                         json_object_get_int_member (obj (asked, "approval"), "id"));
+  soup_websocket_connection_send_text (c->conn, msg);
+  ws_wait (c, &ct, "notification", "rejected", 10000);
+
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 4);
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "jobs"), ==, 3);
+  g_assert_cmpint (jobs_indexed (d), ==, 3);
+  g_assert_cmpuint (ws_count (c, "event_deleted"), ==, 0);
+  g_assert_cmpint (db_int (d, "SELECT count(*) FROM approvals WHERE status = 'rejected'"), ==, 2);
+  ws_client_free (c);
+  stop_daemon (d);
+}
+
+/* DELETE /api/v1/events: bad queries are 400 and change nothing; ids
+ * approved over REST; nothing to delete is an answer, not a question. */
+static void
+test_calendar_rest (void)
+{
+  LaresTestDaemon *d = start_daemon (NULL, NULL, NULL);
+  int64_t ids[4];
+  static const char *const bad[] = {
+    "/api/v1/events",
+    "/api/v1/events?from=2030-01-07",
+    "/api/v1/events?to=2030-01-07",
+    "/api/v1/events?from=2030-01-07&to=2030-01-07",
+    "/api/v1/events?from=2030-01-07&to=2032-01-07",
+    "/api/v1/events?from=soon&to=2030-01-07",
+    "/api/v1/events?ids=",
+    "/api/v1/events?ids=1,x",
+    "/api/v1/events?ids=1,,2",
+    "/api/v1/events?ids=0",
+    "/api/v1/events?ids=-3",
+    "/api/v1/events?ids=99999999999999999999",
+  };
+  g_autofree char *path = NULL, *approve = NULL;
+  g_autoptr (JsonNode) asked = NULL, done = NULL, none = NULL, empty = NULL;
+
+  add_week (d, ids);
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (JsonNode) r = call (d, "DELETE", bad[i], NULL, 400);
+      g_test_message ("%s: %s", bad[i], str (obj (r, "error"), "message"));
+      g_assert_cmpstr (str (obj (r, "error"), "code"), ==, "invalid_argument");
+    }
+  /* The tool's own schema still applies. */
+  empty = call (d, "DELETE", "/api/v1/events?title=", NULL, 400);
+  g_assert_cmpstr (str (obj (empty, "error"), "message"), ==, "title: must not be empty");
+  g_assert_cmpint (db_int (d, "SELECT count(*) FROM approvals"), ==, 0);
+
+  path = g_strdup_printf ("/api/v1/events?ids=%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",4242",
+                          ids[1], ids[3]);
+  asked = call (d, "DELETE", path, NULL, 202);
+  g_assert_cmpstr (str (obj (asked, "approval"), "summary"), ==,
+                   "Delete 2 events: \"dentist\", \"gym\"");
+  approve = approval_path (json_object_get_int_member (obj (asked, "approval"), "id"), "/approve");
+  done = call (d, "POST", approve, NULL, 200);
+  g_assert_cmpstr (str (obj (done, "approval"), "status"), ==, "executed");
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "events"), ==, 2);
+  g_assert_cmpint (lares_test_db_count (d->data_dir, "jobs"), ==, 1);
+  g_assert_cmpint (jobs_indexed (d), ==, 1);
+
+  none = call (d, "DELETE", "/api/v1/events?title=gym", NULL, 200);
+  g_assert_cmpstr (str (obj (none, "result"), "text"), ==,
+                   "There are no events called \"gym\" to delete.");
+  g_assert_cmpint (db_int (d, "SELECT count(*) FROM approvals"), ==, 1);
+  stop_daemon (d);
+}
+
 /* ---- users are apart ------------------------------------------------------------------------ */
 
 static void
@@ -679,5 +939,8 @@ main (int argc, char **argv)
   g_test_add_func ("/approvals/cli", test_cli);
   g_test_add_func ("/approvals/survives-restart", test_survives_restart);
   g_test_add_func ("/approvals/other-users", test_other_users);
+  g_test_add_func ("/approvals/calendar-week-approved", test_calendar_week_approved);
+  g_test_add_func ("/approvals/calendar-rejected", test_calendar_rejected);
+  g_test_add_func ("/approvals/calendar-rest", test_calendar_rest);
   return g_test_run ();
 }

@@ -2,7 +2,9 @@
  * /api/v1/tools (the registry, and running one tool).
  *
  * Deciding and running go through the chat layer's policy, the same as a
- * turn's tool calls: these handlers only translate HTTP.  A request here
+ * turn's tool calls: these handlers only translate HTTP.  Other routes
+ * that stand for a tool (DELETE /api/v1/events) run it through
+ * lares_request_run_tool(), so they answer exactly as /api/v1/tools does.  A request here
  * is always the authenticated owner acting on their own data.  An approve
  * answers after the tool ran (status executed or failed); the change it
  * made, and the resolution, also reach every connection of the user.
@@ -255,13 +257,18 @@ tool_ran (const LaresPolicyOutcome *out, gpointer data)
     }
 }
 
-static void
-tools_run (LaresRequest *req)
+void
+lares_request_run_tool (LaresRequest *req, const char *name, JsonNode *args)
 {
   LaresActor actor = owner (req);
 
-  lares_chat_run_tool (req->server->chat, &actor, lares_request_path_name (req), req->body,
-                       tool_ran, req);
+  lares_chat_run_tool (req->server->chat, &actor, name, args, tool_ran, req);
+}
+
+static void
+tools_run (LaresRequest *req)
+{
+  lares_request_run_tool (req, lares_request_path_name (req), req->body);
 }
 
 const LaresRoute lares_approvals_routes[] = {

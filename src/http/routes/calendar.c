@@ -4,6 +4,7 @@
  *   POST   /api/v1/events                    create → 201 {"event"}
  *   GET    /api/v1/events/{id}               {"event"} with its overrides
  *   POST   /api/v1/events/{id}               change the given fields → {"event"}
+ *   DELETE /api/v1/events?from=&to=&title=&ids=  calendar.delete_many → 202 {"approval"}
  *   DELETE /api/v1/events/{id}               {"deleted": true}
  *   POST   /api/v1/events/{id}/occurrences   change or cancel one occurrence
  *   POST   /api/v1/calendar/feed             make (or replace) the feed key → {"url"}
@@ -29,6 +30,7 @@
 #include "lares-http-private.h"
 #include "lares-ical.h"
 #include "lares-recur.h"
+#include "lares-util.h"
 
 #define IMPORT_MAX (8 * 1024 * 1024) /* bytes of iCalendar */
 
@@ -517,6 +519,94 @@ events_range (LaresRequest *req)
   g_steal_pointer (&op);
 }
 
+/* DELETE /api/v1/events?from=&to=&title=&ids= : calendar.delete_many, as
+ * POST /api/v1/tools/calendar.delete_many would run it (202 and an
+ * approval, or 200 when nothing matches).  Times are read as GET reads
+ * them and handed on as instants, so the same query names the same range
+ * in both. */
+
+#define DELETE_IDS_MAX 1000
+
+static char *
+instant_text (int64_t ms)
+{
+  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (ms / 1000);
+  g_autofree char *base = t ? g_date_time_format (t, "%Y-%m-%dT%H:%M:%S") : NULL;
+
+  if (base == NULL)
+    return NULL;
+  return ms % 1000 ? g_strdup_printf ("%s.%03dZ", base, (int)(ms % 1000))
+                   : g_strconcat (base, "Z", NULL);
+}
+
+static void
+events_delete_many (LaresRequest *req)
+{
+  const char *from = lares_request_query (req, "from");
+  const char *to = lares_request_query (req, "to");
+  const char *title = lares_request_query (req, "title");
+  const char *ids_text = lares_request_query (req, "ids");
+  g_autoptr (GArray) ids = NULL;
+  g_autoptr (JsonNode) args = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *o = json_object_new ();
+
+  json_node_take_object (args, o);
+  if (ids_text && !lares_parse_id_list (ids_text, DELETE_IDS_MAX, &ids))
+    {
+      lares_request_respond_error (req, 400, "invalid_argument",
+                                   "'ids' must be 1 to %d event ids, separated by commas",
+                                   DELETE_IDS_MAX);
+      return;
+    }
+  if (from || to)
+    {
+      int64_t f, t;
+      g_autofree char *ft = NULL, *tt = NULL;
+
+      if (from == NULL || to == NULL)
+        {
+          lares_request_respond_error (req, 400, "invalid_argument",
+                                       "give both 'from' and 'to', or neither");
+          return;
+        }
+      if (!query_time (req, "from", &f) || !query_time (req, "to", &t))
+        return;
+      if (t <= f || t - f > LARES_EVENTS_RANGE_MAX_MS)
+        {
+          lares_request_respond_error (req, 400, "invalid_argument",
+                                       "'to' must be after 'from', and at most a year later");
+          return;
+        }
+      ft = instant_text (f);
+      tt = instant_text (t);
+      if (ft == NULL || tt == NULL)
+        {
+          lares_request_respond_error (req, 400, "invalid_argument", "the range is out of range");
+          return;
+        }
+      json_object_set_string_member (o, "from", ft);
+      json_object_set_string_member (o, "to", tt);
+    }
+  if (ids == NULL && title == NULL && from == NULL)
+    {
+      lares_request_respond_error (req, 400, "invalid_argument",
+                                   "say which events to delete: 'from' and 'to', 'title' or "
+                                   "'ids'");
+      return;
+    }
+  if (ids)
+    {
+      JsonArray *a = json_array_new ();
+
+      for (unsigned i = 0; i < ids->len; i++)
+        json_array_add_int_element (a, g_array_index (ids, int64_t, i));
+      json_object_set_array_member (o, "ids", a);
+    }
+  if (title)
+    json_object_set_string_member (o, "title", title);
+  lares_request_run_tool (req, "calendar.delete_many", args);
+}
+
 /* POST /api/v1/calendar/feed */
 
 static gboolean
@@ -675,6 +765,7 @@ const LaresRoute lares_calendar_routes[] = {
   { "POST", "/api/v1/events", events_create, LARES_ROUTE_JSON_BODY, "events.create" },
   { "GET", "/api/v1/events/{id}", events_get, 0, "events.get" },
   { "POST", "/api/v1/events/{id}", events_update, LARES_ROUTE_JSON_BODY, "events.update" },
+  { "DELETE", "/api/v1/events", events_delete_many, 0, "events.delete_many" },
   { "DELETE", "/api/v1/events/{id}", events_delete, 0, "events.delete" },
   { "POST", "/api/v1/events/{id}/occurrences", events_occurrence, LARES_ROUTE_JSON_BODY,
     "events.occurrence" },
