@@ -193,7 +193,8 @@ export function field(label, input, hint) {
 }
 
 export function chip(text, attrs = {}) {
-  return h('span', { class: ['chip', attrs.class], ...attrs, text });
+  const { class: cls, ...rest } = attrs;
+  return h('span', { ...rest, class: ['chip', ...[cls].flat()], text });
 }
 
 // A modal dialog (native <dialog>: focus is trapped, Escape closes it).
