@@ -3,7 +3,8 @@
 // One `lares serve` (fresh data directory) talks to tests/fake-llm, whose
 // script below answers the chat turns in order: a streamed reply with an
 // emotion tag, a tool call and its follow-up, a long reply to stop, a
-// slow reply to survive a dropped WebSocket.  Each test drives the UI as a
+// slow reply to survive a dropped WebSocket, and two bulk deletes that wait
+// for the owner's approval (one approved, one rejected).  Each test drives the UI as a
 // person would (labels and roles, the keyboard where it matters) and waits
 // for events with deadlines, never for fixed times.  Screenshots of every
 // page at desktop and phone width go to $LARES_WEB_SCREENSHOTS, and every
@@ -70,6 +71,14 @@ token \\n- Layers: a fleece and a rain shell
 token \\n- Food: oats, nuts, and one treat
 token \\n\\nI added the tasks to your \`hike\` project.
 usage 120 48
+---
+# 7: a bulk delete, which waits for the owner's approval
+call 0 task_delete_many
+args 0 {"project":"groceries"}
+---
+# 8: another, to be rejected
+call 0 task_delete_many
+args 0 {"project":"garden"}
 `;
 
 let fake;
@@ -111,6 +120,19 @@ async function send(page, text) {
 }
 
 const lastTurn = (page) => page.locator('.msg-assistant').last();
+
+// The JSON API from inside the page, with its session cookie.
+function apiCall(page, method, path, body) {
+  return page.evaluate(async ([m, p, b]) => {
+    const r = await fetch(p, { method: m, headers: b ? { 'Content-Type': 'application/json' } : {}, body: b ? JSON.stringify(b) : undefined });
+    return { status: r.status, body: await r.json() };
+  }, [method, path, body]);
+}
+
+async function pendingTasks(page, project) {
+  const r = await apiCall(page, 'GET', `/api/v1/tasks?status=pending&project=${project}`);
+  return r.body.tasks.map((t) => t.description).sort();
+}
 
 test('static files: CSP, caching, versioned assets', async () => {
   const res = await fetch(daemon.base + '/');
@@ -381,12 +403,130 @@ test('keyboard: skip link, navigation and sending without a mouse', async () => 
   await context.close();
 });
 
+test('approvals: approve a high-risk action in chat and see it run', async () => {
+  const { context, page, errors } = await loggedIn();
+  for (const d of ['milk', 'eggs', 'bread']) await apiCall(page, 'POST', '/api/v1/tasks', { description: d, project: 'groceries' });
+  await apiCall(page, 'POST', '/api/v1/tasks', { description: 'paint the hall', project: 'home' });
+  await send(page, 'tidy up my shopping list');
+  const turn = lastTurn(page);
+  const card = turn.locator('.approval-card').filter({ hasText: 'Delete 3 pending tasks in project groceries' });
+  await card.waitFor();
+  const tool = turn.locator('.tool-card').filter({ hasText: 'task.delete_many' });
+  await tool.locator('.tool-status').getByText('waiting for approval').waitFor();
+  await turn.and(page.locator('[data-status="done"]')).waitFor();
+  await turn.locator('.bubble').getByText(/This needs your approval: Delete 3 pending tasks/).waitFor();
+  // The navigation counts what waits; nothing has run.
+  const badge = page.getByRole('navigation', { name: 'Main' }).locator('.nav-badge');
+  await badge.getByText('1', { exact: true }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Approvals 1 waiting' }).count(), 1);
+  assert.deepEqual(await pendingTasks(page, 'groceries'), ['bread', 'eggs', 'milk']);
+  await page.screenshot({ path: join(SHOTS, 'approval-chat-desktop.png') });
+
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await card.getByText('Approved — done.', { exact: true }).waitFor();
+  await card.locator('.approval-result').getByText('Deleted 3 tasks.').waitFor();
+  await tool.locator('.tool-status').getByText('executed').waitFor();
+  assert.equal(await tool.getAttribute('data-status'), 'executed');
+  assert.equal(await card.getByRole('button').count(), 0, 'a decided card has no buttons');
+  await badge.waitFor({ state: 'hidden' });
+
+  // The Tasks page: the groceries are gone, the hall is still to paint.
+  await page.getByRole('link', { name: 'Tasks' }).click();
+  await page.locator('li.task .task-desc').getByText('paint the hall', { exact: true }).waitFor();
+  for (const d of ['milk', 'eggs', 'bread']) assert.equal(await page.locator('li.task .task-desc').getByText(d, { exact: true }).count(), 0, d);
+  assert.deepEqual(await pendingTasks(page, 'groceries'), []);
+
+  // Read back from the store, the conversation shows how it ended.
+  await page.goBack();
+  const again = page.locator('.approval-card').filter({ hasText: 'Delete 3 pending tasks in project groceries' });
+  await again.getByText('Approved — done.', { exact: true }).waitFor();
+  await page.locator('.tool-card[data-status="executed"]').filter({ hasText: 'task.delete_many' }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('approvals: rejecting in chat runs nothing', async () => {
+  const { context, page, errors } = await loggedIn();
+  for (const d of ['rake the leaves', 'plant the bulbs']) await apiCall(page, 'POST', '/api/v1/tasks', { description: d, project: 'garden' });
+  await send(page, 'clear out the garden jobs');
+  const turn = lastTurn(page);
+  const card = turn.locator('.approval-card').filter({ hasText: 'Delete 2 pending tasks in project garden' });
+  await card.waitFor();
+  await turn.and(page.locator('[data-status="done"]')).waitFor();
+  // A second tab reads the conversation from the store, with the approval
+  // still waiting; it never hears how approvals end (those notifications
+  // are dropped), so its card goes stale.
+  const other = await context.newPage();
+  await other.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => {
+      if (typeof m === 'string' && m.includes('"kind":"approval"')) return;
+      ws.send(m);
+    });
+  });
+  await other.goto('/' + new URL(page.url()).hash);
+  const stale = other.locator('.approval-card').filter({ hasText: 'Delete 2 pending tasks in project garden' });
+  await stale.getByRole('button', { name: 'Approve' }).waitFor();
+
+  await card.getByRole('button', { name: 'Reject' }).click();
+  await card.getByText('Rejected — nothing was changed.', { exact: true }).waitFor();
+  // Approving the stale card is refused ({"type":"error","code":"conflict","id"}),
+  // and the card then shows what really happened.
+  await stale.getByRole('button', { name: 'Approve' }).click();
+  await stale.getByText('Rejected — nothing was changed.', { exact: true }).waitFor();
+  await other.close();
+  const tool = turn.locator('.tool-card').filter({ hasText: 'task.delete_many' });
+  await tool.locator('.tool-status').getByText('rejected').waitFor();
+  assert.deepEqual(await pendingTasks(page, 'garden'), ['plant the bulbs', 'rake the leaves']);
+  await page.getByRole('link', { name: 'Tasks' }).click();
+  await page.locator('li.task .task-desc').getByText('rake the leaves', { exact: true }).waitFor();
+  await page.locator('li.task .task-desc').getByText('plant the bulbs', { exact: true }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('approvals page: new ones arrive live with a countdown; decisions land in the history', async () => {
+  const { context, page, errors } = await loggedIn();
+  await page.getByRole('link', { name: 'Approvals' }).click();
+  await page.getByText('Nothing waits for you').waitFor();
+  const history = page.getByRole('list', { name: 'History' });
+  await history.locator('.history-row[data-status="executed"]').filter({ hasText: 'Delete 3 pending tasks in project groceries' }).getByText('Deleted 3 tasks.', { exact: true }).waitFor();
+  await history.locator('.history-row[data-status="rejected"]').filter({ hasText: 'Delete 2 pending tasks in project garden' }).getByText('Rejected', { exact: true }).waitFor();
+
+  // Asked through REST while the page is open: it appears by itself.
+  const asked = await apiCall(page, 'POST', '/api/v1/tools/task.delete_many', { project: 'garden' });
+  assert.equal(asked.status, 202);
+  const card = page.locator('.approval-pending').filter({ hasText: 'Delete 2 pending tasks in project garden' });
+  await card.waitFor();
+  await card.locator('.approval-args dd').getByText('garden', { exact: true }).waitFor();
+  await card.locator('.countdown').getByText(/^\d{1,2}:\d{2}$/).waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).locator('.nav-badge').getByText('1', { exact: true }).waitFor();
+  await card.getByRole('button', { name: /^Approve/ }).click();
+  await page.getByText('Done: Delete 2 pending tasks in project garden. Deleted 2 tasks.').waitFor();
+  await card.waitFor({ state: 'detached' });
+  await page.getByText('Nothing waits for you').waitFor();
+  assert.equal(await history.locator('.history-row[data-status="executed"]').count(), 2);
+  assert.deepEqual(await pendingTasks(page, 'garden'), []);
+  // The filter shows one kind.
+  await page.getByLabel('Show in history').selectOption('rejected');
+  await history.locator('.history-row').first().waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('.history-row')].every((r) => r.dataset.status === 'rejected'));
+  await page.getByLabel('Show in history').selectOption('');
+
+  // One left waiting, for the screenshots.
+  assert.equal((await apiCall(page, 'POST', '/api/v1/tools/task.delete_many', { project: 'home' })).status, 202);
+  await page.locator('.approval-pending').filter({ hasText: 'Delete 1 pending task in project home' }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 // Every page, both widths, screenshots, and no console error anywhere.
 const PAGES = [
   ['chat', '.msg-assistant'],
   ['tasks', 'li.task, .empty'],
   ['reminders', 'li.job, .empty'],
   ['notes', 'article.note, .empty'],
+  ['approvals', '.approval-pending'],
   ['costs', '.stat'],
   ['activity', 'table.audit, .empty'],
   ['settings', 'section[aria-labelledby="s-users"] .row'],
@@ -423,6 +563,9 @@ for (const [name, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
       await page.locator('.conv-link').first().click();
       await page.locator('.msg-assistant').first().waitFor();
       await page.screenshot({ path: join(SHOTS, 'chat-dark-desktop.png') });
+      await page.goto('/#/approvals');
+      await page.locator('.history-row').first().waitFor();
+      await page.screenshot({ path: join(SHOTS, 'approvals-dark-desktop.png') });
       await page.goto('/#/settings');
       await page.getByRole('radio', { name: 'System' }).click();
     }
