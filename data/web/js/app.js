@@ -21,8 +21,9 @@ import costs from './pages/costs.js';
 import activity from './pages/activity.js';
 import settings from './pages/settings.js';
 import approvals from './pages/approvals.js';
+import calendar from './pages/calendar.js';
 
-const PAGES = [chat, tasks, reminders, notes, approvals, costs, activity, settings];
+const PAGES = [chat, tasks, reminders, calendar, notes, approvals, costs, activity, settings];
 // Pages whose backend is still to come (none today).
 const HIDDEN = new Set();
 
