@@ -3,7 +3,8 @@
 // One `lares serve` (fresh data directory) talks to tests/fake-llm, whose
 // script below answers the chat turns in order: a streamed reply with an
 // emotion tag, a tool call and its follow-up, a long reply to stop, a
-// slow reply to survive a dropped WebSocket.  Each test drives the UI as a
+// slow reply to survive a dropped WebSocket, and two bulk deletes that wait
+// for the owner's approval (one approved, one rejected).  Each test drives the UI as a
 // person would (labels and roles, the keyboard where it matters) and waits
 // for events with deadlines, never for fixed times.  Screenshots of every
 // page at desktop and phone width go to $LARES_WEB_SCREENSHOTS, and every
@@ -15,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startFakeLlm, startDaemon, launchChromium, newContext } from './harness.mjs';
+import { addDays, weekdayOf, WEEKDAYS } from '../../data/web/js/recur.js';
 
 const SHOTS = process.env.LARES_WEB_SCREENSHOTS || join(tmpdir(), 'lares-web-screenshots');
 const DESKTOP = { width: 1280, height: 800 };
@@ -70,6 +72,14 @@ token \\n- Layers: a fleece and a rain shell
 token \\n- Food: oats, nuts, and one treat
 token \\n\\nI added the tasks to your \`hike\` project.
 usage 120 48
+---
+# 7: a bulk delete, which waits for the owner's approval
+call 0 task_delete_many
+args 0 {"project":"groceries"}
+---
+# 8: another, to be rejected
+call 0 task_delete_many
+args 0 {"project":"garden"}
 `;
 
 let fake;
@@ -111,6 +121,19 @@ async function send(page, text) {
 }
 
 const lastTurn = (page) => page.locator('.msg-assistant').last();
+
+// The JSON API from inside the page, with its session cookie.
+function apiCall(page, method, path, body) {
+  return page.evaluate(async ([m, p, b]) => {
+    const r = await fetch(p, { method: m, headers: b ? { 'Content-Type': 'application/json' } : {}, body: b ? JSON.stringify(b) : undefined });
+    return { status: r.status, body: await r.json() };
+  }, [method, path, body]);
+}
+
+async function pendingTasks(page, project) {
+  const r = await apiCall(page, 'GET', `/api/v1/tasks?status=pending&project=${project}`);
+  return r.body.tasks.map((t) => t.description).sort();
+}
 
 test('static files: CSP, caching, versioned assets', async () => {
   const res = await fetch(daemon.base + '/');
@@ -381,12 +404,297 @@ test('keyboard: skip link, navigation and sending without a mouse', async () => 
   await context.close();
 });
 
+test('approvals: approve a high-risk action in chat and see it run', async () => {
+  const { context, page, errors } = await loggedIn();
+  for (const d of ['milk', 'eggs', 'bread']) await apiCall(page, 'POST', '/api/v1/tasks', { description: d, project: 'groceries' });
+  await apiCall(page, 'POST', '/api/v1/tasks', { description: 'paint the hall', project: 'home' });
+  await send(page, 'tidy up my shopping list');
+  const turn = lastTurn(page);
+  const card = turn.locator('.approval-card').filter({ hasText: 'Delete 3 pending tasks in project groceries' });
+  await card.waitFor();
+  const tool = turn.locator('.tool-card').filter({ hasText: 'task.delete_many' });
+  await tool.locator('.tool-status').getByText('waiting for approval').waitFor();
+  await turn.and(page.locator('[data-status="done"]')).waitFor();
+  await turn.locator('.bubble').getByText(/This needs your approval: Delete 3 pending tasks/).waitFor();
+  // The navigation counts what waits; nothing has run.
+  const badge = page.getByRole('navigation', { name: 'Main' }).locator('.nav-badge');
+  await badge.getByText('1', { exact: true }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Approvals 1 waiting' }).count(), 1);
+  assert.deepEqual(await pendingTasks(page, 'groceries'), ['bread', 'eggs', 'milk']);
+  await page.screenshot({ path: join(SHOTS, 'approval-chat-desktop.png') });
+
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await card.getByText('Approved — done.', { exact: true }).waitFor();
+  await card.locator('.approval-result').getByText('Deleted 3 tasks.').waitFor();
+  await tool.locator('.tool-status').getByText('executed').waitFor();
+  assert.equal(await tool.getAttribute('data-status'), 'executed');
+  assert.equal(await card.getByRole('button').count(), 0, 'a decided card has no buttons');
+  await badge.waitFor({ state: 'hidden' });
+
+  // The Tasks page: the groceries are gone, the hall is still to paint.
+  await page.getByRole('link', { name: 'Tasks' }).click();
+  await page.locator('li.task .task-desc').getByText('paint the hall', { exact: true }).waitFor();
+  for (const d of ['milk', 'eggs', 'bread']) assert.equal(await page.locator('li.task .task-desc').getByText(d, { exact: true }).count(), 0, d);
+  assert.deepEqual(await pendingTasks(page, 'groceries'), []);
+
+  // Read back from the store, the conversation shows how it ended.
+  await page.goBack();
+  const again = page.locator('.approval-card').filter({ hasText: 'Delete 3 pending tasks in project groceries' });
+  await again.getByText('Approved — done.', { exact: true }).waitFor();
+  await page.locator('.tool-card[data-status="executed"]').filter({ hasText: 'task.delete_many' }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('approvals: rejecting in chat runs nothing', async () => {
+  const { context, page, errors } = await loggedIn();
+  for (const d of ['rake the leaves', 'plant the bulbs']) await apiCall(page, 'POST', '/api/v1/tasks', { description: d, project: 'garden' });
+  await send(page, 'clear out the garden jobs');
+  const turn = lastTurn(page);
+  const card = turn.locator('.approval-card').filter({ hasText: 'Delete 2 pending tasks in project garden' });
+  await card.waitFor();
+  await turn.and(page.locator('[data-status="done"]')).waitFor();
+  // A second tab reads the conversation from the store, with the approval
+  // still waiting; it never hears how approvals end (those notifications
+  // are dropped), so its card goes stale.
+  const other = await context.newPage();
+  await other.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => {
+      if (typeof m === 'string' && m.includes('"kind":"approval"')) return;
+      ws.send(m);
+    });
+  });
+  await other.goto('/' + new URL(page.url()).hash);
+  const stale = other.locator('.approval-card').filter({ hasText: 'Delete 2 pending tasks in project garden' });
+  await stale.getByRole('button', { name: 'Approve' }).waitFor();
+
+  await card.getByRole('button', { name: 'Reject' }).click();
+  await card.getByText('Rejected — nothing was changed.', { exact: true }).waitFor();
+  // Approving the stale card is refused ({"type":"error","code":"conflict","id"}),
+  // and the card then shows what really happened.
+  await stale.getByRole('button', { name: 'Approve' }).click();
+  await stale.getByText('Rejected — nothing was changed.', { exact: true }).waitFor();
+  await other.close();
+  const tool = turn.locator('.tool-card').filter({ hasText: 'task.delete_many' });
+  await tool.locator('.tool-status').getByText('rejected').waitFor();
+  assert.deepEqual(await pendingTasks(page, 'garden'), ['plant the bulbs', 'rake the leaves']);
+  await page.getByRole('link', { name: 'Tasks' }).click();
+  await page.locator('li.task .task-desc').getByText('rake the leaves', { exact: true }).waitFor();
+  await page.locator('li.task .task-desc').getByText('plant the bulbs', { exact: true }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('approvals page: new ones arrive live with a countdown; decisions land in the history', async () => {
+  const { context, page, errors } = await loggedIn();
+  await page.getByRole('link', { name: 'Approvals' }).click();
+  await page.getByText('Nothing waits for you').waitFor();
+  const history = page.getByRole('list', { name: 'History' });
+  await history.locator('.history-row[data-status="executed"]').filter({ hasText: 'Delete 3 pending tasks in project groceries' }).getByText('Deleted 3 tasks.', { exact: true }).waitFor();
+  await history.locator('.history-row[data-status="rejected"]').filter({ hasText: 'Delete 2 pending tasks in project garden' }).getByText('Rejected', { exact: true }).waitFor();
+
+  // Asked through REST while the page is open: it appears by itself.
+  const asked = await apiCall(page, 'POST', '/api/v1/tools/task.delete_many', { project: 'garden' });
+  assert.equal(asked.status, 202);
+  const card = page.locator('.approval-pending').filter({ hasText: 'Delete 2 pending tasks in project garden' });
+  await card.waitFor();
+  await card.locator('.approval-args dd').getByText('garden', { exact: true }).waitFor();
+  await card.locator('.countdown').getByText(/^\d{1,2}:\d{2}$/).waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).locator('.nav-badge').getByText('1', { exact: true }).waitFor();
+  await card.getByRole('button', { name: /^Approve/ }).click();
+  await page.getByText('Done: Delete 2 pending tasks in project garden. Deleted 2 tasks.').waitFor();
+  await card.waitFor({ state: 'detached' });
+  await page.getByText('Nothing waits for you').waitFor();
+  assert.equal(await history.locator('.history-row[data-status="executed"]').count(), 2);
+  assert.deepEqual(await pendingTasks(page, 'garden'), []);
+  // The filter shows one kind.
+  await page.getByLabel('Show in history').selectOption('rejected');
+  await history.locator('.history-row').first().waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('.history-row')].every((r) => r.dataset.status === 'rejected'));
+  await page.getByLabel('Show in history').selectOption('');
+
+  // One left waiting, for the screenshots.
+  assert.equal((await apiCall(page, 'POST', '/api/v1/tools/task.delete_many', { project: 'home' })).status, 202);
+  await page.locator('.approval-pending').filter({ hasText: 'Delete 1 pending task in project home' }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('calendar: a weekly event made in the dialog shows on its days, this week, next week and in the month', async () => {
+  const { context, page, errors } = await loggedIn();
+  await page.getByRole('link', { name: 'Calendar' }).click();
+  await page.locator('.cal-week .cal-col').first().waitFor();
+  const week = await page.locator('.cal-col').evaluateAll((cols) => cols.map((c) => c.dataset.date));
+  assert.equal(week.length, 7);
+  assert.equal(weekdayOf(week[0]), 0, 'en-GB weeks start on Monday');
+  const [mon, tue, wed, thu] = week;
+
+  await page.getByRole('button', { name: 'New event' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New event' });
+  await dialog.getByLabel('Title', { exact: true }).fill('Team standup');
+  await dialog.getByLabel('Starts', { exact: true }).fill(tue);
+  await dialog.getByLabel('Start time').fill('10:00');
+  await dialog.getByLabel('End time').fill('10:30');
+  assert.equal(await dialog.getByLabel('Ends', { exact: true }).inputValue(), tue, 'the end follows the start');
+  assert.equal(await dialog.getByLabel('Time zone').inputValue(), 'Europe/Paris', "the browser's zone");
+  await dialog.getByLabel('Repeat', { exact: true }).selectOption('weekly');
+  assert.equal(await dialog.getByRole('button', { name: 'Tuesday' }).getAttribute('aria-pressed'), 'true', "the start's weekday");
+  await dialog.getByRole('button', { name: 'Thursday' }).click();
+  await dialog.getByText('Every week on Tuesday and Thursday').waitFor();
+  await dialog.getByLabel('Reminder').selectOption('10');
+  await dialog.getByLabel('Location').fill('Room 4');
+  await page.screenshot({ path: join(SHOTS, 'event-dialog-desktop.png') });
+  await dialog.getByRole('button', { name: 'Add event' }).click();
+  await dialog.waitFor({ state: 'detached' });
+
+  const ev = (date, title = 'Team standup') => page.locator(`.cal-col[data-date="${date}"] .cal-event`).filter({ hasText: title });
+  await ev(tue).waitFor();
+  await ev(thu).waitFor();
+  assert.equal(await ev(mon).count() + await ev(wed).count(), 0);
+  assert.equal(await page.locator('.cal-event').filter({ hasText: 'Team standup' }).count(), 2);
+  assert.match(await ev(tue).getAttribute('aria-label'), /^Team standup, .*10:00 – 10:30, repeats, Room 4$/);
+  const id = Number(await ev(tue).getAttribute('data-event-id'));
+  const stored = (await apiCall(page, 'GET', `/api/v1/events/${id}`)).body.event;
+  assert.equal(stored.rrule, 'FREQ=WEEKLY;BYDAY=TU,TH');
+  assert.equal(stored.tz, 'Europe/Paris');
+  assert.equal(stored.remind_minutes, 10);
+  assert.equal(stored.location, 'Room 4');
+
+  // Next week, on the same weekdays.
+  await page.getByRole('button', { name: 'Next week' }).click();
+  const next = week.map((d) => addDays(d, 7));
+  await ev(next[1]).waitFor();
+  await ev(next[3]).waitFor();
+  assert.equal(await page.locator('.cal-event').filter({ hasText: 'Team standup' }).count(), 2);
+
+  // One occurrence changed alone: next Thursday moves to 11:00 with a new title.
+  await ev(next[3]).click();
+  const edit = page.getByRole('dialog', { name: 'Edit repeating event' });
+  assert.equal(await edit.getByRole('radio', { name: 'This occurrence' }).getAttribute('aria-checked'), 'true');
+  await edit.getByLabel('Title', { exact: true }).fill('Team standup (planning)');
+  await edit.getByLabel('Start time').fill('11:00');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await edit.waitFor({ state: 'detached' });
+  await ev(next[3], 'Team standup (planning)').waitFor();
+  assert.match(await ev(next[3], 'Team standup (planning)').getAttribute('aria-label'), /11:00 – 11:30/);
+  // And next Tuesday's is cancelled; the rest of the series stays.
+  await ev(next[1]).click();
+  await edit.getByRole('button', { name: 'Delete this occurrence' }).click();
+  await page.getByRole('dialog', { name: 'Delete this occurrence' }).getByRole('button', { name: 'Delete' }).click();
+  await ev(next[1]).waitFor({ state: 'detached' });
+  await ev(next[3], 'Team standup (planning)').waitFor();
+
+  // The keyboard goes back a week; this week is as it was.
+  await page.getByRole('button', { name: 'Next week' }).focus();
+  await page.keyboard.press('ArrowLeft');
+  await ev(tue).waitFor();
+  await ev(thu).waitFor();
+  assert.equal(await ev(thu, 'planning').count(), 0);
+
+  // The month: every Tuesday and Thursday from the first one on.
+  await page.getByRole('radio', { name: 'Month' }).click();
+  await page.locator('.cal-month').waitFor();
+  await page.locator(`.cal-cell[data-date="${tue}"] .cal-chip`).filter({ hasText: 'Team standup' }).waitFor();
+  const cells = await page.locator('.cal-cell').evaluateAll((els) => els.map((e) => ({
+    date: e.dataset.date, weekday: e.dataset.weekday,
+    standup: [...e.querySelectorAll('.cal-chip')].filter((c) => c.textContent.includes('Team standup')).length,
+  })));
+  const expected = cells.filter((c) => c.date >= tue && ['TU', 'TH'].includes(c.weekday) && c.date !== next[1]);
+  assert.ok(expected.length >= 4);
+  assert.deepEqual(cells.filter((c) => c.standup).map((c) => c.date), expected.map((c) => c.date));
+  assert.ok(cells.filter((c) => c.standup).every((c) => WEEKDAYS.indexOf(c.weekday) === weekdayOf(c.date)));
+  await page.screenshot({ path: join(SHOTS, 'calendar-month-desktop.png'), fullPage: true });
+
+  // A few more events, for the screenshots of the week.
+  const tz = 'Europe/Paris';
+  for (const e of [
+    { title: 'Morning run', start: `${mon}T07:30:00`, end: `${mon}T08:15:00`, rrule: 'FREQ=WEEKLY;BYDAY=MO,WE,FR', location: 'Parc Monceau' },
+    { title: 'Dentist', start: `${wed}T14:00:00`, end: `${wed}T15:00:00`, location: '12 rue de la Paix', remind_minutes: 60 },
+    { title: 'Lunch with Sam', start: `${thu}T12:30:00`, end: `${thu}T13:45:00`, location: 'Chez Janou' },
+    { title: 'Call Mum', start: `${thu}T13:00:00`, end: `${thu}T13:45:00` },
+    { title: 'Piano lesson', start: `${week[4]}T17:00:00`, end: `${week[4]}T18:00:00`, rrule: 'FREQ=WEEKLY' },
+  ]) assert.equal((await apiCall(page, 'POST', '/api/v1/events', { tz, ...e })).status, 201);
+  assert.equal((await apiCall(page, 'POST', '/api/v1/events', { title: 'Pay the rent', start: week[4], all_day: true, rrule: 'FREQ=MONTHLY' })).status, 201);
+  // They arrive live (event_created on /ws).
+  await page.locator(`.cal-cell[data-date="${week[4]}"] .cal-chip`).filter({ hasText: 'Pay the rent' }).waitFor();
+  await page.getByRole('radio', { name: 'Week' }).click();
+  await ev(wed, 'Dentist').waitFor();
+
+  // An all-day event over the weekend, from the dialog: one banner over two days.
+  await page.getByRole('button', { name: 'New event' }).click();
+  const trip = page.getByRole('dialog', { name: 'New event' });
+  await trip.getByLabel('Title', { exact: true }).fill('Weekend in Lyon');
+  await trip.getByLabel('All day').check();
+  await trip.getByLabel('Starts', { exact: true }).fill(week[5]);
+  await trip.getByLabel('Last day').fill(week[6]);
+  await trip.getByRole('button', { name: 'Add event' }).click();
+  const banner = page.locator('.cal-allday .cal-event').filter({ hasText: 'Weekend in Lyon' });
+  await banner.waitFor();
+  assert.equal(await banner.evaluate((el) => el.style.gridColumn), '6 / 8');
+  const tripEvent = (await apiCall(page, 'GET', `/api/v1/events/${await banner.getAttribute('data-event-id')}`)).body.event;
+  assert.deepEqual([tripEvent.all_day, tripEvent.start, tripEvent.end], [true, week[5], addDays(week[6], 1)]);
+
+  // A rule the picker cannot show is shown as text, and kept by a save.
+  const rule = 'FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=WE';
+  assert.equal((await apiCall(page, 'POST', '/api/v1/events', { title: 'Book club', start: `${wed}T19:00:00`, tz, rrule: rule })).status, 201);
+  await ev(wed, 'Book club').click();
+  const club = page.getByRole('dialog', { name: 'Edit repeating event' });
+  await club.getByRole('radio', { name: 'All occurrences' }).click();
+  await club.getByText('This event repeats by a rule the picker cannot show:').waitFor();
+  assert.equal(await club.locator('code.rrule').textContent(), rule);
+  assert.equal(await club.getByLabel('Repeat', { exact: true }).inputValue(), 'custom');
+  await club.getByLabel('Title', { exact: true }).fill('Book club (poetry)');
+  await club.getByRole('button', { name: 'Save' }).click();
+  await ev(wed, 'Book club (poetry)').waitFor();
+  const kept = (await apiCall(page, 'GET', `/api/v1/events/${await ev(wed, 'Book club (poetry)').getAttribute('data-event-id')}`)).body.event;
+  assert.equal(kept.rrule, rule);
+
+  // At phone width the week is a list of days.
+  const phone = await newContext(browser, daemon.base, { viewport: PHONE });
+  const small = await phone.context.newPage();
+  await login(small);
+  await small.goto('/#/calendar');
+  const day = small.locator(`.cal-day[data-date="${tue}"]`);
+  await day.locator('.cal-event').filter({ hasText: 'Team standup' }).waitFor();
+  assert.equal(await small.locator('.cal-col').count(), 0);
+  assert.match(await day.getByRole('heading').textContent(), /Tuesday/);
+  assert.deepEqual(phone.errors, []);
+  await phone.context.close();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('calendar: the subscription link is made, shown and copied', async () => {
+  const { context, page, errors } = await loggedIn({ permissions: ['clipboard-read', 'clipboard-write'] });
+  await page.goto('/#/calendar');
+  await page.getByRole('button', { name: 'Subscribe' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Subscribe to your calendar' });
+  await dialog.getByRole('button', { name: 'Make a subscription link' }).click();
+  const url = await dialog.getByLabel('Subscription link').inputValue();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/calendar\.ics\?key=\S+$/);
+  await dialog.getByRole('button', { name: 'Copy' }).click();
+  await dialog.getByText('The link is on the clipboard.').waitFor();
+  await page.screenshot({ path: join(SHOTS, 'calendar-subscribe-desktop.png') });
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
+  // The link alone reads the calendar, without the session.
+  const ics = await fetch(url);
+  assert.equal(ics.status, 200);
+  assert.match(ics.headers.get('content-type'), /^text\/calendar/);
+  assert.match(await ics.text(), /SUMMARY:Team standup/);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 // Every page, both widths, screenshots, and no console error anywhere.
 const PAGES = [
   ['chat', '.msg-assistant'],
   ['tasks', 'li.task, .empty'],
   ['reminders', 'li.job, .empty'],
+  ['calendar', '.cal-event'],
   ['notes', 'article.note, .empty'],
+  ['approvals', '.approval-pending'],
   ['costs', '.stat'],
   ['activity', 'table.audit, .empty'],
   ['settings', 'section[aria-labelledby="s-users"] .row'],
@@ -423,6 +731,12 @@ for (const [name, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
       await page.locator('.conv-link').first().click();
       await page.locator('.msg-assistant').first().waitFor();
       await page.screenshot({ path: join(SHOTS, 'chat-dark-desktop.png') });
+      await page.goto('/#/calendar');
+      await page.locator('.cal-event').first().waitFor();
+      await page.screenshot({ path: join(SHOTS, 'calendar-dark-desktop.png') });
+      await page.goto('/#/approvals');
+      await page.locator('.history-row').first().waitFor();
+      await page.screenshot({ path: join(SHOTS, 'approvals-dark-desktop.png') });
       await page.goto('/#/settings');
       await page.getByRole('radio', { name: 'System' }).click();
     }

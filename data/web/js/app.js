@@ -4,11 +4,12 @@
 // document at "/" and every page is a module here.  A page module exports
 // {id, title, icon, mount(el, ctx)} where mount returns a cleanup function
 // (listeners on the live connection, timers).  Pages whose backend is not
-// part of this daemon yet are listed in HIDDEN: not in the navigation and
-// not routable.
+// part of this daemon yet would be listed in HIDDEN: not in the navigation
+// and not routable.  The navigation carries the number of approvals that
+// wait for the owner, kept current from /ws.
 
 import { api, get, post } from './api.js';
-import { h, icon, field, formStatus } from './dom.js';
+import { h, icon, field, formStatus, debounce } from './dom.js';
 import { live } from './live.js';
 import { startNotifications } from './notify.js';
 import { applyTheme } from './theme.js';
@@ -20,12 +21,13 @@ import costs from './pages/costs.js';
 import activity from './pages/activity.js';
 import settings from './pages/settings.js';
 import approvals from './pages/approvals.js';
+import calendar from './pages/calendar.js';
 
-const PAGES = [chat, tasks, reminders, notes, approvals, costs, activity, settings];
-// Backends still to come (approvals: the policy work).
-const HIDDEN = new Set(['approvals']);
+const PAGES = [chat, tasks, reminders, calendar, notes, approvals, costs, activity, settings];
+// Pages whose backend is still to come (none today).
+const HIDDEN = new Set();
 
-const state = { user: null, page: null, cleanup: null, shell: null, reauth: null };
+const state = { user: null, page: null, cleanup: null, shell: null, reauth: null, pending: 0, offs: [] };
 
 // ---- login -----------------------------------------------------------------
 
@@ -122,7 +124,31 @@ function stopShell() {
   state.cleanup = null;
   state.page = null;
   state.shell = null;
+  for (const off of state.offs.splice(0)) off();
   live.stop();
+}
+
+// ---- the approvals badge -------------------------------------------------------
+
+function showPending(n) {
+  state.pending = n;
+  if (!state.shell) return;
+  const { badge, menuBtn } = state.shell;
+  badge.hidden = n === 0;
+  badge.firstChild.textContent = n > 99 ? '99+' : String(n);
+  badge.lastChild.textContent = ` ${n} waiting`;
+  menuBtn.classList.toggle('has-badge', n > 0);
+  menuBtn.setAttribute('aria-label', n ? `Menu (${n} ${n === 1 ? 'approval' : 'approvals'} waiting)` : 'Menu');
+}
+
+async function countPending() {
+  if (!state.shell) return;
+  try {
+    const r = await get('/api/v1/approvals?status=pending&limit=500');
+    showPending(r.approvals.length);
+  } catch {
+    // Offline or logged out: the next event or reconnect counts again.
+  }
 }
 
 function connectionBanner() {
@@ -148,8 +174,10 @@ function startShell() {
   const app = document.getElementById('app');
   app.className = 'app';
   const navList = h('ul', { class: 'nav-list' });
+  const badge = h('span', { class: 'nav-badge', hidden: true }, h('span', { 'aria-hidden': 'true' }), h('span', { class: 'sr-only' }));
   for (const p of visiblePages()) {
-    navList.append(h('li', null, h('a', { href: `#/${p.id}`, class: 'nav-link', dataset: { page: p.id } }, icon(p.icon), h('span', { text: p.title }))));
+    navList.append(h('li', null, h('a', { href: `#/${p.id}`, class: 'nav-link', dataset: { page: p.id } }, icon(p.icon), h('span', { text: p.title }),
+      p.id === 'approvals' ? badge : null)));
   }
   const nav = h('nav', { class: 'sidebar', id: 'sidebar', 'aria-label': 'Main' },
     h('div', { class: 'brand' }, h('img', { src: document.querySelector('link[rel=icon]').href, alt: '', width: 28, height: 28 }), h('span', { text: 'lares' })),
@@ -177,7 +205,11 @@ function startShell() {
   });
   app.replaceChildren(topbar, nav, scrim, h('div', { class: 'content' }, connectionBanner(), main));
   app.setAttribute('aria-busy', 'false');
-  state.shell = { main, title, nav };
+  state.shell = { main, title, nav, badge, menuBtn };
+  const recount = debounce(countPending, 100);
+  state.offs.push(live.on('approval_required', recount),
+    live.on('notification', (m) => m.kind === 'approval' && recount()),
+    live.on('open', recount));
   live.start();
   route();
 }

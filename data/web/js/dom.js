@@ -59,6 +59,12 @@ const ICONS = {
   user: 'M12 4a4 4 0 1 0 0 8 4 4 0 0 0 0-8zM4 21c1-4 4-6 8-6s7 2 8 6',
   sun: 'M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zM12 2v2M12 20v2M2 12h2M20 12h2M5 5l1.5 1.5M17.5 17.5 19 19M5 19l1.5-1.5M17.5 6.5 19 5',
   snooze: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM9 9h6l-6 6h6',
+  left: 'M15 5l-7 7 7 7',
+  right: 'M9 5l7 7-7 7',
+  repeat: 'M17 3l3 3-3 3M4 11V9a3 3 0 0 1 3-3h13M7 21l-3-3 3-3M20 13v2a3 3 0 0 1-3 3H4',
+  pin: 'M12 21s-6.5-6-6.5-11a6.5 6.5 0 0 1 13 0c0 5-6.5 11-6.5 11zM12 8a2 2 0 1 0 0 4 2 2 0 0 0 0-4z',
+  link: 'M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1',
+  copy: 'M9 9h11v11H9zM5 15H4V4h11v1',
 };
 
 export function icon(name, cls) {
@@ -193,7 +199,8 @@ export function field(label, input, hint) {
 }
 
 export function chip(text, attrs = {}) {
-  return h('span', { class: ['chip', attrs.class], ...attrs, text });
+  const { class: cls, ...rest } = attrs;
+  return h('span', { ...rest, class: ['chip', ...[cls].flat()], text });
 }
 
 // A modal dialog (native <dialog>: focus is trapped, Escape closes it).

@@ -1,4 +1,5 @@
-// notify.js — reminders that fire, on every open tab.
+// notify.js — reminders that fire, and approvals asked for elsewhere, on
+// every open tab.
 //
 // A firing arrives on /ws as {"type":"notification","kind":"reminder"|
 // "timer"|"alarm","job":{…},"late":bool}.  Each tab shows it as a toast
@@ -121,9 +122,29 @@ function onFired(msg) {
   }
 }
 
+// An approval is shown where it was asked (the chat's card, the
+// Approvals page); elsewhere a toast says what waits or how it ended.
+function approvalOnScreen(id) {
+  return location.hash.startsWith('#/approvals') || document.querySelector(`.approval-card[data-approval="${id}"]`) !== null;
+}
+
+function onApprovalAsked(msg) {
+  if (typeof msg.id !== 'number' || approvalOnScreen(msg.id)) return;
+  if (msg.conversation_id && location.hash === `#/chat/${msg.conversation_id}`) return;
+  const el = toast('Approval needed', msg.summary || msg.tool, {
+    kind: 'approval',
+    iconName: 'shield',
+    timeout: 15000,
+    actions: [{ label: 'Review', run: () => { location.hash = '#/approvals'; } }],
+  });
+  el.dataset.approval = String(msg.id);
+}
+
 function onApproval(msg) {
   const a = msg.approval;
   if (!a) return;
+  document.querySelector(`.toast[data-approval="${a.id}"]`)?.remove();
+  if (approvalOnScreen(a.id)) return;
   const text = a.summary || a.tool;
   const outcome = { executed: 'was carried out', failed: 'failed', rejected: 'was rejected', expired: 'expired' }[a.status] || a.status;
   toast(`Approval ${outcome}`, text, { kind: a.status === 'failed' ? 'error' : 'info', iconName: 'shield', timeout: 8000 });
@@ -134,6 +155,7 @@ export function startNotifications() {
     if (msg.kind === 'approval') onApproval(msg);
     else onFired(msg);
   });
+  live.on('approval_required', onApprovalAsked);
   const unlock = () => {
     unlockAudio();
     window.removeEventListener('pointerdown', unlock);

@@ -11,7 +11,7 @@
 // stored reply.
 
 import { get, post, del, qs } from '../api.js';
-import { h, icon, formatRelative, formatDateTime, emptyState, loading, errorBox, confirmDialog, toDate } from '../dom.js';
+import { h, icon, formatRelative, formatDateTime, formatTime, emptyState, loading, errorBox, confirmDialog, toDate } from '../dom.js';
 import { renderMarkdown } from '../markdown.js';
 
 const EMOTION_EMOJI = {
@@ -49,6 +49,21 @@ function resultText(result) {
   return '';
 }
 
+// What a tool card says for each status of its call (tool_call events) or
+// of the approval it became (notification events).
+const TOOL_STATUS = {
+  running: 'running…', done: 'done', error: 'failed', needs_approval: 'waiting for approval',
+  approved: 'running…', executed: 'executed', failed: 'failed', rejected: 'rejected', expired: 'expired',
+};
+
+const APPROVAL_OUTCOME = {
+  approved: 'Approved — running…',
+  executed: 'Approved — done.',
+  failed: 'Approved, but it failed:',
+  rejected: 'Rejected — nothing was changed.',
+  expired: 'Expired before a decision — nothing was changed.',
+};
+
 export default {
   id: 'chat',
   title: 'Chat',
@@ -65,6 +80,7 @@ export default {
       emotion: null,
       disposed: false,
       loadSeq: 0,
+      approvals: new Map(), // approval id -> {tool, card} views in this thread
     };
     const offs = [];
 
@@ -217,30 +233,56 @@ export default {
         const summary = h('span', { class: 'tool-args', text: argsSummary(ev.args) });
         const details = h('pre', { class: 'tool-detail' });
         const root = h('details', { class: 'tool-card' }, h('summary', null, icon('tool'), name, status, summary), details);
-        card = { root, status, details };
+        card = { root, status, details, detail: {} };
         v.cards.set(ev.id, card);
         v.tools.append(root);
       }
-      card.root.dataset.status = ev.status;
-      card.status.textContent = { running: 'running…', done: 'done', error: 'failed' }[ev.status] || ev.status;
       const detail = { arguments: ev.args };
       if (ev.result !== undefined) detail.result = ev.result;
       if (ev.error) detail.error = ev.error;
-      card.details.textContent = prettyJson(detail);
+      card.detail = detail;
+      setToolStatus(card, ev.status);
       if (ev.status === 'error' && ev.error?.message) card.root.title = ev.error.message;
+      if (ev.approval && typeof ev.approval.id === 'number') {
+        card.root.dataset.approval = String(ev.approval.id);
+        approvalView(ev.approval.id).tool = card;
+      }
       scrollDown();
+      return card;
     }
 
+    function setToolStatus(card, status, extra) {
+      card.root.dataset.status = status;
+      card.status.textContent = TOOL_STATUS[status] || status;
+      if (extra) Object.assign(card.detail, extra);
+      card.details.textContent = prettyJson(card.detail);
+    }
+
+    function approvalView(id) {
+      let a = s.approvals.get(id);
+      if (!a) {
+        a = { tool: null, card: null };
+        s.approvals.set(id, a);
+      }
+      return a;
+    }
+
+    // An inline card with Approve / Reject for approval @ev (an
+    // approval_required event or an approval object); decided over /ws, the
+    // outcome arrives as a notification on every tab.
     function approvalCard(v, ev) {
+      const view = approvalView(ev.id);
+      if (view.card) return view.card;
       const status = h('p', { class: 'approval-status', role: 'status' });
-      const approve = h('button', { class: 'btn btn-primary btn-small', type: 'button', text: 'Approve' });
-      const reject = h('button', { class: 'btn btn-small', type: 'button', text: 'Reject' });
-      const card = h('div', { class: 'approval-card', role: 'group', 'aria-label': 'Approval needed', dataset: { approval: String(ev.id) } },
+      const approve = h('button', { class: 'btn btn-primary btn-small', type: 'button' }, icon('check'), h('span', { text: 'Approve' }));
+      const reject = h('button', { class: 'btn btn-small', type: 'button' }, icon('close'), h('span', { text: 'Reject' }));
+      const expires = ev.expires_at ? h('span', { class: 'hint approval-expiry', text: `Waits until ${formatTime(ev.expires_at)}`, title: formatDateTime(ev.expires_at) }) : null;
+      const actions = h('div', { class: 'approval-actions' }, approve, reject, expires);
+      const card = h('div', { class: 'approval-card', role: 'group', 'aria-label': 'Approval needed', dataset: { approval: String(ev.id), status: 'pending' } },
         h('p', { class: 'approval-head' }, icon('shield'), h('strong', { text: 'Approval needed' }), h('span', { class: `risk risk-${ev.risk || 'high'}`, text: `${ev.risk || 'high'} risk` })),
         h('p', { class: 'approval-summary', text: ev.summary || ev.tool }),
-        h('details', null, h('summary', { text: ev.tool }), h('pre', { class: 'tool-detail', text: prettyJson(ev.args || {}) })),
-        ev.expires_at ? h('p', { class: 'hint', text: `Expires ${formatRelative(ev.expires_at)}` }) : null,
-        h('div', { class: 'approval-actions' }, approve, reject), status);
+        h('details', null, h('summary', null, h('code', { text: ev.tool })), h('pre', { class: 'tool-detail', text: prettyJson(ev.args || {}) })),
+        actions, status);
       const decide = (type) => {
         approve.disabled = reject.disabled = true;
         status.textContent = type === 'approve' ? 'Approving…' : 'Rejecting…';
@@ -248,20 +290,41 @@ export default {
       };
       approve.addEventListener('click', () => decide('approve'));
       reject.addEventListener('click', () => decide('reject'));
+      view.card = card;
       (v ? v.tools : thread).append(card);
       scrollDown(true);
+      return card;
     }
 
     function resolveApproval(a) {
-      const card = thread.querySelector(`.approval-card[data-approval="${a.id}"]`);
+      const view = s.approvals.get(a.id);
+      if (!view) return;
+      if (a.status === 'pending') return;
+      if (view.tool) setToolStatus(view.tool, a.status, a.result || a.error ? { outcome: { status: a.status, result: a.result, error: a.error } } : null);
+      const card = view.card;
       if (!card) return;
-      const text = { executed: 'Approved — done.', failed: `Approved, but it failed: ${a.error || 'error'}`, rejected: 'Rejected.', expired: 'Expired before a decision.' }[a.status] || a.status;
       card.dataset.status = a.status;
       for (const b of card.querySelectorAll('button')) b.disabled = true;
+      card.querySelector('.approval-actions')?.remove();
       const st = card.querySelector('.approval-status');
-      st.textContent = text;
-      const rt = resultText(a.result);
+      st.replaceChildren(h('strong', { text: APPROVAL_OUTCOME[a.status] || a.status }));
+      const rt = a.status === 'failed' ? a.error || 'error' : resultText(a.result);
       if (rt) st.append(h('span', { class: 'approval-result', text: ` ${rt}` }));
+    }
+
+    // A decision this tab sent was refused (already decided, expired, gone):
+    // say so on the card and show what the approval became.
+    async function refusedDecision(ev) {
+      const view = s.approvals.get(ev.id);
+      if (!view || !view.card) return;
+      const st = view.card.querySelector('.approval-status');
+      st.textContent = ev.message || 'The decision was refused.';
+      try {
+        const r = await get(`/api/v1/approvals/${ev.id}`);
+        if (!s.disposed) resolveApproval(r.approval);
+      } catch {
+        // The message above stays.
+      }
     }
 
     function timingsView(ev) {
@@ -307,7 +370,9 @@ export default {
     function renderHistory(messages) {
       thread.replaceChildren();
       s.turns.clear();
+      s.approvals.clear();
       const calls = new Map();
+      const asked = []; // calls that became approvals
       for (const m of messages) {
         if (m.role === 'user') {
           thread.append(userBubble(m.content, m.created_at));
@@ -338,12 +403,33 @@ export default {
             } catch {
               // A plain text result.
             }
-            toolCard(c.v, { ...c.ev, result });
+            const waited = result && typeof result === 'object' && result.status === 'needs_approval' && typeof result.approval_id === 'number';
+            const card = toolCard(c.v, { ...c.ev, result, status: waited ? 'needs_approval' : c.ev.status });
+            if (waited) {
+              card.root.dataset.approval = String(result.approval_id);
+              approvalView(result.approval_id).tool = card;
+              asked.push({ v: c.v, id: result.approval_id });
+            }
           }
         }
       }
       if (!messages.length) thread.append(emptyState('chat', 'Start a conversation', 'Ask for the time, add a task, set a reminder, or take a note.'));
       scrollDown(true);
+      if (asked.length) showAskedApprovals(asked);
+    }
+
+    // Approvals the stored turns asked for: as they stand now, and still
+    // decidable here while they wait.
+    async function showAskedApprovals(asked) {
+      const seq = s.loadSeq;
+      const found = await Promise.all(asked.map(({ id }) => get(`/api/v1/approvals/${id}`).then((r) => r.approval, () => null)));
+      if (s.disposed || seq !== s.loadSeq) return;
+      asked.forEach(({ v }, i) => {
+        const a = found[i];
+        if (!a) return;
+        approvalCard(v, a);
+        resolveApproval(a);
+      });
     }
 
     async function loadMessages() {
@@ -442,7 +528,8 @@ export default {
       toolCard(turnView(ev.turn_id), ev);
     }));
     offs.push(live.on('approval_required', (ev) => {
-      if (ev.conversation_id && ev.conversation_id !== s.convId) return;
+      // Asked in this conversation (REST and other chats: the badge and a toast).
+      if (!ev.conversation_id || ev.conversation_id !== s.convId) return;
       const v = ev.turn_id ? s.turns.get(ev.turn_id) : null;
       approvalCard(v || null, ev);
     }));
@@ -450,6 +537,11 @@ export default {
       if (ev.kind === 'approval' && ev.approval) resolveApproval(ev.approval);
     }));
     offs.push(live.on('error', (ev) => {
+      if (typeof ev.id === 'number' && ev.turn_id === undefined) {
+        // A refused approve/reject ({"type":"error","code","id"}).
+        refusedDecision(ev);
+        return;
+      }
       if (ev.conversation_id !== undefined && ev.conversation_id !== s.convId) return;
       if (ev.turn_id === undefined && s.waiting !== null) {
         // The turn did not start (busy, too long, …).

@@ -1,10 +1,12 @@
 // pages/settings.js — appearance, notifications, persona mode, the LLM,
-// the account, API tokens and (for admins) users.
+// the account, API tokens, the calendar's subscription link and (for
+// admins) users.
 
 import { get, post, del, api } from '../api.js';
 import { h, icon, field, formStatus, loading, errorBox, confirmDialog, formatRelative, formatDateTime } from '../dom.js';
 import { setTheme } from '../theme.js';
 import { askNotificationPermission, notificationPermission, chime, unlockAudio } from '../notify.js';
+import { feedPanel } from './calendar.js';
 
 function section(id, title, sub, ...body) {
   return h('section', { class: 'card settings-section', 'aria-labelledby': id },
@@ -175,6 +177,9 @@ export default {
       }
     });
     grid.append(section('s-tokens', 'API tokens', 'For the command line (LARES_TOKEN), scripts and OpenAI clients.', tForm, tStatus, secret, tokList));
+
+    // ---- calendar subscription ----
+    grid.append(section('s-feed', 'Calendar subscription', null, feedPanel()));
 
     async function loadTokens() {
       try {
