@@ -1064,9 +1064,12 @@ emit_tool_event (LaresTurn *t, const char *id, const char *tool, JsonNode *args,
 static void
 emit_approval (LaresTurn *t, const char *id, const LaresApproval *a, JsonNode *args)
 {
+  JsonObject *members = lares_approval_required_members (a);
+
+  /* The event's header already names the turn's conversation. */
+  json_object_remove_member (members, "conversation_id");
   emit_tool_event (t, id, a->tool, args, "needs_approval", NULL, NULL, a);
-  emit (t, LARES_TURN_EVENT_APPROVAL, "approval_required", NULL, 0, NULL,
-        lares_approval_required_members (a));
+  emit (t, LARES_TURN_EVENT_APPROVAL, "approval_required", NULL, 0, NULL, members);
 }
 
 /* What the turn says about approvals it asked for. */
