@@ -231,7 +231,7 @@ give (LaresJob **out, LaresJob *job)
 gboolean
 lares_jobs_insert (sqlite3 *db, const LaresJob *job, int64_t now_ms, LaresJob **out, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "INSERT INTO jobs (user_id, kind, text, due_at, rrule, dtstart, tzid, seconds, "
       "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
@@ -276,7 +276,7 @@ run_get (sqlite3 *db, sqlite3_stmt *stmt, int64_t user_id, int64_t id, GError **
 LaresJob *
 lares_jobs_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, SQL_GET, error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (db, SQL_GET, error);
 
   return stmt ? run_get (db, stmt, user_id, id, error) : NULL;
 }
@@ -388,7 +388,7 @@ gboolean
 lares_jobs_snooze (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at, int64_t now_ms,
                    LaresJob **out, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "UPDATE jobs SET status = 'pending', due_at = ?3, snoozes = snoozes + 1, updated_at = ?4 "
       "WHERE user_id = ?1 AND id = ?2 AND status IN ('pending', 'fired') RETURNING " JOB_COLUMNS,
@@ -433,7 +433,7 @@ gboolean
 lares_jobs_fire (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at, int64_t next_due,
                  int64_t now_ms, LaresJob **out, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, SQL_FIRE, error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (db, SQL_FIRE, error);
 
   return stmt && run_fire (db, stmt, user_id, id, due_at, next_due, now_ms, out, error);
 }
@@ -487,7 +487,7 @@ lares_jobs_firing_fire (LaresJobsFiring *f, int64_t user_id, int64_t id, int64_t
 gboolean
 lares_jobs_mark_delivered (sqlite3 *db, int64_t user_id, int64_t id, int64_t now_ms, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "UPDATE jobs SET delivered_at = ?3 WHERE user_id = ?1 AND id = ?2", error);
   int rc;
 
@@ -507,11 +507,11 @@ lares_jobs_undelivered (sqlite3 *db, int64_t user_id, int64_t since_ms, unsigned
                         GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "SELECT " JOB_COLUMNS " FROM jobs WHERE user_id = ?1 AND fired_at >= ?2 "
-                         "AND fired_at IS NOT NULL AND delivered_at IS NULL "
-                         "ORDER BY fired_at, id LIMIT ?3",
-                         error);
+      lares_sql_cached (db,
+                        "SELECT " JOB_COLUMNS " FROM jobs WHERE user_id = ?1 AND fired_at >= ?2 "
+                        "AND fired_at IS NOT NULL AND delivered_at IS NULL "
+                        "ORDER BY fired_at, id LIMIT ?3",
+                        error);
   g_autoptr (GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_job_free);
   int rc;
 
@@ -533,7 +533,7 @@ lares_jobs_undelivered (sqlite3 *db, int64_t user_id, int64_t since_ms, unsigned
 gboolean
 lares_jobs_scan_pending (sqlite3 *db, LaresJobScanFunc func, gpointer data, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT id, user_id, due_at FROM jobs WHERE status = 'pending' ORDER BY due_at", error);
   int rc;
 

@@ -130,10 +130,10 @@ lares_notes_insert_tagged (sqlite3 *db, int64_t user_id, const char *title, cons
                            const char *const *tags, int64_t now_ms, LaresNote **out, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "INSERT INTO notes (user_id, title, body, created_at, updated_at, tags) "
-                         "VALUES (?1, ?2, ?3, ?4, ?4, ?5) RETURNING " NOTE_COLUMNS,
-                         error);
+      lares_sql_cached (db,
+                        "INSERT INTO notes (user_id, title, body, created_at, updated_at, tags) "
+                        "VALUES (?1, ?2, ?3, ?4, ?4, ?5) RETURNING " NOTE_COLUMNS,
+                        error);
   g_autofree char *tags_json = tags_to_json (tags);
   int rc;
 
@@ -158,7 +158,7 @@ lares_notes_insert_tagged (sqlite3 *db, int64_t user_id, const char *title, cons
 LaresNote *
 lares_notes_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT " NOTE_COLUMNS " FROM notes WHERE user_id = ?1 AND id = ?2", error);
   int rc;
 
@@ -197,10 +197,10 @@ GPtrArray *
 lares_notes_list (sqlite3 *db, int64_t user_id, int64_t before_id, unsigned limit, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "SELECT " NOTE_COLUMNS " FROM notes WHERE user_id = ?1 AND id < ?2 "
-                         "ORDER BY id DESC LIMIT ?3",
-                         error);
+      lares_sql_cached (db,
+                        "SELECT " NOTE_COLUMNS " FROM notes WHERE user_id = ?1 AND id < ?2 "
+                        "ORDER BY id DESC LIMIT ?3",
+                        error);
 
   if (stmt == NULL)
     return NULL;
@@ -215,7 +215,7 @@ lares_notes_list_tagged (sqlite3 *db, int64_t user_id, const char *tag, int64_t 
                          unsigned limit, GError **error)
 {
   /* note_tags (user_id, tag, note_id) gives the order; notes by rowid. */
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT n.id, n.user_id, n.title, n.body, n.created_at, n.updated_at, n.tags "
       "FROM note_tags t CROSS JOIN notes n ON n.id = t.note_id "
@@ -238,12 +238,12 @@ lares_notes_update (sqlite3 *db, int64_t user_id, int64_t id, LaresNoteFields fi
                     LaresNote **out, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "UPDATE notes SET title = CASE WHEN ?3 THEN ?4 ELSE title END, "
-                         "body = CASE WHEN ?5 THEN ?6 ELSE body END, "
-                         "tags = CASE WHEN ?7 THEN ?8 ELSE tags END, updated_at = ?9 "
-                         "WHERE user_id = ?1 AND id = ?2 RETURNING " NOTE_COLUMNS,
-                         error);
+      lares_sql_cached (db,
+                        "UPDATE notes SET title = CASE WHEN ?3 THEN ?4 ELSE title END, "
+                        "body = CASE WHEN ?5 THEN ?6 ELSE body END, "
+                        "tags = CASE WHEN ?7 THEN ?8 ELSE tags END, updated_at = ?9 "
+                        "WHERE user_id = ?1 AND id = ?2 RETURNING " NOTE_COLUMNS,
+                        error);
   g_autofree char *tags_json = tags_to_json (tags);
   int rc;
 
@@ -280,7 +280,7 @@ gboolean
 lares_notes_delete (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "DELETE FROM notes WHERE user_id = ?1 AND id = ?2", error);
+      lares_sql_cached (db, "DELETE FROM notes WHERE user_id = ?1 AND id = ?2", error);
   int rc;
 
   if (stmt == NULL)
@@ -442,7 +442,7 @@ lares_notes_search (sqlite3 *db, int64_t user_id, const char *fts_query, int64_t
 {
   /* FTS5 first (CROSS JOIN keeps that order) so it can hand rows over in
    * rank order; the join back to notes filters by owner. */
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT n.id, n.user_id, n.title, n.body, n.created_at, n.updated_at, n.tags, "
       "rank, highlight (notes_fts, 0, char (1), char (2)), "
