@@ -29,6 +29,8 @@
 #include <malloc.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK (lares - chat - error - quark, lares_chat_error)
 
@@ -309,7 +311,12 @@ engine_thread (gpointer data)
 {
   LaresChat *chat = data;
   g_autoptr (GError) error = NULL;
-  LaresIntentEngine *engine = lares_intent_engine_new_builtin ("en", &error);
+  LaresIntentEngine *engine;
+
+  /* Start-up's own steps (a first start's password hash, the store) come
+   * first on a busy machine: the daemon answers before the engine is there. */
+  (void)setpriority (PRIO_PROCESS, (id_t)gettid (), 10);
+  engine = lares_intent_engine_new_builtin ("en", &error);
 
   /* The built-in templates are tested; failing here is a broken build. */
   if (engine == NULL)

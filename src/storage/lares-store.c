@@ -390,6 +390,7 @@ migrate (sqlite3 *db, GError **error)
   g_auto (GStrv) names = migration_names ();
   int version = user_version (db);
   int head = lares_store_schema_head ();
+  GError *local = NULL;
 
   if (version < 0)
     return lares_sql_throw (db, sqlite3_errcode (db), error);
@@ -401,40 +402,49 @@ migrate (sqlite3 *db, GError **error)
                    version, head);
       return FALSE;
     }
+  if (version == head)
+    return TRUE;
+  /* Every pending migration and the version bump commit together or not at
+   * all: one fsync for a new database instead of one per file. */
+  if (!lares_sql_exec (db, "BEGIN IMMEDIATE", error))
+    return FALSE;
   for (size_t i = 0; names && names[i]; i++)
     {
       int n = migration_number (names[i]);
       g_autofree char *path = NULL;
       g_autoptr (GBytes) sql = NULL;
-      g_autofree char *set_version = NULL;
 
       if (n < 0)
         {
-          g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_MIGRATE,
+          g_set_error (&local, LARES_STORE_ERROR, LARES_STORE_ERROR_MIGRATE,
                        "bad migration name '%s'", names[i]);
-          return FALSE;
+          break;
         }
       if (n <= version)
         continue;
       path = g_strconcat ("/lares/migrations/", names[i], NULL);
       sql = g_resource_lookup_data (lares_storage_get_resource (), path,
-                                    G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+                                    G_RESOURCE_LOOKUP_FLAGS_NONE, &local);
       if (sql == NULL)
-        return FALSE;
-      set_version = g_strdup_printf ("PRAGMA user_version=%d;", n);
-      /* The migration and its version bump commit together or not at all. */
-      if (!lares_sql_exec (db, "BEGIN IMMEDIATE", error))
-        return FALSE;
-      if (!lares_sql_exec (db, g_bytes_get_data (sql, NULL), error) ||
-          !lares_sql_exec (db, set_version, error) || !lares_sql_exec (db, "COMMIT", error))
+        break;
+      if (!lares_sql_exec (db, g_bytes_get_data (sql, NULL), &local))
         {
-          sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
-          g_prefix_error (error, "migration %s: ", names[i]);
-          return FALSE;
+          g_prefix_error (&local, "migration %s: ", names[i]);
+          break;
         }
-      g_info ("store: migrated to schema %d (%s)", n, names[i]);
     }
-  return TRUE;
+  if (local == NULL)
+    {
+      g_autofree char *set_version = g_strdup_printf ("PRAGMA user_version=%d;", head);
+      if (lares_sql_exec (db, set_version, &local) && lares_sql_exec (db, "COMMIT", &local))
+        {
+          g_info ("store: migrated from schema %d to %d", version, head);
+          return TRUE;
+        }
+    }
+  sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+  g_propagate_error (error, local);
+  return FALSE;
 }
 
 /* Run @func inside BEGIN IMMEDIATE ... COMMIT on @db. */
