@@ -436,31 +436,65 @@ lares_note_hit_free (LaresNoteHit *hit)
   g_free (hit);
 }
 
+/* The id of the @window-th newest note of @user_id matching @fts_query
+ * (below @before_id), or 0 when fewer match.  FTS5 walks its doclist
+ * newest first here without scoring anything. */
+static gboolean
+rank_floor (sqlite3 *db, int64_t user_id, const char *fts_query, int64_t before_id, unsigned window,
+            int64_t *floor_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
+      db,
+      "SELECT notes_fts.rowid FROM notes_fts CROSS JOIN notes n ON n.id = notes_fts.rowid "
+      "WHERE notes_fts MATCH ?1 AND notes_fts.rowid < ?3 AND n.user_id = ?2 "
+      "ORDER BY notes_fts.rowid DESC LIMIT 1 OFFSET ?4",
+      error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, fts_query, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, user_id);
+  sqlite3_bind_int64 (stmt, 3, before_id);
+  sqlite3_bind_int (stmt, 4, (int)window - 1);
+  rc = sqlite3_step (stmt);
+  *floor_id = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return lares_sql_throw (db, rc, error);
+  return TRUE;
+}
+
 GPtrArray *
 lares_notes_search (sqlite3 *db, int64_t user_id, const char *fts_query, int64_t before_id,
                     unsigned offset, unsigned limit, GError **error)
 {
   /* FTS5 first (CROSS JOIN keeps that order) so it can hand rows over in
-   * rank order; the join back to notes filters by owner. */
+   * rank order; the join back to notes filters by owner.  Only matches at
+   * or above the floor are scored (see rank_floor and notes.md, Cost). */
   g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT n.id, n.user_id, n.title, n.body, n.created_at, n.updated_at, n.tags, "
       "rank, highlight (notes_fts, 0, char (1), char (2)), "
       "snippet (notes_fts, 1, char (1), char (2), '…', 16) "
       "FROM notes_fts CROSS JOIN notes n ON n.id = notes_fts.rowid "
-      "WHERE notes_fts MATCH ?1 AND n.user_id = ?2 AND n.id < ?3 "
+      "WHERE notes_fts MATCH ?1 AND notes_fts.rowid >= ?6 AND notes_fts.rowid < ?3 "
+      "AND n.user_id = ?2 "
       "ORDER BY rank LIMIT ?4 OFFSET ?5",
       error);
   g_autoptr (GPtrArray) hits = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_note_hit_free);
+  unsigned window = MAX (LARES_NOTES_RANK_WINDOW, 2 * (offset + limit));
+  int64_t before = before_id > 0 ? before_id : INT64_MAX;
+  int64_t floor_id = 0;
   int rc;
 
-  if (stmt == NULL)
+  if (stmt == NULL || !rank_floor (db, user_id, fts_query, before, window, &floor_id, error))
     return NULL;
   sqlite3_bind_text (stmt, 1, fts_query, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 2, user_id);
-  sqlite3_bind_int64 (stmt, 3, before_id > 0 ? before_id : INT64_MAX);
+  sqlite3_bind_int64 (stmt, 3, before);
   sqlite3_bind_int (stmt, 4, (int)limit);
   sqlite3_bind_int (stmt, 5, (int)offset);
+  sqlite3_bind_int64 (stmt, 6, floor_id);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       LaresNoteHit *hit = g_new0 (LaresNoteHit, 1);
