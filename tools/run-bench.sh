@@ -849,6 +849,17 @@ EOF
         n=$((n + 1))
         echo "- **Bytes per simple turn are not smaller than OpenClaw's** ($chat_bytes bytes)."
     fi
+    la_before="$(get machine.loadavg_before | cut -d' ' -f1)"; la_after="$(get machine.loadavg_after | cut -d' ' -f1)"
+    if awk -v a="$la_before" -v b="$la_after" -v n="$cores" 'BEGIN { exit !(a > n / 2 || b > n / 2) }'; then
+        n=$((n + 1))
+        cat <<EOF
+- **The machine was busy with other work during this run** (load average $la_before before,
+  $la_after after, on $cores cores): every wall-clock figure above includes waiting for a core,
+  most of all the tails and the figures that need both cores (fan-out, 100 concurrent turns,
+  turns/s). CPU-time figures (daemon CPU per turn or per delivery, notes search CPU time) are
+  less affected; compare runs by those, and by the load line in the machine table.
+EOF
+    fi
     [ "$n" -gt 0 ] || echo "None: every budget above is met and nothing unusual was seen."
     echo
 } >>"$tmp_doc"
