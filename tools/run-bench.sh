@@ -89,7 +89,13 @@ status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 # regardless and record how busy they were (1 s sample) and the load average.
 bench_nice="${BENCH_NICE:--10}"
 if [ "$bench_nice" != 0 ] && renice -n "$bench_nice" -p $$ >/dev/null 2>&1; then
-    put machine.nice "$bench_nice"
+    # With the kernel's autogroups, nice only ranks processes of one session
+    # against each other: the session's group needs it too.
+    if [ -w "/proc/$$/autogroup" ] && echo "$bench_nice" >"/proc/$$/autogroup" 2>/dev/null; then
+        put machine.nice "$bench_nice (and its session's autogroup)"
+    else
+        put machine.nice "$bench_nice"
+    fi
 else
     put machine.nice "0 (not allowed to change it)"
 fi
