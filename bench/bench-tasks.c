@@ -109,7 +109,7 @@ main (int argc, char **argv)
   printf ("tasks.n=%d\n", N_TASKS);
   printf ("tasks.insert_ms=%.1f\n", (double)(g_get_monotonic_time () - t0) / 1000);
 
-  db = lares_store_open_reader (store, &error);
+  db = lares_store_open_reader_cached (store, &error);
   if (db == NULL)
     {
       fprintf (stderr, "bench-tasks: %s\n", error->message);
@@ -134,7 +134,7 @@ main (int argc, char **argv)
         }
       pending = a->len;
     }
-  sqlite3_close (db);
+  lares_sql_close (db);
   bench_sort (times, RUNS);
   bench_sort (by_id, RUNS);
   printf ("tasks.pending=%u\n", pending);

@@ -16,9 +16,14 @@
 #      runs, medians); then once with the libsoup client
 #   7. the peer's own harness (shared/peers/openclaw: fake_llm.py + bench.py)
 #      against lares, 3 times each at 1 and 10 clients (needs python3)
+#   8. bench-notes: full-text search over 100,000 notes
+#   9. bench-tasks: the task list sorted by urgency over 10,000 tasks
+#  10. bench-scheduler: 100,000 pending jobs; lateness of a spread and a burst
 # Every figure in PERFORMANCE.md comes from this run or, for the peer, from
 # shared/peers/openclaw/RESULTS.md; nothing is typed in by hand.
-# Environment: PEER_RESULTS (path of OpenClaw's RESULTS.md), PEER_DIR (the
+# Environment: BENCH_NICE (nice value to run at when allowed, -10: on a
+# machine shared with other builds, their work then weighs less against the
+# benchmarks; 0 leaves it), PEER_RESULTS (path of OpenClaw's RESULTS.md), PEER_DIR (the
 # peer's harness directory), BENCH_OUT (keep raw outputs there instead of a
 # temporary directory), FANOUT_ROUNDS (200), CHAT_RUNS (3), BENCH_IDLE_WAIT
 # (seconds to wait for a quiet machine first, 60).
@@ -32,12 +37,16 @@ bench_start="$build/bench/bench-start"
 bench_fanout="$build/bench/bench-ws-fanout"
 bench_intent="$build/bench/bench-intent"
 bench_chat="$build/bench/bench-chat"
+bench_notes="$build/bench/bench-notes"
+bench_tasks="$build/bench/bench-tasks"
+bench_sched="$build/bench/bench-scheduler"
 fake_llm="$build/tests/fake-llm"
 doc="$root/docs/PERFORMANCE.md"
 rounds="${FANOUT_ROUNDS:-200}"
 chat_runs="${CHAT_RUNS:-3}"
 
-for f in "$lares" "$bench_start" "$bench_fanout" "$bench_intent" "$bench_chat" "$fake_llm"; do
+for f in "$lares" "$bench_start" "$bench_fanout" "$bench_intent" "$bench_chat" "$fake_llm" \
+    "$bench_notes" "$bench_tasks" "$bench_sched"; do
     [ -x "$f" ] || { echo "run-bench: $f is missing; build $build first" >&2; exit 1; }
 done
 command -v wrk >/dev/null 2>&1 || { echo "run-bench: wrk is not installed (tools/bootstrap.sh bench)" >&2; exit 1; }
@@ -78,6 +87,18 @@ status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 # Other work on the machine skews every figure.  Wait up to BENCH_IDLE_WAIT
 # seconds (default 60) for the cores to be under 25 % busy, then go on
 # regardless and record how busy they were (1 s sample) and the load average.
+bench_nice="${BENCH_NICE:--10}"
+if [ "$bench_nice" != 0 ] && renice -n "$bench_nice" -p $$ >/dev/null 2>&1; then
+    # With the kernel's autogroups, nice only ranks processes of one session
+    # against each other: the session's group needs it too.
+    if [ -w "/proc/$$/autogroup" ] && echo "$bench_nice" >"/proc/$$/autogroup" 2>/dev/null; then
+        put machine.nice "$bench_nice (and its session's autogroup)"
+    else
+        put machine.nice "$bench_nice"
+    fi
+else
+    put machine.nice "0 (not allowed to change it)"
+fi
 idle_wait="${BENCH_IDLE_WAIT:-60}"
 waited=0
 while :; do
@@ -327,6 +348,18 @@ PY
     python3 --version 2>&1 | sed 's/^Python /peerh.python=/' >>"$results"
 fi
 
+# ---- 8, 9, 10. notes search, task list, scheduler ----------------------------------------
+say "== bench-notes (100,000 notes, 8 queries x 50)"
+"$bench_notes" >"$out/notes.txt"
+sed 's/^/notes./' "$out/notes.txt" >>"$results"
+say "== bench-tasks (10,000 tasks, list by urgency)"
+"$bench_tasks" >"$out/tasks.txt"
+cat "$out/tasks.txt" >>"$results"
+say "== bench-scheduler (100,000 pending; a spread of 3,000 and a burst of 1,000)"
+"$bench_sched" >"$out/scheduler.txt"
+cat "$out/scheduler.txt" >>"$results"
+put machine.loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+
 say "== results"
 cat "$results" >&2
 
@@ -425,6 +458,10 @@ v_c100="$(verdict "$c100_p99" 20)"; v_b100="$(verdict "$b100_p99" 20)"
 v_tput="$(verdict_gt "$tput" 1000)"
 v_bytes="$(verdict "$chat_bytes" 61000)"
 v_chat_idle="$(verdict "$(mb "$chat_idle_kib")" 15)"
+notes_p50="$(get notes.search_p50_ms)"; v_notes="$(verdict "$notes_p50" 5)"
+spread_p99="$(get scheduler.spread.lateness_ms_p99)"; burst_p99="$(get scheduler.burst.lateness_ms_p99)"
+v_sched_late="$(both "$(verdict "$spread_p99" 50)" "$(verdict "$burst_p99" 50)")"
+sched_kib="$(get scheduler.rss_peak_kib)"; v_sched_mem="$(verdict "$(mb "$sched_kib")" 50)"
 
 stop_note() { # CLIENT
     w="$(get "$1.stop_warning")"
@@ -459,6 +496,8 @@ and are read from its RESULTS.md.
 | libraries | $versions |
 | compiler / load generator | $cc_version; wrk $wrk_version |
 | other load just before the run | both cores $(get machine.busy_before_pct) % busy (1 s sample, after waiting $(get machine.waited_s) s for < 25 %); load average $(get machine.loadavg_before) |
+| load average at the end of the run | $(get machine.loadavg_after) (other builds and tests on the machine raise it; CPU-time figures are less affected than wall times) |
+| priority of the benchmarks | nice $(get machine.nice) (children inherit it; other work on the machine keeps nice 0) |
 
 ## Results against the budgets
 
@@ -479,6 +518,10 @@ and are read from its RESULTS.md.
 | turns/s against a zero-delay fake LLM ($(get chat.tput.concurrency) connections) | $tput turns/s; daemon CPU $(get chat.tput.daemon_cpu_us_per_turn) µs per turn | > 1,000 | $v_tput | $peer_c10_tps turns/s (10 clients, 3 runs) |
 | bytes sent to the LLM per simple turn | $chat_bytes bytes | report; smaller than OpenClaw's | $v_bytes | ~$peer_bytes |
 | idle RSS with an LLM configured, $(get chat.idle_wait_ms) ms after ready | $(kib_mb "$chat_idle_kib") | < 15 MB | $v_chat_idle | — |
+| notes search, 100,000 notes (FTS5), p50 / p99 over 8 queries × 50 | $notes_p50 / $(get notes.search_p99_ms) ms (CPU time $(get notes.search_cpu_p50_ms) / $(get notes.search_cpu_p99_ms) ms) | p50 < 5 ms | $v_notes | — |
+| scheduler, 100,000 pending: fire lateness p99, a spread of $(get scheduler.spread.fired) / a burst of $(get scheduler.burst.fired) at one instant | $spread_p99 / $burst_p99 ms | p99 < 50 ms | $v_sched_late | — |
+| scheduler, 100,000 pending: process RSS at peak (index alone) | $(kib_mb "$sched_kib") ($(kib_mb "$(get scheduler.index_kib)")) | < 50 MB | $v_sched_mem | — |
+| task list sorted by urgency, $(get tasks.n) tasks ($(get tasks.pending) pending), p50 / p99 | $(get tasks.list_urgency_ms_p50) / $(get tasks.list_urgency_ms_p99) ms | no budget | — | — |
 | RSS after the 100-connection phases (closed loop, then bursts) / peak | $(kib_mb "$(get chat.b100.rss_after_kib)") / $(kib_mb "$(get chat.b100.hwm_after_kib)") | no budget | — | $peer_peak peak (10 clients, process tree) |
 
 The start verdict uses p90, the fan-out verdict p99 over all $(get raw.deliveries) deliveries.
@@ -611,6 +654,58 @@ $(get peerh.daemon_exit). bench.py's CPU figure has 10 ms resolution (/proc cloc
 EOF
 fi
 
+# Notes, tasks, scheduler.
+{
+    cat <<EOF
+### Notes search, 100,000 notes (bench/bench-notes.c)
+
+$(get notes.notes) notes of 20–60 words from a 5,000-word Zipf-like vocabulary, one user;
+\`lares_notes_search()\` with limit 20 on a reader that keeps its statements, each query
+50 times after one unrecorded run. *matches* = notes containing the query;
+only the newest $(get notes.rank_window) of them are ranked (docs/internals/notes.md, Cost).
+Wall time is what the budget is about; the thread's CPU time is beside it because other
+work may share the machine.
+
+| query | matches | hits | wall p50 / p99 ms | CPU p50 ms |
+|---|---|---|---|---|
+EOF
+    q=0
+    while [ -n "$(get "notes.query_$q")" ]; do
+        printf '| `%s` | %s | %s | %s / %s | %s |\n' "$(get "notes.query_$q")" "$(get "notes.query_${q}_matches")" \
+            "$(get "notes.query_${q}_hits")" "$(get "notes.query_${q}_p50_ms")" "$(get "notes.query_${q}_p99_ms")" \
+            "$(get "notes.query_${q}_cpu_p50_ms")"
+        q=$((q + 1))
+    done
+    cat <<EOF
+| all | | | $(get notes.search_p50_ms) / $(get notes.search_p99_ms) (max $(get notes.search_max_ms)) | $(get notes.search_cpu_p50_ms) (p99 $(get notes.search_cpu_p99_ms)) |
+
+Inserting them (FTS triggers included, writes of 5,000): $(get notes.insert_ms) ms, $(get notes.insert_per_note_us) µs a note.
+
+### Task list, 10,000 tasks (bench/bench-tasks.c)
+
+$(get tasks.n) tasks (projects, tags, priorities, due dates, annotations, a few dependencies)
+inserted in $(get tasks.insert_ms) ms; \`lares_tasks_list()\` of the $(get tasks.pending) pending ones sorted by
+urgency (read, parse, blocking / blocked lookups, urgency, sort): p50 $(get tasks.list_urgency_ms_p50) ms, p99
+$(get tasks.list_urgency_ms_p99) ms; sorted by id: p50 $(get tasks.list_by_id_ms_p50) ms. No budget in SPEC §11.
+
+### Scheduler, 100,000 pending jobs (bench/bench-scheduler.c)
+
+| | |
+|---|---|
+| pending jobs (1,000 users, due over 30 days) | $(get scheduler.pending) |
+| scheduler start (scan of every pending job into the index) | $(get scheduler.start_ms) ms |
+| process RSS before / after the start (index) / peak | $(kib_mb "$(get scheduler.rss_before_kib)") / $(kib_mb "$(get scheduler.rss_kib)") ($(kib_mb "$(get scheduler.index_kib)")) / $(kib_mb "$sched_kib") |
+| spread: $(get scheduler.spread.fired) jobs due one every 2 ms, lateness p50 / p99 / max | $(get scheduler.spread.lateness_ms_p50) / $spread_p99 / $(get scheduler.spread.lateness_ms_max) ms |
+| burst: $(get scheduler.burst.fired) jobs due at one instant, lateness p50 / p99 / max | $(get scheduler.burst.lateness_ms_p50) / $burst_p99 / $(get scheduler.burst.lateness_ms_max) ms |
+| jobs still pending at the end (the 100,000 are due later) | $(get scheduler.still_pending) |
+
+Lateness = when the bus subscriber got the notification (after the firing committed:
+WAL, \`synchronous=FULL\`) − the job's due time. Load average after these three benches:
+$(get machine.loadavg_after).
+
+EOF
+} >>"$tmp_doc"
+
 # Honest lines for missed budgets and anomalies, computed from the figures.
 {
     echo "## Budgets missed and anomalies"
@@ -624,21 +719,27 @@ fi
   ($(get raw.daemon_cpu_us_per_delivery) µs per delivery), against $(get raw.base_daemon_cpu_us_per_post) µs for the same POST with no WebSocket
   open, so the last client of a round hears of the note $(get raw.last_p50_ms) ms (p50) after the
   POST. The spread column shows it is the fan-out, not the commit (POST alone:
-  $(get raw.base_post_p50_ms) ms p50), that takes the time. Where it goes (perf and strace on this
-  machine when the bench was written): one \`send()\` per connection from the main thread,
-  each doing the loopback TCP work for the receiver too, a fresh frame per connection in
-  libsoup, and a handful of main-loop wakeups per POST, each of which polls every socket
-  (GLib uses poll(2)). Both cores are shared by the daemon, the clients and that kernel work.
-  The libsoup client is slower still ($(get soup.bench_cpu_us_per_round) µs of bench CPU per round) because its
+  $(get raw.base_post_p50_ms) ms p50), that takes the time. Where it goes (callgrind of the daemon,
+  200 clients, 40 rounds, after the logging fix of this revision): about 16,000 instructions of
+  user-space work per delivery — libsoup builds and copies a frame per connection, queues it
+  behind an output source and still formats two debug lines per frame in \`g_logv\` (dropped at
+  once now; they were a fifth of the work), and each main-loop wakeup polls every socket
+  (\`g_main_context_prepare\`/\`check\`, GLib uses poll(2)) — plus, not counted there, one
+  \`send()\` per connection from the main thread doing the loopback TCP work of the receiver too.
+  Both cores are shared by the daemon, the clients and that kernel work. Meeting p99 < 10 ms
+  here needs the frame built once per event and written to each socket without libsoup's
+  per-connection queue (libsoup 3.2 has no API for it) or the deliveries spread over more
+  than one thread. The libsoup client is slower still ($(get soup.bench_cpu_us_per_round) µs of bench CPU per round) because its
   one GLib loop also scans all 1,000 sockets on every wakeup.
 EOF
     fi
     if [ "$v_cold" != "met" ] || [ "$v_warm" != "met" ]; then
         n=$((n + 1))
         echo "- **Start → ready < 50 ms is missed** (p90 cold $cold_p90 ms, warm $warm_p90 ms)."
-        echo "  A cold start (new data directory) creates the first admin, and hashing its password"
-        echo "  with Argon2id at OWASP's minimum (m=19 MiB, t=2) takes most of that on this machine;"
-        echo "  it happens once per installation. A warm start does no hashing."
+        echo "  A cold start (new data directory) creates the first admin; hashing its password with"
+        echo "  Argon2id at OWASP's minimum (m=19 MiB, t=2) takes ~20 ms on this machine and runs on a"
+        echo "  thread while the schema is created and the server set up, so it is the longest step of"
+        echo "  a first start. It happens once per installation; a warm start does no hashing."
     fi
     if [ "$v_idle" != "met" ]; then
         n=$((n + 1))
@@ -707,36 +808,28 @@ EOF
     waits its turn behind the others' work (inbound p50 $(get chat.c100.inbound_p50_ms) ms, outbound p50
     $(get chat.c100.outbound_p50_ms) ms). The latency budget at 100 needs the per-turn cost cut by several times.
   - *Why turns/s is low:* each turn costs the daemon $(get chat.tput.daemon_cpu_us_per_turn) µs of CPU, the fake LLM
-    $(get chat.tput.fake_cpu_us_per_turn) µs and the bench client $(get chat.tput.bench_cpu_us_per_turn) µs, all on the same $cores cores; the daemon's
-    main thread alone runs about two thirds of it, so it saturates first.
-  - *Where the daemon's time goes* (measured on this machine when the bench was written,
-    throughput phase, release build: \`perf record --call-graph dwarf -p PID\` for 8 s, 1,058
-    samples; \`perf stat -e 'syscalls:sys_enter_*'\` over 3,300 turns; \`strace -f\` of one turn):
-    1. **Sending the stream, ~23 % of daemon CPU** (\`g_socket_send_with_blocking\` from the
-       main loop). \`lares_request_stream_write()\` appends one chunk per token, and libsoup's
-       chunked writer sends every chunk as three \`send()\` calls (size line, data, CRLF): ~74
-       \`send()\` per turn for 20 tokens, each doing the loopback TCP work of both ends.
-       Fix: coalesce the tokens parsed from one LLM read into one chunk (flush at the end of
-       \`lares_llm_lines_feed\` or from an idle), so a read costs 3 sends instead of 3 per token.
-    2. **The store writer, ~27 %** (\`write_thread\`): one transaction per write job and three
-       jobs per turn (turn begin, \`llm_calls\` row, turn finish), each commit a WAL append
-       (\`sqlite3WalFrames\` 14 %) and an \`fdatasync\` (11 %, 3.1 per turn; p50 0.28 ms, p90
-       0.94 ms each on this disk), and the writer waits for each. Fix: group commit — drain
-       the queued jobs into one transaction, one fdatasync per batch.
-    3. **Preparing SQL at every call, ~10 %** (\`sqlite3_prepare_v2\` under
-       \`lares_sql_prepare\`: credentials lookup, \`turn_begin\`, \`lares_llm_calls_insert\`,
-       \`lares_facts_list\`, \`lares_turn_finish\`, \`lares_user_setting_get\`,
-       \`conversation_touch\`) and \`BEGIN\`/\`COMMIT\` re-parsed by \`sqlite3_exec\`. Fix: keep
-       prepared statements per connection (\`SQLITE_PREPARE_PERSISTENT\`).
-    4. **Parsing the LLM stream, ~7 %** (\`lares_llm_accum_feed\` → \`lares_llm_json_parse\` →
-       \`json_parser_load_from_data\`: a new json-glib parse of every SSE event). Fix: a fast
-       path for the common \`{"choices":[{"delta":{"content":…}}]}\` chunk, or one reused parser.
-    5. **Authentication reads SQLite on the main thread, ~2 %** (\`lares_request_authenticate\` →
-       \`lares_credentials_lookup\`, every request): also a blocking read on the main context.
-       Fix: an in-memory token cache invalidated on revoke.
-    Latency at 1 client is the same work in series plus thread hops (main → reader pool for
-    facts and settings → main → LLM request; the first token leaves only after every event of
-    that LLM read is parsed and queued): inbound p50 $(get chat.c1.inbound_p50_ms) ms, outbound p50 $(get chat.c1.outbound_p50_ms) ms.
+    $(get chat.tput.fake_cpu_us_per_turn) µs and the bench client $(get chat.tput.bench_cpu_us_per_turn) µs, all on the same $cores cores: $(awk -v a="$(get chat.tput.daemon_cpu_us_per_turn)" -v b="$(get chat.tput.fake_cpu_us_per_turn)" -v c="$(get chat.tput.bench_cpu_us_per_turn)" -v n="$cores" 'BEGIN { t = a + b + c; if (t > 0) printf "%.0f µs a turn in all, so even with every core busy all the time the machine tops out near %.0f turns/s", t, n * 1e6 / t; else print "?" }').
+    The daemon's main thread runs about five sixths of the daemon's share (the store writer
+    the rest) and about a third of it is kernel time (loopback TCP for the client, the LLM
+    and a new connection per request; see "One request per connection" in
+    docs/internals/http.md). Above 1,000 turns/s on this machine needs the daemon under
+    ~$(awk -v b="$(get chat.tput.fake_cpu_us_per_turn)" -v c="$(get chat.tput.bench_cpu_us_per_turn)" -v n="$cores" 'BEGIN { printf "%.0f", n * 1e6 / 1000 - b - c }') µs a turn with perfect use of both cores, i.e. roughly halved again, or the fake LLM and
+    the client on other cores.
+  - *Where the daemon's time goes* (callgrind, release build with symbols, 400 turns at one
+    connection, instructions per turn = (run of 500 − run of 100) / 400, so start-up cancels
+    out): 1.72 M instructions of user-space work per turn, of which ~0.9 M on the main thread
+    and ~0.8 M on the store writer. Before this revision it was 2.41 M, a quarter of it in
+    \`sqlite3_prepare_v2\` (statements are now kept per connection, docs/internals/store.md).
+    Main thread, inclusive: reading the LLM stream and forwarding 20 tokens ~0.64 M
+    (SSE scan ~85 k, the final usage chunk through json-glib 63 k, the events to the
+    OpenAI stream ~140 k, libsoup's reads and chunked writes the rest), starting the turn
+    (intent match 44 k, context and LLM request 0.2 M) ~0.29 M, the HTTP request (headers,
+    credential lookup 21 k, body parse 82 k) ~0.2 M, finishing ~0.13 M. Writer: the turn's
+    begin and finish writes ~0.24 M each (FK checks and four index updates per row, WAL
+    frames and their checksums), the \`llm_calls\` row 46 k.
+    Latency at 1 client is that work in series plus thread hops and kernel wake-ups:
+    inbound p50 $(get chat.c1.inbound_p50_ms) ms (accept, parse, authenticate, start the turn, send the LLM
+    request), outbound p50 $(get chat.c1.outbound_p50_ms) ms (read the first token, forward it at the next idle).
 EOF
     fi
     po="$(get peerh.c1.outbound_ms_p50)"; pno="$(get peerhnd.c1.outbound_ms_p50)"
@@ -755,9 +848,32 @@ EOF
         n=$((n + 1))
         echo "- **Idle RSS < 15 MB is missed with an LLM configured** ($(kib_mb "$chat_idle_kib"); $(kib_mb "$idle_kib") without one)."
     fi
+    if [ "$v_notes" != "met" ]; then
+        n=$((n + 1))
+        cat <<EOF
+- **Notes search p50 < 5 ms is missed** (wall p50 $notes_p50 ms over all queries; the
+  search thread's CPU time p50 $(get notes.search_cpu_p50_ms) ms, the rest being time spent
+  waiting for a core on the shared machine). Per query in the details.
+EOF
+    fi
+    if [ "$v_sched_late" != "met" ] || [ "$v_sched_mem" != "met" ]; then
+        n=$((n + 1))
+        echo "- **Scheduler budgets missed:** lateness p99 spread $spread_p99 ms / burst $burst_p99 ms ($v_sched_late), peak RSS $(kib_mb "$sched_kib") ($v_sched_mem)."
+    fi
     if [ "$v_bytes" != "met" ]; then
         n=$((n + 1))
         echo "- **Bytes per simple turn are not smaller than OpenClaw's** ($chat_bytes bytes)."
+    fi
+    la_before="$(get machine.loadavg_before | cut -d' ' -f1)"; la_after="$(get machine.loadavg_after | cut -d' ' -f1)"
+    if awk -v a="$la_before" -v b="$la_after" -v n="$cores" 'BEGIN { exit !(a > n / 2 || b > n / 2) }'; then
+        n=$((n + 1))
+        cat <<EOF
+- **The machine was busy with other work during this run** (load average $la_before before,
+  $la_after after, on $cores cores): every wall-clock figure above includes waiting for a core,
+  most of all the tails and the figures that need both cores (fan-out, 100 concurrent turns,
+  turns/s). CPU-time figures (daemon CPU per turn or per delivery, notes search CPU time) are
+  less affected; compare runs by those, and by the load line in the machine table.
+EOF
     fi
     [ "$n" -gt 0 ] || echo "None: every budget above is met and nothing unusual was seen."
     echo
@@ -771,7 +887,8 @@ cat >>"$tmp_doc" <<EOF
   \`lares.conf\`, log level info, on 127.0.0.1 with port 0, and a fresh data directory under
   \`${TMPDIR:-/tmp}\` unless stated otherwise. Nothing is pinned to a core: the daemon, the
   load generator and the kernel's loopback TCP share the $cores cores, as they would on a
-  household box.
+  household box. The script and everything it starts run at nice $(get machine.nice)
+  (\`BENCH_NICE\`), so unrelated work on a shared machine takes less of those cores.
 - **Start → ready** (\`bench/bench-start.c\`). The clock starts just before \`posix_spawn\` of
   \`lares serve -d DIR -p 0\`; the bench reads the port from the one stdout line, then sends
   \`GET /readyz\` over a new raw loopback TCP connection, again and again with no pause, until
@@ -781,7 +898,11 @@ cat >>"$tmp_doc" <<EOF
   every run. Each daemon then gets SIGTERM and must exit 0. CPU at readiness is the sum of
   \`/proc/PID/task/*/schedstat\` run time.
 - **Idle RSS.** One more warm start, left alone $(get idle.wait_ms) ms after ready, then VmRSS from
-  \`/proc/PID/status\`. MB = 10^6 bytes as in SPEC §11; MiB given alongside.
+  \`/proc/PID/status\`. MB = 10^6 bytes as in SPEC §11; MiB given alongside. VmRSS counts the
+  file-backed pages the process has mapped as well as its own memory; once start-up is over
+  lares unmaps the clean read-only pages the dynamic loader read (symbol tables, relocations;
+  \`lares_proc_drop_clean_file_pages\`, about 5 MB), which stay in the page cache and come back
+  with a minor fault if read again. The anonymous (private) part is in the details.
 - **\`/healthz\` req/s.** \`wrk -t1 -c32 -d10s --latency\` (after a 2 s unrecorded warm-up), then
   \`wrk -t1 -c1 -d5s --latency\`, against one daemon. wrk and the daemon share the $cores cores, so
   req/s is bounded by both; daemon CPU is the change in utime + stime from \`/proc/PID/stat\`
@@ -850,6 +971,21 @@ cat >>"$tmp_doc" <<EOF
   \`--concurrency 10 --turns 100 --warmup 0\`, three times each; medians of the three. Its
   overhead is the client's TTFT minus the fake's configured delay (0), so it includes the
   Python fake's own time to its first token; CPU per turn is the daemon's /proc ticks.
+- **Notes search** (\`bench/bench-notes.c\`). One store in a temporary directory, one user,
+  100,000 notes written through \`lares_notes_insert_tagged()\` (so the FTS5 triggers build the
+  index as in the daemon), then 8 fixed queries (a rare word, a common one, a very common one,
+  AND-ed words, prefixes, a tag) through \`lares_notes_query_build()\` and
+  \`lares_notes_search()\` (limit 20) on one reader connection that keeps its statements: one
+  unrecorded run, then 50 timed runs each, wall time (CLOCK_MONOTONIC) and the thread's CPU time.
+  The store part of \`GET /api/v1/search\`; HTTP adds a few tens of µs.
+- **Task list** (\`bench/bench-tasks.c\`). 10,000 tasks written through the store API, then
+  \`lares_tasks_list()\` of the pending ones sorted by urgency, 60 times on one reader.
+- **Scheduler** (\`bench/bench-scheduler.c\`). One process with the real store (WAL,
+  \`synchronous=FULL\`) and the real clock: 100,000 pending jobs of 1,000 users due over 30 days
+  written in one transaction and checkpointed (set-up), then the scheduler starts (RSS before
+  and after: the index), a spread of 3,000 timers due one every 2 ms and then a burst of 1,000
+  due at the same instant fire for one user with a bus subscriber; lateness = when the
+  subscriber got the notification − the due time.
 - **Reproduce:** \`make bench\`, or \`tools/run-bench.sh BUILD_DIR\`; the benches also run as
   \`meson test -C BUILD_DIR --benchmark\`. \`BENCH_OUT=dir\` keeps the raw outputs.
 EOF

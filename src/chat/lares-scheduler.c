@@ -384,12 +384,15 @@ mark_idle_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Publish a firing of @job to every connection of its user. */
+/* Publish a firing of @job to every connection of its user.  The event is
+ * written as text in one pass: a burst fires hundreds of jobs at once, and
+ * building and serializing JSON nodes for each was most of the main
+ * thread's share of it. */
 static void
 notify (LaresScheduler *s, const LaresJob *job, gboolean late, gboolean again)
 {
-  g_autoptr (JsonBuilder) b = NULL;
-  g_autoptr (JsonNode) event = NULL;
+  g_autoptr (GBytes) event = NULL;
+  GString *text;
   int64_t pair[2] = { job->user_id, job->id };
 
   if (lares_bus_count (s->bus, job->user_id) == 0)
@@ -399,24 +402,16 @@ notify (LaresScheduler *s, const LaresJob *job, gboolean late, gboolean again)
         g_hash_table_add (s->undelivered, g_memdup2 (&user, sizeof user));
       return;
     }
-  b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "notification");
-  json_builder_set_member_name (b, "kind");
-  json_builder_add_string_value (b, lares_job_kind_name (job->kind));
-  json_builder_set_member_name (b, "job");
-  json_builder_add_value (b, lares_job_to_json (job));
-  json_builder_set_member_name (b, "late");
-  json_builder_add_boolean_value (b, late);
+  text = g_string_sized_new (512);
+  g_string_append_printf (
+      text, "{\"type\":\"notification\",\"kind\":\"%s\",\"job\":", lares_job_kind_name (job->kind));
+  lares_job_append_json (text, job);
+  g_string_append (text, late ? ",\"late\":true" : ",\"late\":false");
   if (again)
-    {
-      json_builder_set_member_name (b, "redelivered");
-      json_builder_add_boolean_value (b, TRUE);
-    }
-  json_builder_end_object (b);
-  event = json_builder_get_root (b);
-  if (lares_bus_publish (s->bus, job->user_id, event) == 0)
+    g_string_append (text, ",\"redelivered\":true");
+  g_string_append_c (text, '}');
+  event = g_string_free_to_bytes (text);
+  if (lares_bus_publish_bytes (s->bus, job->user_id, event) == 0)
     return;
   s->stats.delivered++;
   g_array_append_vals (s->to_mark, pair, 1);
@@ -510,16 +505,14 @@ static gboolean
 fire_run (sqlite3 *db, gpointer data, GError **error)
 {
   FireOp *op = data;
-  g_autoptr (LaresJobsFiring) f = lares_jobs_firing_new (db, error);
 
-  if (f == NULL)
-    return FALSE;
   for (unsigned i = 0; i < op->items->len; i++)
     {
       FireItem *it = &g_array_index (op->items, FireItem, i);
       g_autoptr (GError) local = NULL;
-      g_autoptr (LaresJob) job = lares_jobs_firing_get (f, it->user_id, it->id, &local);
+      g_autoptr (LaresJob) job = lares_jobs_get (db, it->user_id, it->id, &local);
       int64_t next = 0;
+      gboolean fired = FALSE;
 
       g_clear_pointer (&it->job, lares_job_free); /* from an earlier, rolled-back try */
       if (job == NULL)
@@ -558,9 +551,10 @@ fire_run (sqlite3 *db, gpointer data, GError **error)
               next = 0;
             }
         }
-      if (!lares_jobs_firing_fire (f, it->user_id, it->id, it->due_ms, next, op->now_ms, &it->job,
-                                   error))
+      if (!lares_jobs_fire_read (db, job, next, op->now_ms, &fired, error))
         return FALSE;
+      if (fired)
+        it->job = g_steal_pointer (&job);
     }
   return TRUE;
 }

@@ -1,7 +1,10 @@
 /* cmd-serve.c — `lares serve`: run the daemon.
  *
  * DESIGN: start-up is synchronous and ordered (config, log, lock, store,
- * first user, listen), then everything happens on the main loop.  SIGTERM
+ * first user, listen), then everything happens on the main loop.  The one
+ * slow step of a first start, hashing the new admin's password (Argon2id,
+ * ~20 ms), runs on a thread while the store is created and the server set
+ * up; it is joined before the admin is written and the port announced.  SIGTERM
  * and SIGINT start a bounded graceful shutdown: stop accepting, close
  * WebSockets with 1001, let in-flight requests finish, then close the store,
  * which drains its queues and checkpoints the WAL.  A second signal during
@@ -15,6 +18,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lares-auth.h"
@@ -43,6 +47,60 @@ typedef struct
   gboolean created;
   char *hash; /* for the admin, should this start create it */
 } FirstUser;
+
+/* The first admin's password, hashed on its own thread. */
+typedef struct
+{
+  char *password; /* (owned) */
+  char *hash;     /* (owned) out */
+  GError *error;  /* out */
+  GThread *thread;
+} AdminHash;
+
+static gpointer
+admin_hash_run (gpointer data)
+{
+  AdminHash *h = data;
+
+  h->hash = lares_password_hash (h->password, &h->error);
+  return NULL;
+}
+
+static void
+admin_hash_start (AdminHash *h)
+{
+  if (h->thread != NULL)
+    return;
+  h->password = lares_password_generate ();
+  h->thread = g_thread_new ("lares-hash", admin_hash_run, h);
+}
+
+/* Wait for the hash, if one was started.  FALSE with @error if it failed. */
+static gboolean
+admin_hash_join (AdminHash *h, GError **error)
+{
+  if (h->thread == NULL)
+    return TRUE;
+  g_thread_join (g_steal_pointer (&h->thread));
+  if (h->hash == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&h->error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+admin_hash_clear (AdminHash *h)
+{
+  if (h->thread)
+    g_thread_join (g_steal_pointer (&h->thread));
+  if (h->password)
+    memset (h->password, 0, strlen (h->password));
+  g_clear_pointer (&h->password, g_free);
+  g_clear_pointer (&h->hash, g_free);
+  g_clear_error (&h->error);
+}
 
 static gboolean
 count_admins (sqlite3 *db, gpointer data, GError **error)
@@ -147,7 +205,8 @@ lares_cmd_serve (int argc, char **argv)
   g_autoptr (GMainLoop) loop = NULL;
   LaresStoreOptions sopts;
   FirstUser fu = { 0 };
-  g_autofree char *admin_password = NULL;
+  AdminHash ah = { 0 };
+  g_autofree char *db_path = NULL;
   int64_t admins = 0;
   ServeState st = { 0 };
   int64_t t0 = g_get_monotonic_time ();
@@ -210,6 +269,10 @@ lares_cmd_serve (int argc, char **argv)
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
+  /* A new installation will need its first admin: start hashing now. */
+  db_path = lares_store_db_path (cfg->data_dir);
+  if (!g_file_test (db_path, G_FILE_TEST_EXISTS))
+    admin_hash_start (&ah);
   store = lares_store_open (cfg->data_dir, &sopts, &error);
   if (store == NULL)
     {
@@ -225,9 +288,20 @@ lares_cmd_serve (int argc, char **argv)
       goto out;
     }
   if (admins == 0)
+    admin_hash_start (&ah);
+
+  bus = lares_bus_new ();
+  st.server = lares_server_new (cfg, store, bus, &error);
+  if (st.server == NULL)
     {
-      admin_password = lares_password_generate ();
-      fu.hash = lares_password_hash (admin_password, &error);
+      g_printerr ("lares: %s\n", error->message);
+      rc = LARES_EXIT_FAILURE;
+      goto out;
+    }
+  if (admins == 0)
+    {
+      if (admin_hash_join (&ah, &error))
+        fu.hash = ah.hash;
       if (fu.hash == NULL || !lares_store_write_sync (store, ensure_first_user, &fu, &error))
         {
           g_printerr ("lares: cannot set up the first user: %s\n", error->message);
@@ -238,21 +312,17 @@ lares_cmd_serve (int argc, char **argv)
   if (fu.created)
     {
       g_autofree char *path = NULL;
-      if (!save_admin_password (cfg->data_dir, admin_password, &path, &error))
+      if (!save_admin_password (cfg->data_dir, ah.password, &path, &error))
         g_warning ("%s", error->message);
       /* Shown once, on stdout only (never in the log). */
-      printf ("lares: created user 'admin' with password %s\n", admin_password);
+      printf ("lares: created user 'admin' with password %s\n", ah.password);
       if (path)
         printf ("lares: the password is also in %s (mode 0600)\n", path);
       g_message ("created the first user 'admin'");
     }
-
-  bus = lares_bus_new ();
-  st.server = lares_server_new (cfg, store, bus, &error);
-  if (st.server == NULL || !lares_server_listen (st.server, &error))
+  if (!lares_server_listen (st.server, &error))
     {
       g_printerr ("lares: %s\n", error->message);
-      g_clear_pointer (&st.server, lares_server_free);
       rc = LARES_EXIT_FAILURE;
       goto out;
     }
@@ -274,14 +344,13 @@ lares_cmd_serve (int argc, char **argv)
 
   g_main_loop_run (loop);
 
-  lares_server_free (st.server);
+  g_clear_pointer (&st.server, lares_server_free);
   lares_store_close (g_steal_pointer (&store));
   g_message ("stopped%s", st.clean ? "" : " (some work was cut short by the timeout)");
   rc = LARES_EXIT_OK;
 out:
-  g_free (fu.hash);
-  if (admin_password)
-    memset (admin_password, 0, strlen (admin_password));
+  g_clear_pointer (&st.server, lares_server_free);
+  admin_hash_clear (&ah);
   lares_cli_config_options_clear (&copts);
   return rc;
 }

@@ -87,7 +87,7 @@ touch_run (sqlite3 *db, gpointer data, GError **error)
 
   if (job->kind == LARES_CREDENTIAL_SESSION)
     return lares_sessions_touch (db, job->id, lares_now_ms (), error);
-  stmt = lares_sql_prepare (db, "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1", error);
+  stmt = lares_sql_cached (db, "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, job->id);

@@ -691,7 +691,7 @@ lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GErr
   server->allow = lares_allow_list_parse (cfg->allow_from, error);
   if (server->allow == NULL)
     return NULL;
-  server->auth_db = lares_store_open_reader (store, error);
+  server->auth_db = lares_store_open_reader_cached (store, error);
   if (server->auth_db == NULL)
     return NULL;
   if (*cfg->tls_cert != '\0')
@@ -741,7 +741,7 @@ lares_server_free (LaresServer *server)
     lares_chat_set_scheduler (server->chat, NULL);
   g_clear_pointer (&server->scheduler, lares_scheduler_free);
   g_clear_pointer (&server->chat, lares_chat_free);
-  g_clear_pointer (&server->auth_db, sqlite3_close);
+  g_clear_pointer (&server->auth_db, lares_sql_close);
   g_clear_pointer (&server->login_limit, lares_rate_limit_free);
   g_clear_pointer (&server->allow, lares_allow_list_free);
   g_clear_object (&server->listen_socket);

@@ -155,7 +155,7 @@ conversation_from_row (sqlite3_stmt *stmt)
 LaresConversation *
 lares_conversations_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT " CONVERSATION_COLUMNS " FROM conversations c WHERE c.user_id = ?1 AND c.id = ?2",
       error);
   int rc;
@@ -178,7 +178,7 @@ GPtrArray *
 lares_conversations_list (sqlite3 *db, int64_t user_id, int64_t before_updated, unsigned limit,
                           GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT " CONVERSATION_COLUMNS " FROM conversations c "
       "WHERE c.user_id = ?1 AND c.updated_at < ?2 ORDER BY c.updated_at DESC, c.id DESC LIMIT ?3",
@@ -217,10 +217,10 @@ lares_conversations_rename (sqlite3 *db, int64_t user_id, int64_t id, const char
                    "empty conversation title");
       return FALSE;
     }
-  stmt = lares_sql_prepare (db,
-                            "UPDATE conversations SET title = ?3, updated_at = max(updated_at, ?4) "
-                            "WHERE user_id = ?1 AND id = ?2",
-                            error);
+  stmt = lares_sql_cached (db,
+                           "UPDATE conversations SET title = ?3, updated_at = max(updated_at, ?4) "
+                           "WHERE user_id = ?1 AND id = ?2",
+                           error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, user_id);
@@ -238,7 +238,7 @@ gboolean
 lares_conversations_delete (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "DELETE FROM conversations WHERE user_id = ?1 AND id = ?2", error);
+      lares_sql_cached (db, "DELETE FROM conversations WHERE user_id = ?1 AND id = ?2", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -258,10 +258,10 @@ conversation_create (sqlite3 *db, int64_t user_id, const char *text, int64_t now
                      int64_t *conversation_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "INSERT INTO conversations (id, user_id, title, created_at, updated_at) "
-                         "VALUES (?4, ?1, ?2, ?3, ?3)",
-                         error);
+      lares_sql_cached (db,
+                        "INSERT INTO conversations (id, user_id, title, created_at, updated_at) "
+                        "VALUES (?4, ?1, ?2, ?3, ?3)",
+                        error);
   g_autofree char *title = lares_conversation_title_make (text);
 
   if (stmt == NULL)
@@ -284,10 +284,10 @@ conversation_touch (sqlite3 *db, int64_t user_id, int64_t conversation_id, int64
                     GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "UPDATE conversations SET updated_at = max(updated_at, ?3) "
-                         "WHERE user_id = ?1 AND id = ?2",
-                         error);
+      lares_sql_cached (db,
+                        "UPDATE conversations SET updated_at = max(updated_at, ?3) "
+                        "WHERE user_id = ?1 AND id = ?2",
+                        error);
 
   if (stmt == NULL)
     return FALSE;
@@ -306,7 +306,7 @@ message_insert (sqlite3 *db, int64_t user_id, int64_t conversation_id, int64_t t
                 const char *role, const char *content, const char *tool_calls,
                 const char *tool_call_id, const char *tool_name, int64_t now_ms, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "INSERT INTO messages (conversation_id, turn_id, user_id, role, content, tool_calls, "
       "tool_call_id, tool_name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -346,10 +346,10 @@ turn_begin (sqlite3 *db, int64_t user_id, int64_t *conversation_id, gboolean cre
   else if (!conversation_touch (db, user_id, conv_id, now_ms, error))
     return FALSE;
 
-  stmt = lares_sql_prepare (db,
-                            "INSERT INTO turns (id, conversation_id, user_id, channel, status, "
-                            "started_at) VALUES (?5, ?1, ?2, ?3, 'running', ?4)",
-                            error);
+  stmt = lares_sql_cached (db,
+                           "INSERT INTO turns (id, conversation_id, user_id, channel, status, "
+                           "started_at) VALUES (?5, ?1, ?2, ?3, 'running', ?4)",
+                           error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, conv_id);
@@ -400,7 +400,7 @@ static gboolean
 running_turn_conversation (sqlite3 *db, int64_t user_id, int64_t turn_id, int64_t *conversation_id,
                            GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT conversation_id, status FROM turns WHERE user_id = ?1 AND id = ?2", error);
   const char *status;
   int rc;
@@ -504,11 +504,11 @@ lares_turn_finish (sqlite3 *db, int64_t user_id, int64_t turn_id, const char *st
     }
   if (!running_turn_conversation (db, user_id, turn_id, &conv_id, error))
     return FALSE;
-  stmt = lares_sql_prepare (db,
-                            "UPDATE turns SET status = ?3, path = ?4, why = ?5, error_code = ?6, "
-                            "timings = ?7, finished_at = ?8 "
-                            "WHERE user_id = ?1 AND id = ?2 AND status = 'running'",
-                            error);
+  stmt = lares_sql_cached (db,
+                           "UPDATE turns SET status = ?3, path = ?4, why = ?5, error_code = ?6, "
+                           "timings = ?7, finished_at = ?8 "
+                           "WHERE user_id = ?1 AND id = ?2 AND status = 'running'",
+                           error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, user_id);
@@ -532,7 +532,7 @@ lares_turns_interrupt_running (sqlite3 *db, int64_t now_ms, GError **error)
 {
   /* The one statement not scoped to a user: at start-up no turn of anyone
    * can still be running. */
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "UPDATE turns SET status = 'interrupted', finished_at = ?1 WHERE status = 'running'",
       error);
 
@@ -663,7 +663,7 @@ static gboolean
 conversation_exists (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "SELECT 1 FROM conversations WHERE user_id = ?1 AND id = ?2", error);
+      lares_sql_cached (db, "SELECT 1 FROM conversations WHERE user_id = ?1 AND id = ?2", error);
   int rc;
 
   if (stmt == NULL)
@@ -688,11 +688,11 @@ lares_messages_list (sqlite3 *db, int64_t user_id, int64_t conversation_id, int6
    * the caller: the second is a 404. */
   if (!conversation_exists (db, user_id, conversation_id, error))
     return NULL;
-  stmt = lares_sql_prepare (db,
-                            "SELECT " MESSAGE_COLUMNS " FROM messages m "
-                            "WHERE m.conversation_id = ?2 AND m.user_id = ?1 AND m.id > ?3 "
-                            "ORDER BY m.id LIMIT ?4",
-                            error);
+  stmt = lares_sql_cached (db,
+                           "SELECT " MESSAGE_COLUMNS " FROM messages m "
+                           "WHERE m.conversation_id = ?2 AND m.user_id = ?1 AND m.id > ?3 "
+                           "ORDER BY m.id LIMIT ?4",
+                           error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, user_id);
@@ -709,7 +709,7 @@ lares_messages_recent (sqlite3 *db, int64_t user_id, int64_t conversation_id, un
   /* The subquery walks turns_by_conversation backwards and stops after
    * @max_turns finished turns; the outer one reads their messages through
    * messages_by_turn.  Cost grows with the context, not the history. */
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT " MESSAGE_COLUMNS " FROM messages m "
       "WHERE m.user_id = ?1 AND m.turn_id IN ("
@@ -733,7 +733,7 @@ lares_messages_recent (sqlite3 *db, int64_t user_id, int64_t conversation_id, un
 static gboolean
 count_one (sqlite3 *db, const char *sql, int64_t user_id, int64_t *out, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, sql, error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (db, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -751,7 +751,7 @@ lares_history_summary (sqlite3 *db, int64_t user_id, LaresHistorySummary *out, G
 {
   /* Turns and messages are reached through the user's conversations, so
    * each count walks indexes instead of the whole table. */
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT count(*), coalesce(sum(length(m.content)), 0), coalesce(min(m.created_at), 0), "
       "coalesce(max(m.created_at), 0) "
@@ -788,7 +788,7 @@ gboolean
 lares_history_clear (sqlite3 *db, int64_t user_id, int64_t *deleted, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "DELETE FROM conversations WHERE user_id = ?1", error);
+      lares_sql_cached (db, "DELETE FROM conversations WHERE user_id = ?1", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -821,7 +821,7 @@ lares_llm_calls_insert (sqlite3 *db, const LaresLlmCall *call, GError **error)
   /* The turn is only a back reference: when it is gone (history cleared
    * while the call ran) or not the user's, the spend is still recorded,
    * without it. */
-  stmt = lares_sql_prepare (
+  stmt = lares_sql_cached (
       db,
       "INSERT INTO llm_calls (user_id, turn_id, provider, model, status, prompt_tokens, "
       "completion_tokens, estimated, cost_micros, bytes_sent, duration_ms, created_at) "
@@ -849,7 +849,7 @@ gboolean
 lares_costs_total (sqlite3 *db, int64_t user_id, int64_t since_ms, LaresCostTotals *out,
                    GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT count(*), coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
       "coalesce(sum(cost_micros), 0) FROM llm_calls WHERE user_id = ?1 AND created_at >= ?2",
@@ -876,7 +876,7 @@ JsonNode *
 lares_costs_by_day (sqlite3 *db, int64_t user_id, int64_t since_ms, GError **error)
 {
   /* SQLite's 'localtime' modifier follows the process time zone (TZ). */
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT date(created_at / 1000, 'unixepoch', 'localtime') AS day, count(*), "
       "sum(prompt_tokens), sum(completion_tokens), sum(cost_micros) "
@@ -955,7 +955,7 @@ fact_find (sqlite3 *db, int64_t user_id, const char *text, int64_t *id, gboolean
            GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "SELECT id FROM facts WHERE user_id = ?1 AND text = ?2", error);
+      lares_sql_cached (db, "SELECT id FROM facts WHERE user_id = ?1 AND text = ?2", error);
   int rc;
 
   if (stmt == NULL)
@@ -989,7 +989,7 @@ lares_facts_add (sqlite3 *db, int64_t user_id, const char *text, int64_t now_ms,
     return FALSE;
   if (!found)
     {
-      stmt = lares_sql_prepare (
+      stmt = lares_sql_cached (
           db, "INSERT INTO facts (user_id, text, created_at) VALUES (?1, ?2, ?3)", error);
       if (stmt == NULL)
         return FALSE;
@@ -1033,7 +1033,7 @@ static gboolean
 facts_each (sqlite3 *db, int64_t user_id, const char *query, FactFunc func, gpointer data,
             GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT id, text, created_at FROM facts WHERE user_id = ?1 ORDER BY id", error);
   g_autofree char *needle = NULL;
   int rc;
@@ -1117,7 +1117,7 @@ static gboolean
 fact_delete (sqlite3 *db, int64_t user_id, int64_t id, int64_t *removed, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "DELETE FROM facts WHERE user_id = ?1 AND id = ?2", error);
+      lares_sql_cached (db, "DELETE FROM facts WHERE user_id = ?1 AND id = ?2", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -1174,7 +1174,7 @@ lares_facts_forget (sqlite3 *db, int64_t user_id, int64_t id, const char *query,
 char *
 lares_user_setting_get (sqlite3 *db, int64_t user_id, const char *key, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT value FROM user_settings WHERE user_id = ?1 AND key = ?2", error);
   int rc;
 
@@ -1206,13 +1206,13 @@ lares_user_setting_set (sqlite3 *db, int64_t user_id, const char *key, const cha
       return FALSE;
     }
   if (value != NULL)
-    stmt = lares_sql_prepare (db,
-                              "INSERT INTO user_settings (user_id, key, value) VALUES (?1, ?2, ?3) "
-                              "ON CONFLICT (user_id, key) DO UPDATE SET value = excluded.value",
-                              error);
+    stmt = lares_sql_cached (db,
+                             "INSERT INTO user_settings (user_id, key, value) VALUES (?1, ?2, ?3) "
+                             "ON CONFLICT (user_id, key) DO UPDATE SET value = excluded.value",
+                             error);
   else
     stmt =
-        lares_sql_prepare (db, "DELETE FROM user_settings WHERE user_id = ?1 AND key = ?2", error);
+        lares_sql_cached (db, "DELETE FROM user_settings WHERE user_id = ?1 AND key = ?2", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, user_id);

@@ -33,7 +33,7 @@ lares_credentials_lookup (sqlite3 *db, LaresCredentialKind kind,
             "JOIN users u ON u.id = t.user_id "
             "WHERE t.digest = ?1 AND t.revoked_at IS NULL "
             "AND (t.expires_at IS NULL OR t.expires_at > ?2)";
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, sql, error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (db, sql, error);
   int rc;
 
   if (stmt == NULL)
@@ -63,7 +63,7 @@ gboolean
 lares_sessions_insert (sqlite3 *db, int64_t user_id, const uint8_t digest[LARES_DIGEST_LEN],
                        int64_t now_ms, int64_t expires_at, int64_t *out_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "INSERT INTO sessions (user_id, digest, created_at, last_seen_at, expires_at) "
       "VALUES (?1, ?2, ?3, ?3, ?4)",
@@ -86,7 +86,7 @@ gboolean
 lares_sessions_touch (sqlite3 *db, int64_t id, int64_t now_ms, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1", error);
+      lares_sql_cached (db, "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -99,7 +99,7 @@ gboolean
 lares_sessions_delete (sqlite3 *db, int64_t id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "DELETE FROM sessions WHERE id = ?1", error);
+      lares_sql_cached (db, "DELETE FROM sessions WHERE id = ?1", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -113,10 +113,10 @@ lares_tokens_insert (sqlite3 *db, int64_t user_id, const char *name,
                      int64_t *out_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "INSERT INTO tokens (user_id, name, digest, created_at, expires_at) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5)",
-                         error);
+      lares_sql_cached (db,
+                        "INSERT INTO tokens (user_id, name, digest, created_at, expires_at) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+                        error);
 
   if (stmt == NULL)
     return FALSE;
@@ -148,7 +148,7 @@ add_nullable_int (JsonBuilder *b, const char *name, sqlite3_stmt *stmt, int col)
 JsonNode *
 lares_tokens_list (sqlite3 *db, int64_t user_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM tokens "
       "WHERE user_id = ?1 ORDER BY id",
@@ -186,7 +186,7 @@ lares_tokens_list (sqlite3 *db, int64_t user_id, GError **error)
 gboolean
 lares_tokens_revoke (sqlite3 *db, int64_t user_id, int64_t id, int64_t now_ms, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "UPDATE tokens SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
       error);
 
@@ -209,7 +209,7 @@ gboolean
 lares_audit_append (sqlite3 *db, int64_t now_ms, int64_t user_id, const char *event, const char *ip,
                     const char *detail, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "INSERT INTO audit (at, user_id, event, ip, detail) VALUES (?1, ?2, ?3, ?4, ?5)", error);
 
   if (stmt == NULL)
@@ -231,7 +231,7 @@ lares_audit_append (sqlite3 *db, int64_t now_ms, int64_t user_id, const char *ev
 JsonNode *
 lares_audit_list (sqlite3 *db, int64_t before_id, unsigned limit, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT a.id, a.at, a.user_id, u.name, a.event, a.ip, a.detail FROM audit a "
       "LEFT JOIN users u ON u.id = a.user_id WHERE a.id < ?1 ORDER BY a.id DESC LIMIT ?2",

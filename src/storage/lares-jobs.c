@@ -9,8 +9,10 @@
 #include "lares-jobs.h"
 
 #include "lares-store.h"
+#include "lares-util.h"
 
 #include <string.h>
+#include <time.h>
 
 static const char *const kind_names[] = { "reminder", "timer", "alarm" };
 static const char *const status_names[] = { "pending", "fired", "dismissed", "cancelled" };
@@ -163,6 +165,51 @@ lares_job_to_json (const LaresJob *job)
   return json_builder_get_root (b);
 }
 
+static void
+append_time (GString *out, const char *name, int64_t ms)
+{
+  time_t secs = (time_t)(ms / 1000);
+  struct tm tm;
+
+  g_string_append_printf (out, ",\"%s\":", name);
+  /* As add_time: GDateTime has no year past 9999. */
+  if (ms <= 0 || gmtime_r (&secs, &tm) == NULL || tm.tm_year + 1900 > 9999)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  g_string_append_printf (out, "\"%04d-%02d-%02dT%02d:%02d:%02dZ\"", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+void
+lares_job_append_json (GString *out, const LaresJob *job)
+{
+  g_string_append_printf (
+      out, "{\"id\":%" G_GINT64_FORMAT ",\"kind\":\"%s\",\"status\":\"%s\",\"text\":", job->id,
+      lares_job_kind_name (job->kind), lares_job_status_name (job->status));
+  lares_json_append_string (out, job->text ? job->text : "", -1);
+  append_time (out, "due", job->due_at);
+  g_string_append_printf (out, ",\"due_ms\":%" G_GINT64_FORMAT, job->due_at);
+  if (job->rrule)
+    {
+      g_string_append (out, ",\"rrule\":");
+      lares_json_append_string (out, job->rrule, -1);
+      g_string_append (out, ",\"dtstart\":");
+      lares_json_append_string (out, job->dtstart, -1);
+      g_string_append (out, ",\"tz\":");
+      lares_json_append_string (out, job->tzid, -1);
+    }
+  if (job->kind == LARES_JOB_TIMER)
+    g_string_append_printf (out, ",\"seconds\":%" G_GINT64_FORMAT, job->seconds);
+  append_time (out, "created_at", job->created_at);
+  append_time (out, "fired_at", job->fired_at);
+  append_time (out, "fired_due", job->fired_due);
+  g_string_append_printf (out,
+                          ",\"fire_count\":%" G_GINT64_FORMAT ",\"snoozes\":%" G_GINT64_FORMAT "}",
+                          job->fire_count, job->snoozes);
+}
+
 static char *
 column_dup (sqlite3_stmt *stmt, int i)
 {
@@ -242,7 +289,7 @@ give (LaresJob **out, LaresJob *job)
 gboolean
 lares_jobs_insert (sqlite3 *db, const LaresJob *job, int64_t now_ms, LaresJob **out, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "INSERT INTO jobs (user_id, kind, text, due_at, rrule, dtstart, tzid, seconds, "
       "created_at, updated_at, event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) "
@@ -289,7 +336,7 @@ run_get (sqlite3 *db, sqlite3_stmt *stmt, int64_t user_id, int64_t id, GError **
 LaresJob *
 lares_jobs_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, SQL_GET, error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (db, SQL_GET, error);
 
   return stmt ? run_get (db, stmt, user_id, id, error) : NULL;
 }
@@ -401,7 +448,7 @@ gboolean
 lares_jobs_snooze (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at, int64_t now_ms,
                    LaresJob **out, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "UPDATE jobs SET status = 'pending', due_at = ?3, snoozes = snoozes + 1, updated_at = ?4 "
       "WHERE user_id = ?1 AND id = ?2 AND status IN ('pending', 'fired') RETURNING " JOB_COLUMNS,
@@ -446,55 +493,54 @@ gboolean
 lares_jobs_fire (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at, int64_t next_due,
                  int64_t now_ms, LaresJob **out, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, SQL_FIRE, error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (db, SQL_FIRE, error);
 
   return stmt && run_fire (db, stmt, user_id, id, due_at, next_due, now_ms, out, error);
 }
 
-struct _LaresJobsFiring
-{
-  sqlite3 *db;
-  sqlite3_stmt *get;
-  sqlite3_stmt *fire;
-};
-
-LaresJobsFiring *
-lares_jobs_firing_new (sqlite3 *db, GError **error)
-{
-  g_autoptr (sqlite3_stmt) get = lares_sql_prepare (db, SQL_GET, error);
-  g_autoptr (sqlite3_stmt) fire = get ? lares_sql_prepare (db, SQL_FIRE, error) : NULL;
-  LaresJobsFiring *f;
-
-  if (fire == NULL)
-    return NULL;
-  f = g_new0 (LaresJobsFiring, 1);
-  f->db = db;
-  f->get = g_steal_pointer (&get);
-  f->fire = g_steal_pointer (&fire);
-  return f;
-}
-
-void
-lares_jobs_firing_free (LaresJobsFiring *f)
-{
-  if (f == NULL)
-    return;
-  sqlite3_finalize (f->get);
-  sqlite3_finalize (f->fire);
-  g_free (f);
-}
-
-LaresJob *
-lares_jobs_firing_get (LaresJobsFiring *f, int64_t user_id, int64_t id, GError **error)
-{
-  return run_get (f->db, f->get, user_id, id, error);
-}
+/* SQL_FIRE without RETURNING: reading the row back through RETURNING cost
+ * more than the update itself (measured: 27 -> 10 us of CPU a firing). */
+#define SQL_FIRE_READ                                                                              \
+  "UPDATE jobs SET status = CASE WHEN ?4 > 0 THEN 'pending' ELSE 'fired' END, "                    \
+  "due_at = CASE WHEN ?4 > 0 THEN ?4 ELSE due_at END, fired_at = ?5, fired_due = ?3, "             \
+  "fire_count = fire_count + 1, delivered_at = NULL, updated_at = ?5 "                             \
+  "WHERE user_id = ?1 AND id = ?2 AND status = 'pending' AND due_at = ?3"
 
 gboolean
-lares_jobs_firing_fire (LaresJobsFiring *f, int64_t user_id, int64_t id, int64_t due_at,
-                        int64_t next_due, int64_t now_ms, LaresJob **out, GError **error)
+lares_jobs_fire_read (sqlite3 *db, LaresJob *job, int64_t next_due, int64_t now_ms, gboolean *fired,
+                      GError **error)
 {
-  return run_fire (f->db, f->fire, user_id, id, due_at, next_due, now_ms, out, error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (db, SQL_FIRE_READ, error);
+  int rc;
+
+  *fired = FALSE;
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, job->user_id);
+  sqlite3_bind_int64 (stmt, 2, job->id);
+  sqlite3_bind_int64 (stmt, 3, job->due_at);
+  sqlite3_bind_int64 (stmt, 4, next_due);
+  sqlite3_bind_int64 (stmt, 5, now_ms);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_DONE)
+    return lares_sql_throw (db, rc, error);
+  if (sqlite3_changes (db) != 1)
+    return TRUE;
+  /* What the statement wrote, column by column. */
+  *fired = TRUE;
+  job->fired_due = job->due_at;
+  if (next_due > 0)
+    {
+      job->status = LARES_JOB_PENDING;
+      job->due_at = next_due;
+    }
+  else
+    job->status = LARES_JOB_FIRED;
+  job->fired_at = now_ms;
+  job->fire_count++;
+  job->delivered_at = 0;
+  job->updated_at = now_ms;
+  return TRUE;
 }
 
 gboolean
@@ -550,7 +596,7 @@ lares_jobs_event_reminder (sqlite3 *db, int64_t user_id, int64_t event_id, const
 gboolean
 lares_jobs_mark_delivered (sqlite3 *db, int64_t user_id, int64_t id, int64_t now_ms, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "UPDATE jobs SET delivered_at = ?3 WHERE user_id = ?1 AND id = ?2", error);
   int rc;
 
@@ -570,11 +616,11 @@ lares_jobs_undelivered (sqlite3 *db, int64_t user_id, int64_t since_ms, unsigned
                         GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "SELECT " JOB_COLUMNS " FROM jobs WHERE user_id = ?1 AND fired_at >= ?2 "
-                         "AND fired_at IS NOT NULL AND delivered_at IS NULL "
-                         "ORDER BY fired_at, id LIMIT ?3",
-                         error);
+      lares_sql_cached (db,
+                        "SELECT " JOB_COLUMNS " FROM jobs WHERE user_id = ?1 AND fired_at >= ?2 "
+                        "AND fired_at IS NOT NULL AND delivered_at IS NULL "
+                        "ORDER BY fired_at, id LIMIT ?3",
+                        error);
   g_autoptr (GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_job_free);
   int rc;
 
@@ -596,7 +642,7 @@ lares_jobs_undelivered (sqlite3 *db, int64_t user_id, int64_t since_ms, unsigned
 gboolean
 lares_jobs_scan_pending (sqlite3 *db, LaresJobScanFunc func, gpointer data, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT id, user_id, due_at FROM jobs WHERE status = 'pending' ORDER BY due_at", error);
   int rc;
 

@@ -75,6 +75,9 @@ gboolean lares_job_status_parse (const char *name, LaresJobStatus *out);
  * event_start (the occurrence it is due for) and fired_event_start (the
  * one it last fired for).  (transfer full) */
 JsonNode *lares_job_to_json (const LaresJob *job);
+/* The same object appended to @out as JSON text, without building nodes:
+ * for notifications, which fire by the hundred. */
+void lares_job_append_json (GString *out, const LaresJob *job);
 
 /* Insert @job (its id, status and bookkeeping fields are ignored: the row
  * starts pending).  @out: OUT (transfer full), nullable. */
@@ -111,16 +114,14 @@ gboolean lares_jobs_snooze (sqlite3 *db, int64_t user_id, int64_t id, int64_t du
 gboolean lares_jobs_fire (sqlite3 *db, int64_t user_id, int64_t id, int64_t due_at,
                           int64_t next_due, int64_t now_ms, LaresJob **out, GError **error);
 
-/* The same two steps with statements prepared once for a run of firings on
- * one connection (the scheduler fires up to a few hundred jobs per write;
- * compiling the statements each time was most of the cost). */
-typedef struct _LaresJobsFiring LaresJobsFiring;
-LaresJobsFiring *lares_jobs_firing_new (sqlite3 *db, GError **error);
-void lares_jobs_firing_free (LaresJobsFiring *f);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresJobsFiring, lares_jobs_firing_free)
-LaresJob *lares_jobs_firing_get (LaresJobsFiring *f, int64_t user_id, int64_t id, GError **error);
-gboolean lares_jobs_firing_fire (LaresJobsFiring *f, int64_t user_id, int64_t id, int64_t due_at,
-                                 int64_t next_due, int64_t now_ms, LaresJob **out, GError **error);
+/* Record a firing of @job, a row just read in the same write transaction
+ * and found pending (the scheduler reads each job before firing it, to
+ * compute a recurring job's next occurrence).  The same change as
+ * lares_jobs_fire, without reading the row back: @job is updated in place
+ * to what was written.  @fired is FALSE when the row had changed after all
+ * (nothing was written then). */
+gboolean lares_jobs_fire_read (sqlite3 *db, LaresJob *job, int64_t next_due, int64_t now_ms,
+                               gboolean *fired, GError **error);
 
 /* Keep the reminder job of calendar event @event_id in step: with
  * @due_at > 0, its pending job (made if there is none) is due then, with

@@ -130,10 +130,10 @@ lares_notes_insert_tagged (sqlite3 *db, int64_t user_id, const char *title, cons
                            const char *const *tags, int64_t now_ms, LaresNote **out, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "INSERT INTO notes (user_id, title, body, created_at, updated_at, tags) "
-                         "VALUES (?1, ?2, ?3, ?4, ?4, ?5) RETURNING " NOTE_COLUMNS,
-                         error);
+      lares_sql_cached (db,
+                        "INSERT INTO notes (user_id, title, body, created_at, updated_at, tags) "
+                        "VALUES (?1, ?2, ?3, ?4, ?4, ?5) RETURNING " NOTE_COLUMNS,
+                        error);
   g_autofree char *tags_json = tags_to_json (tags);
   int rc;
 
@@ -158,7 +158,7 @@ lares_notes_insert_tagged (sqlite3 *db, int64_t user_id, const char *title, cons
 LaresNote *
 lares_notes_get (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT " NOTE_COLUMNS " FROM notes WHERE user_id = ?1 AND id = ?2", error);
   int rc;
 
@@ -197,10 +197,10 @@ GPtrArray *
 lares_notes_list (sqlite3 *db, int64_t user_id, int64_t before_id, unsigned limit, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "SELECT " NOTE_COLUMNS " FROM notes WHERE user_id = ?1 AND id < ?2 "
-                         "ORDER BY id DESC LIMIT ?3",
-                         error);
+      lares_sql_cached (db,
+                        "SELECT " NOTE_COLUMNS " FROM notes WHERE user_id = ?1 AND id < ?2 "
+                        "ORDER BY id DESC LIMIT ?3",
+                        error);
 
   if (stmt == NULL)
     return NULL;
@@ -215,7 +215,7 @@ lares_notes_list_tagged (sqlite3 *db, int64_t user_id, const char *tag, int64_t 
                          unsigned limit, GError **error)
 {
   /* note_tags (user_id, tag, note_id) gives the order; notes by rowid. */
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT n.id, n.user_id, n.title, n.body, n.created_at, n.updated_at, n.tags "
       "FROM note_tags t CROSS JOIN notes n ON n.id = t.note_id "
@@ -238,12 +238,12 @@ lares_notes_update (sqlite3 *db, int64_t user_id, int64_t id, LaresNoteFields fi
                     LaresNote **out, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "UPDATE notes SET title = CASE WHEN ?3 THEN ?4 ELSE title END, "
-                         "body = CASE WHEN ?5 THEN ?6 ELSE body END, "
-                         "tags = CASE WHEN ?7 THEN ?8 ELSE tags END, updated_at = ?9 "
-                         "WHERE user_id = ?1 AND id = ?2 RETURNING " NOTE_COLUMNS,
-                         error);
+      lares_sql_cached (db,
+                        "UPDATE notes SET title = CASE WHEN ?3 THEN ?4 ELSE title END, "
+                        "body = CASE WHEN ?5 THEN ?6 ELSE body END, "
+                        "tags = CASE WHEN ?7 THEN ?8 ELSE tags END, updated_at = ?9 "
+                        "WHERE user_id = ?1 AND id = ?2 RETURNING " NOTE_COLUMNS,
+                        error);
   g_autofree char *tags_json = tags_to_json (tags);
   int rc;
 
@@ -280,7 +280,7 @@ gboolean
 lares_notes_delete (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "DELETE FROM notes WHERE user_id = ?1 AND id = ?2", error);
+      lares_sql_cached (db, "DELETE FROM notes WHERE user_id = ?1 AND id = ?2", error);
   int rc;
 
   if (stmt == NULL)
@@ -464,31 +464,65 @@ lares_note_hit_free (LaresNoteHit *hit)
   g_free (hit);
 }
 
+/* The id of the @window-th newest note of @user_id matching @fts_query
+ * (below @before_id), or 0 when fewer match.  FTS5 walks its doclist
+ * newest first here without scoring anything. */
+static gboolean
+rank_floor (sqlite3 *db, int64_t user_id, const char *fts_query, int64_t before_id, unsigned window,
+            int64_t *floor_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
+      db,
+      "SELECT notes_fts.rowid FROM notes_fts CROSS JOIN notes n ON n.id = notes_fts.rowid "
+      "WHERE notes_fts MATCH ?1 AND notes_fts.rowid < ?3 AND n.user_id = ?2 "
+      "ORDER BY notes_fts.rowid DESC LIMIT 1 OFFSET ?4",
+      error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, fts_query, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, user_id);
+  sqlite3_bind_int64 (stmt, 3, before_id);
+  sqlite3_bind_int (stmt, 4, (int)window - 1);
+  rc = sqlite3_step (stmt);
+  *floor_id = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return lares_sql_throw (db, rc, error);
+  return TRUE;
+}
+
 GPtrArray *
 lares_notes_search (sqlite3 *db, int64_t user_id, const char *fts_query, int64_t before_id,
                     unsigned offset, unsigned limit, GError **error)
 {
   /* FTS5 first (CROSS JOIN keeps that order) so it can hand rows over in
-   * rank order; the join back to notes filters by owner. */
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+   * rank order; the join back to notes filters by owner.  Only matches at
+   * or above the floor are scored (see rank_floor and notes.md, Cost). */
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "SELECT n.id, n.user_id, n.title, n.body, n.created_at, n.updated_at, n.tags, "
       "rank, highlight (notes_fts, 0, char (1), char (2)), "
       "snippet (notes_fts, 1, char (1), char (2), '…', 16) "
       "FROM notes_fts CROSS JOIN notes n ON n.id = notes_fts.rowid "
-      "WHERE notes_fts MATCH ?1 AND n.user_id = ?2 AND n.id < ?3 "
+      "WHERE notes_fts MATCH ?1 AND notes_fts.rowid >= ?6 AND notes_fts.rowid < ?3 "
+      "AND n.user_id = ?2 "
       "ORDER BY rank LIMIT ?4 OFFSET ?5",
       error);
   g_autoptr (GPtrArray) hits = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_note_hit_free);
+  unsigned window = MAX (LARES_NOTES_RANK_WINDOW, 2 * (offset + limit));
+  int64_t before = before_id > 0 ? before_id : INT64_MAX;
+  int64_t floor_id = 0;
   int rc;
 
-  if (stmt == NULL)
+  if (stmt == NULL || !rank_floor (db, user_id, fts_query, before, window, &floor_id, error))
     return NULL;
   sqlite3_bind_text (stmt, 1, fts_query, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 2, user_id);
-  sqlite3_bind_int64 (stmt, 3, before_id > 0 ? before_id : INT64_MAX);
+  sqlite3_bind_int64 (stmt, 3, before);
   sqlite3_bind_int (stmt, 4, (int)limit);
   sqlite3_bind_int (stmt, 5, (int)offset);
+  sqlite3_bind_int64 (stmt, 6, floor_id);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       LaresNoteHit *hit = g_new0 (LaresNoteHit, 1);

@@ -126,9 +126,16 @@ typedef struct
 void lares_note_hit_free (LaresNoteHit *hit);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LaresNoteHit, lares_note_hit_free)
 
+/* Ranking scores every candidate, so only the newest this many matches
+ * of the user (or twice offset + limit, if more) are candidates: a word in
+ * most notes costs a bounded time, and the best of the recent ones comes
+ * first.  Fewer matches than this are all ranked. */
+#define LARES_NOTES_RANK_WINDOW 1000
+
 /* Search the user's notes with @fts_query, which must come from
- * lares_notes_query_build().  Best first; @offset hits are skipped (paging
- * through a ranking); @before_id > 0 keeps notes older than that id.
+ * lares_notes_query_build().  Best first among the candidates (see
+ * LARES_NOTES_RANK_WINDOW); @offset hits are skipped (paging through a
+ * ranking); @before_id > 0 keeps notes older than that id.
  * (transfer full) GPtrArray of LaresNoteHit. */
 GPtrArray *lares_notes_search (sqlite3 *db, int64_t user_id, const char *fts_query,
                                int64_t before_id, unsigned offset, unsigned limit, GError **error);

@@ -42,7 +42,10 @@ typedef enum
   LARES_STORE_ERROR_CLOSED,
 } LaresStoreError;
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+/* Gives a statement back: a kept one (lares_sql_cached) is reset for its
+ * next use, any other is finalized. */
+void lares_sql_release (sqlite3_stmt *stmt);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, lares_sql_release)
 
 typedef struct _LaresStore LaresStore;
 
@@ -87,8 +90,12 @@ gboolean lares_store_write_sync (LaresStore *store, LaresStoreFunc func, gpointe
 
 /* A read-only connection to the store for the calling thread's own use,
  * with no busy timeout: for short point queries that must never wait.
- * Close with sqlite3_close.  (transfer full) */
+ * Close with lares_sql_close (or sqlite3_close).  (transfer full) */
 sqlite3 *lares_store_open_reader (LaresStore *store, GError **error);
+/* The same, keeping the statements of lares_sql_cached, for a connection
+ * that lives long (the server's credential lookups).  Close it with
+ * lares_sql_close.  (transfer full) */
+sqlite3 *lares_store_open_reader_cached (LaresStore *store, GError **error);
 
 /* Counters for /metrics.  Safe from any thread. */
 typedef struct
@@ -108,8 +115,25 @@ void lares_store_get_stats (LaresStore *store, LaresStoreStats *out);
 int lares_store_schema_head (void);
 
 /* Helpers for LaresStoreFunc bodies. */
+
+/* Run @sql (one or more statements, no rows wanted). */
 gboolean lares_sql_exec (sqlite3 *db, const char *sql, GError **error);
+/* A new statement for @sql, which may be built at run time.  Release it
+ * with lares_sql_release (the g_autoptr cleanup).  (transfer full) */
 sqlite3_stmt *lares_sql_prepare (sqlite3 *db, const char *sql, GError **error);
+/* The same for @sql that is a string constant (static storage, never
+ * freed or changed): on the store's connections (the writer, the readers,
+ * a lares_store_open_reader one that keeps statements) the statement is
+ * prepared once per connection, keyed by @sql's address, and handed out
+ * again reset, with its bindings cleared.  Preparing SQL costs more than
+ * running most of ours.  Never sqlite3_finalize what this returns: give it
+ * back with lares_sql_release.  A statement still out when the same SQL is
+ * asked for again (a nested use) is not shared: the second caller gets a
+ * new one.  Elsewhere it is lares_sql_prepare.  (transfer full) */
+sqlite3_stmt *lares_sql_cached (sqlite3 *db, const char *sql, GError **error);
+/* Close a connection from lares_store_open_reader, with its kept
+ * statements.  NULL is ignored. */
+void lares_sql_close (sqlite3 *db);
 /* Turn @rc (and sqlite3_errmsg) into a GError; returns FALSE. */
 gboolean lares_sql_throw (sqlite3 *db, int rc, GError **error);
 

@@ -1049,7 +1049,7 @@ bind_task (sqlite3_stmt *stmt, const LaresTask *t, char **tags, char **annotatio
 gboolean
 lares_tasks_insert (sqlite3 *db, int64_t user_id, LaresTask *task, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "INSERT INTO tasks (user_id, uuid, description, project, priority, status, entry, "
       "modified, ended, start, due, scheduled, wait, until, tags, annotations, depends, extra) "
@@ -1079,13 +1079,13 @@ gboolean
 lares_tasks_update (sqlite3 *db, int64_t user_id, LaresTask *task, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db,
-                         "UPDATE tasks SET uuid = ?2, description = ?3, project = ?4, "
-                         "priority = ?5, status = ?6, entry = ?7, modified = ?8, ended = ?9, "
-                         "start = ?10, due = ?11, scheduled = ?12, wait = ?13, until = ?14, "
-                         "tags = ?15, annotations = ?16, depends = ?17, extra = ?18 "
-                         "WHERE user_id = ?1 AND id = ?19",
-                         error);
+      lares_sql_cached (db,
+                        "UPDATE tasks SET uuid = ?2, description = ?3, project = ?4, "
+                        "priority = ?5, status = ?6, entry = ?7, modified = ?8, ended = ?9, "
+                        "start = ?10, due = ?11, scheduled = ?12, wait = ?13, until = ?14, "
+                        "tags = ?15, annotations = ?16, depends = ?17, extra = ?18 "
+                        "WHERE user_id = ?1 AND id = ?19",
+                        error);
   g_autofree char *tags = NULL, *annotations = NULL, *depends = NULL, *extra = NULL;
   int rc;
 
@@ -1110,7 +1110,7 @@ gboolean
 lares_tasks_delete (sqlite3 *db, int64_t user_id, int64_t id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "DELETE FROM tasks WHERE user_id = ?1 AND id = ?2", error);
+      lares_sql_cached (db, "DELETE FROM tasks WHERE user_id = ?1 AND id = ?2", error);
   int rc;
 
   if (stmt == NULL)
@@ -1163,7 +1163,7 @@ lares_tasks_delete_many (sqlite3 *db, int64_t user_id, const int64_t *ids, unsig
 static GHashTable *
 blocking_set (sqlite3 *db, int64_t user_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT depends FROM tasks WHERE user_id = ?1 AND " OPEN_STATUS " AND depends <> '[]'",
       error);
   g_autoptr (GHashTable) set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1213,10 +1213,10 @@ compute_urgency (sqlite3 *db, int64_t user_id, GPtrArray *tasks, int64_t now_ms,
           int rc;
           if (open_dep == NULL)
             {
-              open_dep = lares_sql_prepare (db,
-                                            "SELECT 1 FROM tasks WHERE user_id = ?1 AND uuid = ?2 "
-                                            "AND " OPEN_STATUS,
-                                            error);
+              open_dep = lares_sql_cached (db,
+                                           "SELECT 1 FROM tasks WHERE user_id = ?1 AND uuid = ?2 "
+                                           "AND " OPEN_STATUS,
+                                           error);
               if (open_dep == NULL)
                 return FALSE;
             }
@@ -1237,7 +1237,7 @@ compute_urgency (sqlite3 *db, int64_t user_id, GPtrArray *tasks, int64_t now_ms,
 LaresTask *
 lares_tasks_get (sqlite3 *db, int64_t user_id, int64_t id, int64_t now_ms, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db, "SELECT " TASK_COLUMNS " FROM tasks WHERE user_id = ?1 AND id = ?2", error);
   g_autoptr (GPtrArray) one = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_task_free);
   int rc;
@@ -1342,7 +1342,7 @@ lares_tasks_import (sqlite3 *db, int64_t user_id, GPtrArray *tasks, unsigned *ad
                     unsigned *updated, GError **error)
 {
   g_autoptr (sqlite3_stmt) find =
-      lares_sql_prepare (db, "SELECT id FROM tasks WHERE user_id = ?1 AND uuid = ?2", error);
+      lares_sql_cached (db, "SELECT id FROM tasks WHERE user_id = ?1 AND uuid = ?2", error);
   unsigned n_added = 0, n_updated = 0;
 
   if (find == NULL)
@@ -1383,10 +1383,10 @@ char **
 lares_tasks_project_names (sqlite3 *db, int64_t user_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) st =
-      lares_sql_prepare (db,
-                         "SELECT DISTINCT project FROM tasks WHERE user_id = ?1 AND project != '' "
-                         "AND status IN ('pending', 'waiting') ORDER BY project LIMIT 1000",
-                         error);
+      lares_sql_cached (db,
+                        "SELECT DISTINCT project FROM tasks WHERE user_id = ?1 AND project != '' "
+                        "AND status IN ('pending', 'waiting') ORDER BY project LIMIT 1000",
+                        error);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   int rc;
 

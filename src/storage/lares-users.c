@@ -73,8 +73,8 @@ gboolean
 lares_users_ensure_admin (sqlite3 *db, int64_t now_ms, int64_t *out_id, gboolean *created,
                           GError **error)
 {
-  g_autoptr (sqlite3_stmt) find = lares_sql_prepare (
-      db, "SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1", error);
+  g_autoptr (sqlite3_stmt) find =
+      lares_sql_cached (db, "SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1", error);
   int rc;
 
   if (find == NULL)
@@ -98,7 +98,7 @@ LaresUser *
 lares_users_get (sqlite3 *db, int64_t id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "SELECT " USER_COLUMNS " FROM users WHERE id = ?1", error);
+      lares_sql_cached (db, "SELECT " USER_COLUMNS " FROM users WHERE id = ?1", error);
 
   if (stmt == NULL)
     return NULL;
@@ -110,7 +110,7 @@ LaresUser *
 lares_users_find (sqlite3 *db, const char *name, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "SELECT " USER_COLUMNS " FROM users WHERE name = ?1", error);
+      lares_sql_cached (db, "SELECT " USER_COLUMNS " FROM users WHERE name = ?1", error);
 
   if (stmt == NULL)
     return NULL;
@@ -122,7 +122,7 @@ GPtrArray *
 lares_users_list (sqlite3 *db, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "SELECT " USER_COLUMNS " FROM users ORDER BY id", error);
+      lares_sql_cached (db, "SELECT " USER_COLUMNS " FROM users ORDER BY id", error);
   g_autoptr (GPtrArray) users = g_ptr_array_new_with_free_func ((GDestroyNotify)lares_user_free);
   int rc;
 
@@ -142,7 +142,7 @@ gboolean
 lares_users_insert (sqlite3 *db, const char *name, const char *role, const char *password_hash,
                     int64_t now_ms, int64_t *out_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (
       db,
       "INSERT INTO users (name, role, password_hash, password_changed_at, created_at) "
       "VALUES (?1, ?2, ?3, ?4, ?4)",
@@ -170,7 +170,7 @@ gboolean
 lares_users_set_password (sqlite3 *db, int64_t id, const char *password_hash, int64_t now_ms,
                           int64_t keep_session_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) upd = lares_sql_prepare (
+  g_autoptr (sqlite3_stmt) upd = lares_sql_cached (
       db, "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1", error);
   g_autoptr (sqlite3_stmt) end = NULL;
   int rc;
@@ -188,7 +188,7 @@ lares_users_set_password (sqlite3 *db, int64_t id, const char *password_hash, in
       g_set_error (error, LARES_STORE_ERROR, LARES_STORE_ERROR_NOT_FOUND, "no such user");
       return FALSE;
     }
-  end = lares_sql_prepare (db, "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2", error);
+  end = lares_sql_cached (db, "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2", error);
   if (end == NULL)
     return FALSE;
   sqlite3_bind_int64 (end, 1, id);
@@ -203,10 +203,10 @@ gboolean
 lares_users_delete (sqlite3 *db, int64_t id, GError **error)
 {
   g_autoptr (sqlite3_stmt) del =
-      lares_sql_prepare (db,
-                         "DELETE FROM users WHERE id = ?1 AND (role != 'admin' OR "
-                         "(SELECT count(*) FROM users WHERE role = 'admin') > 1)",
-                         error);
+      lares_sql_cached (db,
+                        "DELETE FROM users WHERE id = ?1 AND (role != 'admin' OR "
+                        "(SELECT count(*) FROM users WHERE role = 'admin') > 1)",
+                        error);
   g_autoptr (LaresUser) existing = NULL;
   int rc;
 

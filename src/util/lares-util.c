@@ -2,15 +2,18 @@
  *
  * DESIGN: pure functions, no global state, no allocation on success paths
  * except for what is returned (a GString, an id list).  Safe from any
- * thread.
+ * thread.  lares_proc_drop_clean_file_pages is the exception that touches
+ * the process: see its header comment.
  */
 #include "config.h"
 
 #include "lares-util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 gboolean
@@ -201,6 +204,91 @@ lares_proc_rss_kib (void)
     line++;
   while (g_ascii_isdigit (*line))
     kib = kib * 10 + (uint64_t)(*line++ - '0');
+  return kib;
+}
+
+/* One mapping of /proc/self/smaps, as far as the decision needs it. */
+typedef struct
+{
+  uintptr_t start, end;
+  gboolean candidate; /* r--p, backed by a file */
+  uint64_t rss_kib, private_dirty_kib, anon_kib, swap_kib;
+} SmapsEntry;
+
+static gboolean
+smaps_entry_droppable (const SmapsEntry *e)
+{
+  /* Anonymous or swapped pages are private copies: dropping them would
+   * lose what was written. */
+  return e->candidate && e->rss_kib > 0 && e->private_dirty_kib == 0 && e->anon_kib == 0 &&
+         e->swap_kib == 0;
+}
+
+static uint64_t
+smaps_field_kib (const char *line, const char *name)
+{
+  size_t n = strlen (name);
+  uint64_t v = 0;
+
+  if (strncmp (line, name, n) != 0)
+    return G_MAXUINT64;
+  for (line += n; *line == ' ' || *line == '\t'; line++)
+    ;
+  while (g_ascii_isdigit (*line))
+    v = v * 10 + (uint64_t)(*line++ - '0');
+  return v;
+}
+
+uint64_t
+lares_proc_drop_clean_file_pages (void)
+{
+  g_autofree char *smaps = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GArray) drop = g_array_new (FALSE, FALSE, sizeof (SmapsEntry));
+  SmapsEntry cur = { 0 };
+  gboolean have = FALSE;
+  uint64_t kib = 0;
+
+  if (!g_file_get_contents ("/proc/self/smaps", &smaps, NULL, NULL))
+    return 0;
+  lines = g_strsplit (smaps, "\n", -1);
+  /* Read everything first: madvise while reading would change the file. */
+  for (char **l = lines; *l; l++)
+    {
+      unsigned long start, end, inode;
+      char perms[8];
+      uint64_t v;
+
+      if (sscanf (*l, "%lx-%lx %7s %*s %*s %lu", &start, &end, perms, &inode) == 4)
+        {
+          if (have && smaps_entry_droppable (&cur))
+            g_array_append_val (drop, cur);
+          memset (&cur, 0, sizeof cur);
+          have = TRUE;
+          cur.start = start;
+          cur.end = end;
+          /* Private, read-only, not executable, from a file (inode != 0). */
+          cur.candidate = strcmp (perms, "r--p") == 0 && inode != 0;
+        }
+      else if ((v = smaps_field_kib (*l, "Rss:")) != G_MAXUINT64)
+        cur.rss_kib = v;
+      else if ((v = smaps_field_kib (*l, "Private_Dirty:")) != G_MAXUINT64)
+        cur.private_dirty_kib = v;
+      else if ((v = smaps_field_kib (*l, "Anonymous:")) != G_MAXUINT64)
+        cur.anon_kib = v;
+      else if ((v = smaps_field_kib (*l, "Swap:")) != G_MAXUINT64)
+        cur.swap_kib = v;
+    }
+  if (have && smaps_entry_droppable (&cur))
+    g_array_append_val (drop, cur);
+  for (unsigned i = 0; i < drop->len; i++)
+    {
+      SmapsEntry *e = &g_array_index (drop, SmapsEntry, i);
+      /* On a private file mapping whose pages all equal the file, this
+       * only drops page table entries; the next read maps them again. */
+      if (madvise ((void *)e->start, e->end - e->start, MADV_DONTNEED) == 0)
+        kib += e->rss_kib;
+    }
   return kib;
 }
 

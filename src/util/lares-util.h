@@ -42,6 +42,15 @@ uint64_t lares_proc_rss_kib (void);
  * or -1 if unknown. */
 int lares_proc_open_fds (void);
 
+/* Unmap from this process the pages of read-only, non-executable file
+ * mappings that are unchanged from their file (the shared libraries'
+ * symbol tables, relocations and constants, which the dynamic loader reads
+ * once at start-up).  They stay in the page cache and come back with a
+ * minor fault when read again; nothing is lost, since a mapping with any
+ * private (written) page is left alone.  Returns the KiB dropped from the
+ * resident set, as /proc/self/smaps counted them. */
+uint64_t lares_proc_drop_clean_file_pages (void);
+
 /* Raise the soft RLIMIT_NOFILE to the hard limit so a thousand WebSocket
  * clients fit.  Returns the new soft limit. */
 uint64_t lares_raise_fd_limit (void);

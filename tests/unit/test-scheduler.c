@@ -675,6 +675,58 @@ test_tools_without_scheduler (Fixture *fx, gconstpointer data G_GNUC_UNUSED)
   g_clear_error (&r.error);
 }
 
+/* Notifications write a job's JSON as text; it must say what the REST
+ * form (lares_job_to_json) says. */
+static void
+test_job_json_text (void)
+{
+  LaresJob jobs[3] = {
+    { .id = 7,
+      .user_id = 2,
+      .kind = LARES_JOB_REMINDER,
+      .status = LARES_JOB_FIRED,
+      .text = (char *)"call \"Bob\" \\ caf\u00e9\n\t\x01",
+      .due_at = 1767225600123,
+      .created_at = 1767225000000,
+      .fired_at = 1767225600500,
+      .fired_due = 1767225600123,
+      .fire_count = 1 },
+    { .id = 8,
+      .user_id = 2,
+      .kind = LARES_JOB_TIMER,
+      .status = LARES_JOB_PENDING,
+      .text = NULL,
+      .due_at = 1,
+      .seconds = 300,
+      .created_at = 0 },
+    { .id = 9,
+      .user_id = 3,
+      .kind = LARES_JOB_ALARM,
+      .status = LARES_JOB_PENDING,
+      .text = (char *)"",
+      .due_at = 253402300800000 /* year 10000 */,
+      .rrule = (char *)"FREQ=DAILY",
+      .dtstart = (char *)"20260101T070000",
+      .tzid = (char *)"Europe/Paris",
+      .created_at = 1767225000000,
+      .fire_count = 3,
+      .snoozes = 2 },
+  };
+
+  for (unsigned i = 0; i < G_N_ELEMENTS (jobs); i++)
+    {
+      g_autoptr (GString) text = g_string_new (NULL);
+      g_autoptr (JsonNode) want = lares_job_to_json (&jobs[i]);
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autofree char *want_text = json_to_string (want, FALSE);
+
+      lares_job_append_json (text, &jobs[i]);
+      g_assert_true (json_parser_load_from_data (parser, text->str, (gssize)text->len, NULL));
+      if (!json_node_equal (json_parser_get_root (parser), want))
+        g_error ("job %u: %s != %s", i, text->str, want_text);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -694,5 +746,6 @@ main (int argc, char **argv)
   ADD ("when-refused", test_when_refused);
   ADD ("tools/intent-args", test_tools_take_intent_args);
   ADD ("tools/without-scheduler", test_tools_without_scheduler);
+  g_test_add_func ("/scheduler/job-json-text", test_job_json_text);
   return g_test_run ();
 }

@@ -19,7 +19,7 @@ healthz (LaresRequest *req)
 static gboolean
 ready_probe (sqlite3 *db, gpointer data, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, "SELECT count(*) FROM users", error);
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_cached (db, "SELECT count(*) FROM users", error);
   int rc;
 
   if (stmt == NULL)
