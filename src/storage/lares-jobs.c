@@ -202,6 +202,15 @@ lares_job_append_json (GString *out, const LaresJob *job)
     }
   if (job->kind == LARES_JOB_TIMER)
     g_string_append_printf (out, ",\"seconds\":%" G_GINT64_FORMAT, job->seconds);
+  if (job->event_id > 0)
+    {
+      g_string_append_printf (
+          out, ",\"event_id\":%" G_GINT64_FORMAT ",\"remind_minutes\":%" G_GINT64_FORMAT,
+          job->event_id, job->seconds / 60);
+      append_time (out, "event_start", job->due_at + job->seconds * 1000);
+      append_time (out, "fired_event_start",
+                   job->fired_due > 0 ? job->fired_due + job->seconds * 1000 : 0);
+    }
   append_time (out, "created_at", job->created_at);
   append_time (out, "fired_at", job->fired_at);
   append_time (out, "fired_due", job->fired_due);

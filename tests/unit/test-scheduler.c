@@ -680,7 +680,7 @@ test_tools_without_scheduler (Fixture *fx, gconstpointer data G_GNUC_UNUSED)
 static void
 test_job_json_text (void)
 {
-  LaresJob jobs[3] = {
+  LaresJob jobs[4] = {
     { .id = 7,
       .user_id = 2,
       .kind = LARES_JOB_REMINDER,
@@ -711,6 +711,19 @@ test_job_json_text (void)
       .created_at = 1767225000000,
       .fire_count = 3,
       .snoozes = 2 },
+    /* A reminder before a calendar event carries the event's times. */
+    { .id = 10,
+      .user_id = 2,
+      .kind = LARES_JOB_REMINDER,
+      .status = LARES_JOB_FIRED,
+      .text = (char *)"dentist",
+      .due_at = 1767225600000,
+      .seconds = 900,
+      .event_id = 4,
+      .created_at = 1767225000000,
+      .fired_at = 1767225600200,
+      .fired_due = 1767225600000,
+      .fire_count = 1 },
   };
 
   for (unsigned i = 0; i < G_N_ELEMENTS (jobs); i++)
