@@ -643,8 +643,8 @@ lares_tool_plan (const LaresTool *tool, const LaresToolContext *ctx, JsonNode *a
 
 /* ---- the first tools ------------------------------------------------------------------------ */
 
-static JsonNode *
-result_text (JsonObject *o, const char *text)
+JsonNode *
+lares_tool_result (JsonObject *o, const char *text)
 {
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
 
@@ -670,7 +670,7 @@ tool_time_now (LaresToolCall *call)
     text = g_date_time_format (now, "It is %H:%M on %A %-d %B %Y.");
   json_object_set_string_member (o, "now", iso);
   json_object_set_string_member (o, "timezone", g_date_time_get_timezone_abbreviation (now));
-  lares_tool_call_return (call, result_text (o, text));
+  lares_tool_call_return (call, lares_tool_result (o, text));
 }
 
 static void
@@ -679,8 +679,8 @@ tool_help (LaresToolCall *call)
   const char *text = call->ctx->capabilities;
 
   lares_tool_call_return (
-      call,
-      result_text (NULL, text ? text : "I'm still starting up; ask me what I can do in a moment."));
+      call, lares_tool_result (
+                NULL, text ? text : "I'm still starting up; ask me what I can do in a moment."));
 }
 
 /* Memory tools run one store function; the handler's own data rides along. */
@@ -740,7 +740,7 @@ remember_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
       JsonObject *o = json_object_new ();
       json_object_set_int_member (o, "id", op->id);
       json_object_set_string_member (o, "fact", op->text);
-      lares_tool_call_return (op->call, result_text (o, text));
+      lares_tool_call_return (op->call, lares_tool_result (o, text));
     }
   memory_op_free (op);
 }
@@ -791,7 +791,7 @@ recall_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
         json_object_get_string_member (json_array_get_object_element (facts, i), "text"));
   o = json_object_new ();
   json_object_set_member (o, "facts", g_steal_pointer (&op->list));
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
   g_string_free (text, TRUE);
   memory_op_free (op);
 }
@@ -829,7 +829,7 @@ forget_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
               : g_strdup_printf ("Done, I've forgotten %" G_GINT64_FORMAT " things.", op->count);
       JsonObject *o = json_object_new ();
       json_object_set_int_member (o, "removed", op->count);
-      lares_tool_call_return (op->call, result_text (o, text));
+      lares_tool_call_return (op->call, lares_tool_result (o, text));
     }
   memory_op_free (op);
 }
@@ -886,4 +886,28 @@ lares_tool_registry_add_builtin (LaresToolRegistry *reg)
   lares_tools_tasks_register (reg);
   lares_tools_reminders_register (reg);
   lares_tools_calendar_register (reg);
+}
+
+void
+lares_tool_call_return_deleted (LaresToolCall *call, int64_t user_id, const GArray *deleted,
+                                unsigned planned, const char *one, const char *many,
+                                const char *change)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  JsonArray *ids = json_array_new ();
+  JsonObject *o = json_object_new ();
+
+  for (unsigned i = 0; i < deleted->len; i++)
+    {
+      int64_t id = g_array_index (deleted, int64_t, i);
+      json_array_add_int_element (ids, id);
+      lares_bus_publish_change (call->ctx->bus, user_id, change, NULL, NULL, id);
+    }
+  g_string_printf (text, "Deleted %u %s.", deleted->len, deleted->len == 1 ? one : many);
+  if (deleted->len < planned)
+    g_string_append_printf (text, " %u had changed or gone since you were asked, and %s kept.",
+                            planned - deleted->len, planned - deleted->len == 1 ? "was" : "were");
+  json_object_set_int_member (o, "deleted", deleted->len);
+  json_object_set_array_member (o, "ids", ids);
+  lares_tool_call_return (call, lares_tool_result (o, text->str));
 }

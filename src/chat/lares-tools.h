@@ -91,6 +91,16 @@ struct _LaresToolCall
 void lares_tool_call_return (LaresToolCall *call, JsonNode *result);
 void lares_tool_call_fail (LaresToolCall *call, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
+/* A handler's result: @o (transfer full, nullable: a new object) with
+ * "text" set to @text.  (transfer full) */
+JsonNode *lares_tool_result (JsonObject *o, const char *text);
+/* Finish an approved bulk delete: publish @change for each id in @deleted
+ * (int64_t) and answer "Deleted N notes.", saying how many of the @planned
+ * had changed or gone since the owner was asked. */
+void lares_tool_call_return_deleted (LaresToolCall *call, int64_t user_id, const GArray *deleted,
+                                     unsigned planned, const char *one, const char *many,
+                                     const char *change);
+
 /* @result: (nullable) (transfer none) */
 typedef void (*LaresToolDone) (JsonNode *result, const GError *error, gpointer user_data);
 

@@ -86,18 +86,6 @@ op_free (CalOp *op)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CalOp, op_free)
 
-static JsonNode *
-result_text (JsonObject *o, const char *text)
-{
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  if (o == NULL)
-    o = json_object_new ();
-  json_object_set_string_member (o, "text", text);
-  json_node_take_object (node, o);
-  return node;
-}
-
 static void
 track (CalOp *op)
 {
@@ -208,7 +196,7 @@ create_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   g_string_append_c (text, '.');
   o = json_object_new ();
   json_object_set_member (o, "event", lares_event_to_json (op->event, FALSE));
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void
@@ -287,7 +275,7 @@ list_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
     g_string_append_printf (text, "\n… and %u more.", n - LIST_SHOWN);
   o = json_object_new ();
   json_object_set_array_member (o, "occurrences", list);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static gboolean
@@ -437,7 +425,7 @@ delete_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
       json_object_set_array_member (o, "matches", list);
     }
   json_object_set_boolean_member (o, "deleted", op->event != NULL);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void
@@ -690,7 +678,7 @@ delete_many_plan_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointe
       if (repeating)
         g_string_append (text, " (a repeating event counts once; all its repeats go)");
     }
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void
@@ -754,7 +742,7 @@ delete_many_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer dat
   json_object_set_int_member (o, "deleted", n);
   json_object_set_array_member (o, "ids", ids);
   json_object_set_int_member (o, "reminders_cancelled", jobs);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void

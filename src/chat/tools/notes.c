@@ -72,16 +72,6 @@ note_op_new (LaresToolCall *call)
   return op;
 }
 
-static JsonNode *
-result_text (JsonObject *o, const char *text)
-{
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  json_object_set_string_member (o, "text", text);
-  json_node_take_object (node, o);
-  return node;
-}
-
 /* ---- note.add ------------------------------------------------------------------------------- */
 
 static gboolean
@@ -112,7 +102,7 @@ add_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   /* The same event the REST route sends, so every open page shows it. */
   lares_bus_publish_change (op->call->ctx->bus, op->user_id, "note_created", "note",
                             json_object_get_member (o, "note"), 0);
-  lares_tool_call_return (op->call, result_text (o, text));
+  lares_tool_call_return (op->call, lares_tool_result (o, text));
 }
 
 static void
@@ -192,7 +182,7 @@ search_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
     }
   o = json_object_new ();
   json_object_set_array_member (o, "hits", hits);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void
@@ -377,7 +367,7 @@ delete_plan_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer dat
     }
   else
     g_string_printf (text, "Delete %u %s tagged %s", n, n == 1 ? "note" : "notes", op->tag);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void
@@ -410,33 +400,14 @@ delete_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
 {
   g_autoptr (NoteOp) op = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GString) text = g_string_new (NULL);
-  unsigned planned = g_hash_table_size (op->plan);
-  JsonArray *ids;
-  JsonObject *o;
 
   if (!lares_store_write_finish (op->store, res, &error))
     {
       lares_tool_call_fail (op->call, "could not delete the notes: %s", error->message);
       return;
     }
-  ids = json_array_new ();
-  for (unsigned i = 0; i < op->deleted->len; i++)
-    {
-      int64_t id = g_array_index (op->deleted, int64_t, i);
-      json_array_add_int_element (ids, id);
-      lares_bus_publish_change (op->call->ctx->bus, op->user_id, "note_deleted", NULL, NULL, id);
-    }
-  g_string_printf (text, "Deleted %u %s.", op->deleted->len,
-                   op->deleted->len == 1 ? "note" : "notes");
-  if (op->deleted->len < planned)
-    g_string_append_printf (text, " %u had changed or gone since you were asked, and %s kept.",
-                            planned - op->deleted->len,
-                            planned - op->deleted->len == 1 ? "was" : "were");
-  o = json_object_new ();
-  json_object_set_int_member (o, "deleted", op->deleted->len);
-  json_object_set_array_member (o, "ids", ids);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return_deleted (op->call, op->user_id, op->deleted, g_hash_table_size (op->plan),
+                                  "note", "notes", "note_deleted");
 }
 
 static void

@@ -70,18 +70,6 @@ op_free (TaskOp *op)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TaskOp, op_free)
 
-static JsonNode *
-result_text (JsonObject *o, const char *text)
-{
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  if (o == NULL)
-    o = json_object_new ();
-  json_object_set_string_member (o, "text", text);
-  json_node_take_object (node, o);
-  return node;
-}
-
 /* "Sun 22 Nov 17:00" in the user's zone; the time only when not midnight. */
 static char *
 when_text (TaskOp *op, int64_t ms)
@@ -148,7 +136,7 @@ add_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   json_object_set_member (o, "task", lares_task_to_json (op->task));
   lares_bus_publish_change (op->call->ctx->bus, op->user_id, "task_created", "task",
                             json_object_get_member (o, "task"), 0);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void
@@ -230,7 +218,7 @@ list_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   if (op->tasks->len > LIST_SHOWN)
     g_string_append_printf (text, "\n… and %u more.", op->tasks->len - LIST_SHOWN);
   json_object_set_array_member (o, "tasks", list);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static gboolean
@@ -390,7 +378,7 @@ done_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
       json_object_set_array_member (o, "matches", list);
     }
   json_object_set_boolean_member (o, "done", op->task != NULL);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void
@@ -566,7 +554,7 @@ delete_plan_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer dat
       g_string_append (text, "Delete ");
       describe_set (op, text, op->tasks->len, TRUE);
     }
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return (op->call, lares_tool_result (o, text->str));
 }
 
 static void
@@ -600,33 +588,14 @@ delete_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
 {
   g_autoptr (TaskOp) op = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GString) text = g_string_new (NULL);
-  unsigned planned = g_hash_table_size (op->plan);
-  JsonArray *ids;
-  JsonObject *o;
 
   if (!lares_store_write_finish (op->store, res, &error))
     {
       lares_tool_call_fail (op->call, "could not delete the tasks: %s", error->message);
       return;
     }
-  ids = json_array_new ();
-  for (unsigned i = 0; i < op->deleted->len; i++)
-    {
-      int64_t id = g_array_index (op->deleted, int64_t, i);
-      json_array_add_int_element (ids, id);
-      lares_bus_publish_change (op->call->ctx->bus, op->user_id, "task_deleted", NULL, NULL, id);
-    }
-  g_string_printf (text, "Deleted %u %s.", op->deleted->len,
-                   op->deleted->len == 1 ? "task" : "tasks");
-  if (op->deleted->len < planned)
-    g_string_append_printf (text, " %u had changed or gone since you were asked, and %s kept.",
-                            planned - op->deleted->len,
-                            planned - op->deleted->len == 1 ? "was" : "were");
-  o = json_object_new ();
-  json_object_set_int_member (o, "deleted", op->deleted->len);
-  json_object_set_array_member (o, "ids", ids);
-  lares_tool_call_return (op->call, result_text (o, text->str));
+  lares_tool_call_return_deleted (op->call, op->user_id, op->deleted, g_hash_table_size (op->plan),
+                                  "task", "tasks", "task_deleted");
 }
 
 static void
