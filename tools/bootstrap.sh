@@ -12,9 +12,13 @@ want="${1:-build}"
 pkgs="gcc make meson ninja-build pkg-config libglib2.0-dev libglib2.0-bin
 libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libsodium-dev libical-dev libyaml-dev
 libedit-dev"
-# Tests: sanitizers and libFuzzer come with clang's runtime; sqlite3 checks backups.
+# Tests: sanitizers and libFuzzer come with clang's runtime; sqlite3 checks backups;
+# libfaketime steps the daemon's wall clock in the clock-jump fault test.
 case "$want" in
 test|bench) pkgs="$pkgs clang libclang-rt-14-dev sqlite3 clang-format valgrind openssl taskwarrior" ;;
+esac
+case "$want" in
+test|bench) pkgs="$pkgs libfaketime" ;;
 esac
 case "$want" in
 bench) pkgs="$pkgs wrk" ;;

@@ -64,6 +64,7 @@ struct _LaresServer
   GPtrArray *websockets; /* LaresWs* (owned) */
   GTask *shutdown_task;
   unsigned shutdown_timer;
+  gboolean shutdown_flushed; /* the timeout passed, then the grace for the cut turns' last bytes */
   char id_prefix[9];
   uint64_t next_request;
 

@@ -28,6 +28,10 @@
 #include "lares-http-private.h"
 #include "lares-util.h"
 
+/* After server.shutdown_timeout has cut the remaining work short, how long
+ * the cancelled turns' responses get to send their last events. */
+#define SHUTDOWN_FLUSH_MS 1000
+
 static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                          0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
@@ -572,7 +576,9 @@ maybe_finish_shutdown (LaresServer *server)
     return;
   if (server->chat && lares_chat_n_running (server->chat) > 0)
     return; /* turns end first, even after the timeout: they are cancelled then */
-  if (!server->shutdown_cut && (server->inflight > 0 || server->websockets->len > 0))
+  /* After the timeout, the cancelled turns' streams still get their last
+   * events (turn_end) out, within SHUTDOWN_FLUSH_MS. */
+  if (!server->shutdown_flushed && (server->inflight > 0 || server->websockets->len > 0))
     return;
   task = g_steal_pointer (&server->shutdown_task);
   g_clear_handle_id (&server->shutdown_timer, g_source_remove);
@@ -737,12 +743,24 @@ lares_server_get_port (LaresServer *server)
 }
 
 static gboolean
-shutdown_timeout_cb (gpointer user_data)
+shutdown_flush_cb (gpointer user_data)
 {
   LaresServer *server = user_data;
 
   server->shutdown_timer = 0;
+  server->shutdown_flushed = TRUE;
+  maybe_finish_shutdown (server);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+shutdown_timeout_cb (gpointer user_data)
+{
+  LaresServer *server = user_data;
+
   server->shutdown_cut = TRUE;
+  /* The same timer handle, now for the flush grace. */
+  server->shutdown_timer = g_timeout_add (SHUTDOWN_FLUSH_MS, shutdown_flush_cb, server);
   g_warning ("shutdown: %u request(s), %u WebSocket(s) and %u turn(s) still open after "
              "%" G_GUINT64_FORMAT " ms; cutting them short",
              server->inflight, server->websockets->len, lares_chat_n_running (server->chat),

@@ -55,6 +55,24 @@ lares_test_session_new (unsigned timeout_s)
 LaresTestDaemon *
 lares_test_daemon_start (const char *data_dir, const char *const *extra)
 {
+  LaresTestDaemonOptions o = { data_dir, extra, NULL, NULL };
+
+  return lares_test_daemon_start_full (&o);
+}
+
+GPid
+lares_test_daemon_pid (LaresTestDaemon *d)
+{
+  const char *id = g_subprocess_get_identifier (d->proc);
+
+  return id ? (GPid)g_ascii_strtoll (id, NULL, 10) : 0;
+}
+
+LaresTestDaemon *
+lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
+{
+  const char *data_dir = options->data_dir;
+  const char *const *extra = options->extra;
   LaresTestDaemon *d = g_new0 (LaresTestDaemon, 1);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
@@ -78,8 +96,11 @@ lares_test_daemon_start (const char *data_dir, const char *const *extra)
   /* The daemon's log goes to a file in its data directory, so tests can
    * read it (and check what it never contains). */
   g_assert_cmpint (g_mkdir_with_parents (d->data_dir, 0700), ==, 0);
-  d->log_path = g_build_filename (d->data_dir, "daemon.log", NULL);
+  d->log_path = options->log_path ? g_strdup (options->log_path)
+                                  : g_build_filename (d->data_dir, "daemon.log", NULL);
   g_subprocess_launcher_set_stderr_file_path (launcher, d->log_path);
+  for (size_t i = 0; options->env && options->env[i] && options->env[i + 1]; i += 2)
+    g_subprocess_launcher_setenv (launcher, options->env[i], options->env[i + 1], TRUE);
   /* If the test dies, the daemon dies with it instead of lingering and
    * holding the test's output pipes open. */
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
