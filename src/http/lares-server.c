@@ -320,6 +320,14 @@ lares_request_respond_error (LaresRequest *req, unsigned status, const char *cod
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
+  /* Messages may quote what the client sent (a path, a field name): JSON
+   * must stay valid UTF-8 whatever those bytes were. */
+  if (!g_utf8_validate (message, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (message, -1);
+      g_free (message);
+      message = valid;
+    }
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "error");
