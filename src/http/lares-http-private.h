@@ -74,6 +74,7 @@ struct _LaresServer
   uint64_t latency_count;
   double latency_sum_s;
   uint64_t ws_received, ws_sent, ws_rejected;
+  uint64_t ws_dropped; /* clients dropped for not reading (lares-ws.c) */
 };
 
 struct _LaresRequest

@@ -898,6 +898,12 @@ lares_server_render_metrics (LaresServer *server)
                           "lares_ws_messages_rejected_total %" G_GUINT64_FORMAT "\n",
                           server->websockets->len, server->ws_received, server->ws_sent,
                           server->ws_rejected);
+  g_string_append_printf (out,
+                          "# HELP lares_ws_dropped_total WebSocket clients dropped for not "
+                          "reading.\n"
+                          "# TYPE lares_ws_dropped_total counter\n"
+                          "lares_ws_dropped_total %" G_GUINT64_FORMAT "\n",
+                          server->ws_dropped);
   {
     LaresChatStats cs;
 

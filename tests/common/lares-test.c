@@ -74,6 +74,7 @@ lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
   const char *data_dir = options->data_dir;
   const char *const *extra = options->extra;
   LaresTestDaemon *d = g_new0 (LaresTestDaemon, 1);
+  g_auto (GStrv) wrapper = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   g_autoptr (GDataInputStream) out = NULL;
@@ -82,6 +83,14 @@ lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
   const char *colon;
 
   d->data_dir = data_dir ? g_strdup (data_dir) : lares_test_tmpdir ();
+  /* `make check-valgrind` runs every daemon under valgrind too. */
+  if (g_getenv ("LARES_TEST_DAEMON_WRAPPER") != NULL && *g_getenv ("LARES_TEST_DAEMON_WRAPPER"))
+    {
+      g_assert_true (g_shell_parse_argv (g_getenv ("LARES_TEST_DAEMON_WRAPPER"), NULL, &wrapper,
+                                         &error));
+      for (size_t i = 0; wrapper[i]; i++)
+        g_ptr_array_add (argv, wrapper[i]);
+    }
   g_ptr_array_add (argv, (gpointer)lares_bin ());
   g_ptr_array_add (argv, (gpointer) "serve");
   g_ptr_array_add (argv, (gpointer) "-d");

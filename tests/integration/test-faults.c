@@ -32,6 +32,8 @@
  *                                 keeps working, every turn is recorded ended
  *   /faults/llm/slow              a slow LLM answers late; meanwhile REST and
  *                                 intent turns are served
+ *   /faults/ws/slow-reader        a WebSocket client stops reading: dropped
+ *                                 once a few MiB wait for it, the others go on
  *
  * No test sleeps: each waits (bounded) for the state it needs, observed
  * through /metrics, WebSocket events or the store.
@@ -57,8 +59,7 @@
 /* Why the disk-full test cannot mount its tmpfs, or NULL if it can. */
 static char *mount_skip_reason;
 
-/* ---- helpers ----------------------------------------------------------------------------------
- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static const char *
 str (JsonNode *node, const char *member)
@@ -399,8 +400,7 @@ start_with_llm (LaresFakeLlm *fake, const char *const *more)
   return lares_test_daemon_start (NULL, (const char *const *)argv->pdata);
 }
 
-/* ---- the store is busy ------------------------------------------------------------------------
- */
+/* ---- the store is busy ----------------------------------------------------------------------- */
 
 /* A second process's connection holding the database's write lock. */
 static sqlite3 *
@@ -504,8 +504,7 @@ test_store_busy_times_out (void)
   lares_test_daemon_free (d, TRUE);
 }
 
-/* ---- the disk is full -------------------------------------------------------------------------
- */
+/* ---- the disk is full ------------------------------------------------------------------------ */
 
 /* Write @path until the file system says ENOSPC.  Returns the bytes written. */
 static uint64_t
@@ -630,8 +629,7 @@ test_disk_full (void)
   lares_test_rmdir (outside);
 }
 
-/* ---- SIGTERM -----------------------------------------------------------------------------------
- */
+/* ---- SIGTERM --------------------------------------------------------------------------------- */
 
 static gboolean
 wal_is_empty (const char *data_dir)
@@ -757,8 +755,7 @@ test_sigterm_hung_turn (void)
   lares_test_daemon_free (d, TRUE);
 }
 
-/* ---- the clock jumps ---------------------------------------------------------------------------
- */
+/* ---- the clock jumps ------------------------------------------------------------------------- */
 
 static const char *
 faketime_library (void)
@@ -932,8 +929,7 @@ test_clock_jump (void)
   lares_test_rmdir (dir);
 }
 
-/* ---- the LLM misbehaves ------------------------------------------------------------------------
- */
+/* ---- the LLM misbehaves ---------------------------------------------------------------------- */
 
 typedef struct
 {
@@ -1041,8 +1037,92 @@ test_llm_slow (void)
   lares_test_daemon_free (d, TRUE);
 }
 
-/* ---- main
- * ---------------------------------------------------------------------------------------- */
+/* ---- a client that stops reading ------------------------------------------------------------- */
+
+/* Open /ws on a plain socket and never read from it again.  (fd) */
+static int
+ws_open_and_stall (LaresTestDaemon *d)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *req = g_strdup_printf (
+      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+      "Authorization: Bearer %s\r\n\r\n",
+      d->port, d->token);
+  GString *head = g_string_new (NULL);
+  char c;
+  int fd;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", d->port, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), req, strlen (req),
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* The 101 response, byte by byte, so nothing after it is read. */
+  while (!g_str_has_suffix (head->str, "\r\n\r\n"))
+    {
+      g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)), &c,
+                                            1, NULL, &error),
+                       ==, 1);
+      g_string_append_c (head, c);
+    }
+  g_assert_true (g_str_has_prefix (head->str, "HTTP/1.1 101"));
+  g_string_free (head, TRUE);
+  fd = dup (g_socket_get_fd (g_socket_connection_get_socket (conn)));
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+/* A WebSocket client that stops reading while events keep coming: the
+ * daemon queues at most a few MiB for it, then drops it (and counts it on
+ * /metrics); the other clients of the user get every event; the daemon's
+ * memory does not follow the stalled client's backlog. */
+static void
+test_slow_reader (void)
+{
+  LaresTestDaemon *d = start_with_llm (NULL, NULL);
+  g_autoptr (WsClient) good = ws_client (d);
+  g_autofree char *big = g_strnfill (32 * 1024, 'z');
+  int stalled = ws_open_and_stall (d);
+  unsigned status, sent = 0;
+  uint64_t rss_kib;
+
+  g_assert_cmpuint (metric (d, "lares_ws_connections"), ==, 2);
+  /* 32 KiB events until the stalled client is dropped; the socket
+   * buffers of both ends take some MiB before the daemon has to queue. */
+  while (metric (d, "lares_ws_dropped_total") == 0)
+    {
+      g_autofree char *body = g_strdup_printf ("%u %s", sent, big);
+      g_assert_cmpuint (sent, <, 2000);
+      g_assert_cmpint (post_note (d, body, &status), >, 0);
+      sent++;
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+  g_test_message ("the stalled client was dropped after %u events of 32 KiB", sent);
+  /* The good client has them all, and the daemon goes on. */
+  ws_wait_count (good, "note_created", NULL, sent);
+  {
+    int64_t deadline = g_get_monotonic_time () + (int64_t)WAIT_MS * 1000;
+    while (metric (d, "lares_ws_connections") != 1)
+      {
+        g_assert_false (deadline_passed (deadline));
+        g_main_context_iteration (NULL, FALSE);
+      }
+  }
+  g_assert_cmpint (post_note (d, "after the drop", &status), >, 0);
+  ws_wait_count (good, "note_created", NULL, sent + 1);
+  rss_kib = metric (d, "lares_process_resident_memory_bytes") / 1024;
+  g_test_message ("daemon RSS after the drop: %" G_GUINT64_FORMAT " KiB", rss_kib);
+  close (stalled);
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
 
 /* The disk-full test mounts a tmpfs.  Do it in a mount namespace of our
  * own, made before any thread starts, so the mount is private to this
@@ -1054,7 +1134,7 @@ private_mounts (void)
     mount_skip_reason = g_strdup ("mounting a tmpfs needs root (CI runs as root)");
   else if (unshare (CLONE_NEWNS) != 0)
     mount_skip_reason = g_strdup_printf ("cannot make a mount namespace: %s", g_strerror (errno));
-  else if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+  else if (mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
     mount_skip_reason = g_strdup_printf ("cannot make mounts private: %s", g_strerror (errno));
 }
 
@@ -1073,6 +1153,7 @@ main (int argc, char **argv)
   g_test_add_func ("/faults/clock-jump", test_clock_jump);
   g_test_add_func ("/faults/llm/degrade", test_llm_degrade);
   g_test_add_func ("/faults/llm/slow", test_llm_slow);
+  g_test_add_func ("/faults/ws/slow-reader", test_slow_reader);
   rc = g_test_run ();
   g_free (mount_skip_reason);
   return rc;
