@@ -17,6 +17,11 @@
  *   failed COMMIT (or an error that ends the transaction) fails every job
  *   of the batch that was not yet reported.  Each job's callback still
  *   reports success only after the COMMIT that made it durable.
+ * - A lock held by another process: BEGIN IMMEDIATE waits for it up to
+ *   store.busy_timeout (SQLite's busy handler retries meanwhile).  If it
+ *   is still held, the whole batch fails with LARES_STORE_ERROR_BUSY (HTTP
+ *   503): a queued write waits at most about one busy timeout, not one per
+ *   write queued ahead of it.
  */
 #include "config.h"
 
@@ -316,7 +321,16 @@ run_batch (LaresStore *store, GPtrArray *tasks)
       if (!open)
         {
           if (!lares_sql_exec (db, "BEGIN IMMEDIATE", &errors[i]))
-            continue;
+            {
+              /* The write lock stayed with another process for the whole
+               * busy timeout (or BEGIN failed otherwise): every job behind
+               * this one would wait for it again, one timeout each, so
+               * they fail together now. */
+              for (unsigned j = i + 1; j < tasks->len; j++)
+                if (errors[j] == NULL)
+                  errors[j] = g_error_copy (errors[i]);
+              break;
+            }
           open = TRUE;
         }
       if (!lares_sql_exec (db, "SAVEPOINT lares_job", &errors[i]))

@@ -484,6 +484,21 @@ test_store_busy_times_out (void)
   holder = hold_write_lock (d->data_dir);
   g_assert_cmpint (post_note (d, "refused note", &status), ==, 0);
   g_assert_cmpuint (status, ==, 503);
+  /* Several writes queued behind the lock all get the same clear answer. */
+  {
+    static const char json[] = "{\"body\":\"queued behind the lock\"}";
+    Pending *p[4];
+
+    for (unsigned i = 0; i < G_N_ELEMENTS (p); i++)
+      p[i] = pending_start (d, "POST", "/api/v1/notes", json, FALSE);
+    for (unsigned i = 0; i < G_N_ELEMENTS (p); i++)
+      {
+        pending_wait (p[i]);
+        g_assert_cmpuint (soup_message_get_status (p[i]->msg), ==, 503);
+        lares_test_assert_error (p[i]->body, "busy");
+        pending_free (p[i]);
+      }
+  }
   body = lares_test_http (d, "POST", "/api/v1/tasks", "application/json", task, strlen (task),
                           &status, NULL);
   g_assert_cmpuint (status, ==, 503);
