@@ -86,8 +86,8 @@ lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
   /* `make check-valgrind` runs every daemon under valgrind too. */
   if (g_getenv ("LARES_TEST_DAEMON_WRAPPER") != NULL && *g_getenv ("LARES_TEST_DAEMON_WRAPPER"))
     {
-      g_assert_true (g_shell_parse_argv (g_getenv ("LARES_TEST_DAEMON_WRAPPER"), NULL, &wrapper,
-                                         &error));
+      g_assert_true (
+          g_shell_parse_argv (g_getenv ("LARES_TEST_DAEMON_WRAPPER"), NULL, &wrapper, &error));
       for (size_t i = 0; wrapper[i]; i++)
         g_ptr_array_add (argv, wrapper[i]);
     }
