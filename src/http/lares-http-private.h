@@ -56,6 +56,8 @@ struct _LaresServer
   LaresAllowList *allow;
   gboolean tls;
   GSocket *listen_socket;
+  GSocketService *accept_service; /* accepts on listen_socket (lares-server.c, DESIGN) */
+  GTlsCertificate *tls_cert;      /* nullable: serve HTTPS with it */
   uint16_t port;
   int64_t started_us;
   gboolean draining;

@@ -57,6 +57,31 @@ ws_keeping_up (LaresWs *ws, size_t len)
   return ws->backlog <= WS_BACKLOG_MAX;
 }
 
+/* The socket under a connection's stream: libsoup wraps ours in its own
+ * stream ("base-iostream"), and TLS wraps the TCP one ("base-io-stream").
+ * (transfer full) (nullable) */
+static GSocket *
+stream_socket (GIOStream *io)
+{
+  g_autoptr (GIOStream) cur = io ? g_object_ref (io) : NULL;
+
+  for (int depth = 0; cur != NULL && depth < 4; depth++)
+    {
+      const char *prop = G_IS_TLS_CONNECTION (cur) ? "base-io-stream" : "base-iostream";
+      GParamSpec *spec = g_object_class_find_property (G_OBJECT_GET_CLASS (cur), prop);
+      GIOStream *base = NULL;
+
+      if (G_IS_SOCKET_CONNECTION (cur))
+        return g_object_ref (g_socket_connection_get_socket (G_SOCKET_CONNECTION (cur)));
+      if (spec == NULL || !(spec->flags & G_PARAM_READABLE))
+        return NULL;
+      g_object_get (cur, prop, &base, NULL);
+      g_object_unref (cur);
+      cur = base;
+    }
+  return NULL;
+}
+
 static void
 ws_drop (LaresWs *ws)
 {
@@ -226,8 +251,7 @@ ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
 
   ws->server = server;
   ws->conn = g_object_ref (conn);
-  if (soup_server_message_get_socket (msg) != NULL)
-    ws->socket = g_object_ref (soup_server_message_get_socket (msg));
+  ws->socket = stream_socket (soup_websocket_connection_get_io_stream (conn));
   /* The early handler authenticated the handshake, so req is there. */
   g_assert (req != NULL && req->user_id > 0);
   ws->user_id = req->user_id;

@@ -122,6 +122,10 @@ lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
       g_autofree char *opts =
           g_strconcat (g_getenv ("ASAN_OPTIONS"), ":fast_unwind_on_malloc=1", NULL);
       g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", opts, TRUE);
+      /* GSlice keeps freed blocks in chunks LeakSanitizer sees as
+       * reachable, so a leaked GObject (such as libsoup 3.2's accepted
+       * GSocket, lares-server.c) would pass unseen. */
+      g_subprocess_launcher_setenv (launcher, "G_SLICE", "always-malloc", TRUE);
     }
   d->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
