@@ -77,3 +77,10 @@ check-valgrind: test-deps build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+
+# The soak test (not part of `make test`): SOAK_SECONDS of mixed load against
+# one daemon; fails if its RSS or open descriptors grow (tools/run-soak.sh).
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak: test-deps build
+	tools/run-soak.sh $(BUILD) $(SOAK_SECONDS)

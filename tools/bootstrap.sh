@@ -17,11 +17,15 @@ libedit-dev"
 # Browser tests: Debian's Chromium, driven by playwright-core from npm
 # (tests/web; never a downloaded browser).  Node may come from elsewhere
 # (a newer packaged release): only when there is none, Debian's.
+# libfaketime steps the daemon's wall clock in the clock-jump fault test.
 case "$want" in
 test|bench) pkgs="$pkgs clang libclang-rt-14-dev sqlite3 clang-format valgrind openssl taskwarrior"
     pkgs="$pkgs chromium python3-icalendar"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
+esac
+case "$want" in
+test|bench) pkgs="$pkgs libfaketime" ;;
 esac
 case "$want" in
 bench) pkgs="$pkgs wrk" ;;

@@ -19,6 +19,8 @@
 #   8. bench-notes: full-text search over 100,000 notes
 #   9. bench-tasks: the task list sorted by urgency over 10,000 tasks
 #  10. bench-scheduler: 100,000 pending jobs; lateness of a spread and a burst
+#  11. bench-load: 1,000 WebSockets fed by REST writes, 100 chat turns in
+#      flight, an open-loop REST mix (LOAD_SECONDS each, default 20)
 # Every figure in PERFORMANCE.md comes from this run or, for the peer, from
 # shared/peers/openclaw/RESULTS.md; nothing is typed in by hand.
 # Environment: BENCH_NICE (nice value to run at when allowed, -10: on a
@@ -359,6 +361,19 @@ say "== bench-scheduler (100,000 pending; a spread of 3,000 and a burst of 1,000
 "$bench_sched" >"$out/scheduler.txt"
 cat "$out/scheduler.txt" >>"$results"
 put machine.loadavg_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+# ---- 11. load: WebSocket fan-out, concurrent chat turns, REST mix ----------------------------
+bench_load="$build/bench/bench-load"
+load_s="${LOAD_SECONDS:-20}"
+if [ -x "$bench_load" ]; then
+    for m in ws chat rest; do
+        say "== bench-load $m (${load_s} s)"
+        "$bench_load" "$m" --seconds "$load_s" "$lares" "$fake_llm" >"$out/load-$m.txt" ||
+            { say "run-bench: bench-load $m failed"; cat "$out/load-$m.txt" >&2; exit 1; }
+        cat "$out/load-$m.txt" >>"$results"
+    done
+else
+    put load.skipped "bench/bench-load was not built"
+fi
 
 say "== results"
 cat "$results" >&2
@@ -705,6 +720,41 @@ $(get machine.loadavg_after).
 
 EOF
 } >>"$tmp_doc"
+# ---- Load (bench/bench-load.c) -----------------------------------------------------------
+if [ -z "$(get load.skipped)" ]; then
+    lv_open="$(verdict "$(mb "$(get load.ws.rss_open_kib)")" 60)"
+    lv_fan="$(verdict "$(get load.ws.event_p99_ms)" 10)"
+    lv_chat="$(verdict "$(get load.chat.added_p99_ms)" 20)"
+    cat >>"$tmp_doc" <<EOF
+## Load (bench/bench-load.c)
+
+Three workloads, each against a fresh daemon, $(get load.rest.window_s) s measured after a 2 s warm-up, on
+the same $cores shared cores as everything above: the harness, the fake LLM and the kernel's
+loopback TCP compete with the daemon. Latency counts from each request's *scheduled* send time in
+the open-loop rows, so a stalled daemon cannot hide its backlog. Daemon CPU is utime + stime from
+\`/proc/PID/stat\`, which does not depend on how busy the machine is: on a shared machine it is the
+figure to trust, and the latencies are upper bounds. After each run the daemon gets SIGTERM and the
+harness opens its database: every acknowledged write must be there.
+
+| workload | load held | latency p50 / p99 / max | errors | daemon RSS: at the end / peak | daemon CPU | SPEC §11 budget | verdict | OpenClaw (peer) |
+|---|---|---|---|---|---|---|---|---|
+| $(get load.ws.clients) WebSockets of one user; notes, tasks and reminders created at $(get load.ws.rate)/s (open loop), each event to every client | $(get load.ws.deliveries) deliveries of $(get load.ws.events_acked) events | event (write sent → client has it) $(get load.ws.event_p50_ms) / $(get load.ws.event_p99_ms) / $(get load.ws.event_max_ms) ms | $(get load.ws.errors) failed writes; $(get load.ws.deliveries_missing) missing, $(get load.ws.deliveries_duplicate) duplicate deliveries | $(kib_mb "$(get load.ws.rss_kib)") / $(kib_mb "$(get load.ws.hwm_kib)") | $(get load.ws.daemon_cores) cores; $(get load.ws.daemon_cpu_us_per_req) µs per event ($(get load.ws.clients) sends) | RSS < 60 MB with 1,000 WebSockets; fan-out p99 < 10 ms | $lv_open; $lv_fan | — (no equivalent) |
+| $(get load.chat.concurrency) chat turns in flight (closed loop), \`POST /api/v1/chat\` as SSE; fake LLM: first token after $(get load.chat.fake_first_delay_ms) ms, $(get load.chat.fake_tokens) tokens $(get load.chat.fake_token_delay_ms) ms apart | $(get load.chat.turns_per_s) turns/s | added to the first token (TTFT − $(get load.chat.fake_first_delay_ms) ms) $(get load.chat.added_p50_ms) / $(get load.chat.added_p99_ms) / $(get load.chat.added_max_ms) ms; whole turn $(get load.chat.lat_p50_ms) / $(get load.chat.lat_p99_ms) ms | $(get load.chat.errors) | $(kib_mb "$(get load.chat.rss_kib)") / $(kib_mb "$(get load.chat.hwm_kib)") | $(get load.chat.daemon_cores) cores; $(get load.chat.daemon_cpu_us_per_req) µs per turn | added latency p99 < 20 ms at 100 concurrent turns | $lv_chat | 10 clients: $peer_c10_p50 ms p50 overhead; $peer_c10_tps turns/s (RESULTS.md) |
+| REST mix at $(get load.rest.rate) requests/s (open loop): 25 % note and 25 % task creation, 10 % task completion, 20 % search, 20 % urgency-sorted task list | $(get load.rest.requests_per_s) requests/s | $(get load.rest.lat_p50_ms) / $(get load.rest.lat_p99_ms) / $(get load.rest.lat_max_ms) ms | $(get load.rest.errors) | $(kib_mb "$(get load.rest.rss_kib)") / $(kib_mb "$(get load.rest.hwm_kib)") | $(get load.rest.daemon_cores) cores; $(get load.rest.daemon_cpu_us_per_req) µs per request | no budget | — | — |
+
+REST mix per kind, p50 / p99 ms: note creation $(get load.rest.note_create.lat_p50_ms) / $(get load.rest.note_create.lat_p99_ms), task creation
+$(get load.rest.task_create.lat_p50_ms) / $(get load.rest.task_create.lat_p99_ms), completion $(get load.rest.task_done.lat_p50_ms) / $(get load.rest.task_done.lat_p99_ms), search $(get load.rest.search.lat_p50_ms) / $(get load.rest.search.lat_p99_ms), task
+list $(get load.rest.task_list.lat_p50_ms) / $(get load.rest.task_list.lat_p99_ms). The whole machine was $(get load.ws.machine_busy_pct) % / $(get load.chat.machine_busy_pct) % / $(get load.rest.machine_busy_pct) % busy during
+the three runs. Writes acknowledged and found after the stop: $(get load.ws.acked_writes) / $(get load.chat.acked_writes) / $(get load.rest.acked_writes);
+**lost: $(get load.ws.writes_lost) / $(get load.chat.writes_lost) / $(get load.rest.writes_lost)**. Chat turns answered \`done\`: $(get load.chat.chat_turns_done), recorded \`done\` in the
+store: $(get load.chat.turns_done_in_store). \`PRAGMA quick_check\`: $(get load.ws.quick_check) / $(get load.chat.quick_check) / $(get load.rest.quick_check). SIGTERM with all
+$(get load.ws.clients) WebSockets open: $(get load.ws.stop_close_1001) closed with 1001 after $(get load.ws.stop_all_closed_ms) ms, exit status $(get load.ws.daemon_exit). The
+daemon's open-file limit: $(get load.ws.daemon_nofile) (it raises its soft limit to the hard one at start). Bench
+CPU per request (the harness's own cost on the shared cores): $(get load.ws.bench_cpu_us_per_req) / $(get load.chat.bench_cpu_us_per_req) / $(get load.rest.bench_cpu_us_per_req) µs.
+The 10-minute soak of all three at once (\`make soak\`) is in docs/RELIABILITY.md.
+
+EOF
+fi
 
 # Honest lines for missed budgets and anomalies, computed from the figures.
 {

@@ -27,6 +27,11 @@
 #include "lares-scheduler.h"
 
 #include "lares-events.h"
+#include <errno.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "lares-recur.h"
 
 #define FIRE_BATCH        256
@@ -35,6 +40,16 @@
 #define REDELIVER_MAX     50
 
 /* ---- the real clock ------------------------------------------------------------------------- */
+
+/* The main loop's timeouts follow the monotonic clock, which does not move
+ * with wall-clock steps (NTP, `date -s`, a VM resumed) and stops during
+ * suspend.  So the real clock also compares the wall clock with the armed
+ * instant at every main-loop wake-up (prepare/check: one clock_gettime),
+ * and holds a CLOCK_REALTIME timerfd with TFD_TIMER_CANCEL_ON_SET, which
+ * the kernel makes readable when the wall clock is set: a step forward
+ * fires what became due at once, a step back re-arms for the new distance.
+ * The monotonic wait is still capped at CLOCK_MAX_WAIT_MS, for systems
+ * without that timerfd flag. */
 
 typedef struct
 {
@@ -46,20 +61,10 @@ typedef struct
 {
   LaresClock base;
   GSource *source;
+  int64_t due_ms; /* the armed wall time (Unix ms), -1 when disarmed */
+  int step_fd;    /* the clock-set timerfd, -1 if the kernel has none */
+  gpointer step_tag;
 } RealClock;
-
-static gboolean
-clock_dispatch (GSource *source, GSourceFunc callback G_GNUC_UNUSED, gpointer data G_GNUC_UNUSED)
-{
-  LaresClock *clock = ((ClockSource *)source)->clock;
-
-  g_source_set_ready_time (source, -1);
-  if (clock->fire)
-    clock->fire (clock->fire_data);
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs clock_funcs = { NULL, NULL, clock_dispatch, NULL, NULL, NULL };
 
 static int64_t
 real_now_ms (LaresClock *clock G_GNUC_UNUSED)
@@ -67,12 +72,81 @@ real_now_ms (LaresClock *clock G_GNUC_UNUSED)
   return g_get_real_time () / 1000;
 }
 
+/* Ask the kernel to tell us when the wall clock is set: an absolute timer
+ * far in the future that is cancelled by any clock step. */
+static gboolean
+step_fd_arm (int fd)
+{
+  struct itimerspec its = { 0 };
+  struct timespec now;
+
+  if (clock_gettime (CLOCK_REALTIME, &now) != 0)
+    return FALSE;
+  its.it_value.tv_sec = now.tv_sec + 10 * 365 * 86400;
+  return timerfd_settime (fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) == 0;
+}
+
+static gboolean
+real_due (RealClock *rc)
+{
+  return rc->due_ms >= 0 && real_now_ms (&rc->base) >= rc->due_ms;
+}
+
+static gboolean
+clock_prepare (GSource *source, int *timeout)
+{
+  *timeout = -1; /* the ready time bounds the wait */
+  return real_due ((RealClock *)((ClockSource *)source)->clock);
+}
+
+static gboolean
+clock_check (GSource *source)
+{
+  RealClock *rc = (RealClock *)((ClockSource *)source)->clock;
+
+  if (rc->step_tag && (g_source_query_unix_fd (source, rc->step_tag) & G_IO_IN))
+    return TRUE;
+  return real_due (rc);
+}
+
+static gboolean
+clock_dispatch (GSource *source, GSourceFunc callback G_GNUC_UNUSED, gpointer data G_GNUC_UNUSED)
+{
+  RealClock *rc = (RealClock *)((ClockSource *)source)->clock;
+
+  if (rc->step_tag && (g_source_query_unix_fd (source, rc->step_tag) & G_IO_IN))
+    {
+      uint64_t expirations;
+
+      /* ECANCELED: the clock was set.  Drain, and ask again. */
+      if (read (rc->step_fd, &expirations, sizeof expirations) < 0 && errno != ECANCELED &&
+          errno != EAGAIN)
+        g_debug ("scheduler: reading the clock-step timer: %s", g_strerror (errno));
+      g_debug ("scheduler: the wall clock was set; re-checking due jobs");
+      if (!step_fd_arm (rc->step_fd))
+        {
+          g_source_remove_unix_fd (source, rc->step_tag);
+          rc->step_tag = NULL;
+        }
+    }
+  /* Fire even when nothing is due yet (a step back): the scheduler fires
+   * what is due and arms again from the new wall time. */
+  rc->due_ms = -1;
+  g_source_set_ready_time (source, -1);
+  if (rc->base.fire)
+    rc->base.fire (rc->base.fire_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs clock_funcs = { clock_prepare, clock_check, clock_dispatch, NULL, NULL, NULL };
+
 static void
 real_arm (LaresClock *clock, int64_t due_ms)
 {
   RealClock *rc = (RealClock *)clock;
   int64_t wait;
 
+  rc->due_ms = due_ms;
   if (due_ms < 0)
     {
       g_source_set_ready_time (rc->source, -1);
@@ -89,6 +163,8 @@ real_free (LaresClock *clock)
 
   g_source_destroy (rc->source);
   g_source_unref (rc->source);
+  if (rc->step_fd >= 0)
+    close (rc->step_fd);
   g_free (rc);
 }
 
@@ -100,10 +176,23 @@ lares_clock_new_real (void)
   rc->base.now_ms = real_now_ms;
   rc->base.arm = real_arm;
   rc->base.free = real_free;
+  rc->due_ms = -1;
   rc->source = g_source_new (&clock_funcs, sizeof (ClockSource));
   ((ClockSource *)rc->source)->clock = &rc->base;
   g_source_set_name (rc->source, "lares-scheduler");
   g_source_set_ready_time (rc->source, -1);
+  rc->step_fd = timerfd_create (CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (rc->step_fd >= 0 && step_fd_arm (rc->step_fd))
+    rc->step_tag = g_source_add_unix_fd (rc->source, rc->step_fd, G_IO_IN);
+  else
+    {
+      g_debug ("scheduler: no clock-step notifications (%s); the wall clock is re-read at every "
+               "wake-up and at least once a minute",
+               g_strerror (errno));
+      if (rc->step_fd >= 0)
+        close (rc->step_fd);
+      rc->step_fd = -1;
+    }
   g_source_attach (rc->source, g_main_context_get_thread_default ());
   return &rc->base;
 }

@@ -47,9 +47,11 @@ struct _LaresClock
 };
 
 /* The real clock: g_get_real_time() and one GSource with a ready time on
- * the thread-default main context.  It never sleeps longer than a minute
- * at once, so a wall-clock step (NTP, suspend) is noticed within one.
- * (transfer full) */
+ * the thread-default main context.  A wall-clock step (NTP, `date -s`,
+ * resume from suspend) is noticed at once: the kernel reports it through a
+ * CLOCK_REALTIME timerfd (TFD_TIMER_CANCEL_ON_SET), and the wall clock is
+ * compared with the armed instant at every main-loop wake-up.  It never
+ * sleeps longer than a minute at once either.  (transfer full) */
 LaresClock *lares_clock_new_real (void);
 
 typedef struct _LaresScheduler LaresScheduler;

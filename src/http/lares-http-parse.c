@@ -3,8 +3,9 @@
  * DESIGN: json-glib parses recursively, so a hostile body of a million '['
  * could exhaust the stack; and it expands \u escapes without checking them,
  * so valid UTF-8 in can become invalid UTF-8 out (a lone surrogate, a short
- * escape) or a string cut short (\u0000).  lares_json_prescan() refuses both
- * in one linear pass before the parser sees the text, after UTF-8 has been
+ * escape, an octal escape such as \603, which JSON does not even have) or a
+ * string cut short (\u0000).  lares_json_prescan() refuses all of these in
+ * one linear pass before the parser sees the text, after UTF-8 has been
  * checked, so every string the parser returns is valid UTF-8.
  */
 #include "config.h"
@@ -86,7 +87,16 @@ lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char
       else if (p == end)
         break; /* truncated: the parser reports it */
       else if (*p != 'u')
-        p++;
+        {
+          /* RFC 8259 §7 has these escapes only; json-glib 1.6 also reads
+           * octal ones (\603) into bytes that are not UTF-8. */
+          if (strchr ("\"\\/bfnrt", *p) == NULL || *p == '\0')
+            {
+              *why = "a string has an escape JSON does not have";
+              return FALSE;
+            }
+          p++;
+        }
       else
         {
           /* json-glib turns bad \u escapes into invalid UTF-8 or cuts the

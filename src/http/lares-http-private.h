@@ -58,6 +58,8 @@ struct _LaresServer
   LaresAllowList *allow;
   gboolean tls;
   GSocket *listen_socket;
+  GSocketService *accept_service; /* accepts on listen_socket (lares-server.c, DESIGN) */
+  GTlsCertificate *tls_cert;      /* nullable: serve HTTPS with it */
   uint16_t port;
   int64_t started_us;
   gboolean draining;
@@ -66,6 +68,7 @@ struct _LaresServer
   GPtrArray *websockets; /* LaresWs* (owned) */
   GTask *shutdown_task;
   unsigned shutdown_timer;
+  gboolean shutdown_flushed; /* the timeout passed, then the grace for the cut turns' last bytes */
   char id_prefix[9];
   uint64_t next_request;
 
@@ -75,6 +78,7 @@ struct _LaresServer
   uint64_t latency_count;
   double latency_sum_s;
   uint64_t ws_received, ws_sent, ws_rejected;
+  uint64_t ws_dropped; /* clients dropped for not reading (lares-ws.c) */
 };
 
 struct _LaresRequest

@@ -17,16 +17,29 @@
  *   written, not just produced.
  * - Stop accepting: libsoup's soup_server_disconnect() also drops live
  *   connections, so we own the listening socket and shutdown(2) it instead.
+ * - We accept connections ourselves (a GSocketService on that socket) and
+ *   hand each to libsoup with soup_server_accept_iostream, wrapped in TLS
+ *   first when serving HTTPS.  libsoup 3.2's own accept path
+ *   (soup_server_listen_socket) leaks the GSocket of every connection it
+ *   accepts, about 350 bytes each, even when the connection is closed
+ *   (make soak measured ~140 MB an hour at 40 requests/s; valgrind names
+ *   it); this path leaks nothing.
  */
 #include "config.h"
 
 #include "lares-server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "lares-http-parse.h"
 #include "lares-http-private.h"
 #include "lares-util.h"
+
+/* After server.shutdown_timeout has cut the remaining work short, how long
+ * the cancelled turns' responses get to send their last events. */
+#define SHUTDOWN_FLUSH_MS 1000
 
 static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                          0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
@@ -331,6 +344,14 @@ lares_request_respond_error (LaresRequest *req, unsigned status, const char *cod
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
+  /* Messages may quote what the client sent (a path, a field name): JSON
+   * must stay valid UTF-8 whatever those bytes were. */
+  if (!g_utf8_validate (message, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (message, -1);
+      g_free (message);
+      message = valid;
+    }
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "error");
@@ -629,7 +650,9 @@ maybe_finish_shutdown (LaresServer *server)
     return;
   if (server->chat && lares_chat_n_running (server->chat) > 0)
     return; /* turns end first, even after the timeout: they are cancelled then */
-  if (!server->shutdown_cut && (server->inflight > 0 || server->websockets->len > 0))
+  /* After the timeout, the cancelled turns' streams still get their last
+   * events (turn_end) out, within SHUTDOWN_FLUSH_MS. */
+  if (!server->shutdown_flushed && (server->inflight > 0 || server->websockets->len > 0))
     return;
   task = g_steal_pointer (&server->shutdown_task);
   g_clear_handle_id (&server->shutdown_timer, g_source_remove);
@@ -705,7 +728,9 @@ lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GErr
       server->tls = TRUE;
     }
 
-  server->soup = soup_server_new ("server-header", "lares", "tls-certificate", cert, NULL);
+  /* TLS is started on each connection in on_incoming, not by libsoup. */
+  server->tls_cert = g_steal_pointer (&cert);
+  server->soup = soup_server_new ("server-header", "lares", NULL);
   soup_server_add_early_handler (server->soup, NULL, early_handler, server, NULL);
   soup_server_add_handler (server->soup, NULL, main_handler, server, NULL);
   g_signal_connect (server->soup, "request-finished", G_CALLBACK (on_request_done), server);
@@ -744,11 +769,52 @@ lares_server_free (LaresServer *server)
   g_clear_pointer (&server->auth_db, lares_sql_close);
   g_clear_pointer (&server->login_limit, lares_rate_limit_free);
   g_clear_pointer (&server->allow, lares_allow_list_free);
+  if (server->accept_service)
+    {
+      g_socket_service_stop (server->accept_service);
+      g_socket_listener_close (G_SOCKET_LISTENER (server->accept_service));
+      g_clear_object (&server->accept_service);
+    }
   g_clear_object (&server->listen_socket);
+  g_clear_object (&server->tls_cert);
   g_clear_handle_id (&server->shutdown_timer, g_source_remove);
   g_ptr_array_unref (server->websockets);
   g_hash_table_destroy (server->request_counts);
   g_free (server);
+}
+
+/* A new connection (see DESIGN): to libsoup, through TLS when serving it. */
+static gboolean
+on_incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpointer user_data)
+{
+  LaresServer *server = user_data;
+  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  g_autoptr (GIOStream) stream = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (local == NULL || remote == NULL)
+    return TRUE; /* the peer is already gone */
+  /* As libsoup does for the connections it accepts: answers are written in
+   * pieces, and Nagle would hold the later ones back. */
+  (void)g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, TRUE,
+                             NULL);
+  if (server->tls_cert != NULL)
+    {
+      stream =
+          G_IO_STREAM (g_tls_server_connection_new (G_IO_STREAM (conn), server->tls_cert, &error));
+      if (stream == NULL)
+        {
+          g_warning ("cannot start TLS on a new connection: %s", error->message);
+          return TRUE;
+        }
+      g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (stream), FALSE);
+    }
+  else
+    stream = g_object_ref (G_IO_STREAM (conn));
+  if (!soup_server_accept_iostream (server->soup, stream, local, remote, &error))
+    g_debug ("cannot take a new connection: %s", error->message);
+  return TRUE;
 }
 
 gboolean
@@ -779,9 +845,11 @@ lares_server_listen (LaresServer *server, GError **error)
   g_socket_set_listen_backlog (sock, 1024);
   if (!g_socket_listen (sock, error))
     return FALSE;
-  if (!soup_server_listen_socket (server->soup, sock, server->tls ? SOUP_SERVER_LISTEN_HTTPS : 0,
-                                  error))
+  server->accept_service = g_socket_service_new ();
+  if (!g_socket_listener_add_socket (G_SOCKET_LISTENER (server->accept_service), sock, NULL, error))
     return FALSE;
+  g_signal_connect (server->accept_service, "incoming", G_CALLBACK (on_incoming), server);
+  g_socket_service_start (server->accept_service);
   bound = g_socket_get_local_address (sock, error);
   if (bound == NULL)
     return FALSE;
@@ -797,12 +865,24 @@ lares_server_get_port (LaresServer *server)
 }
 
 static gboolean
-shutdown_timeout_cb (gpointer user_data)
+shutdown_flush_cb (gpointer user_data)
 {
   LaresServer *server = user_data;
 
   server->shutdown_timer = 0;
+  server->shutdown_flushed = TRUE;
+  maybe_finish_shutdown (server);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+shutdown_timeout_cb (gpointer user_data)
+{
+  LaresServer *server = user_data;
+
   server->shutdown_cut = TRUE;
+  /* The same timer handle, now for the flush grace. */
+  server->shutdown_timer = g_timeout_add (SHUTDOWN_FLUSH_MS, shutdown_flush_cb, server);
   g_warning ("shutdown: %u request(s), %u WebSocket(s) and %u turn(s) still open after "
              "%" G_GUINT64_FORMAT " ms; cutting them short",
              server->inflight, server->websockets->len, lares_chat_n_running (server->chat),
@@ -829,6 +909,8 @@ lares_server_shutdown_async (LaresServer *server, GAsyncReadyCallback callback, 
   server->shutdown_task = task;
   /* Stop accepting: shutdown(2) on a listening socket makes accept() fail,
    * which removes libsoup's watch, while open connections keep going. */
+  if (server->accept_service)
+    g_socket_service_stop (server->accept_service);
   if (server->listen_socket)
     (void)shutdown (g_socket_get_fd (server->listen_socket), SHUT_RDWR);
   lares_ws_close_all (server, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server stopping");
@@ -932,6 +1014,12 @@ lares_server_render_metrics (LaresServer *server)
                           "lares_ws_messages_rejected_total %" G_GUINT64_FORMAT "\n",
                           server->websockets->len, server->ws_received, server->ws_sent,
                           server->ws_rejected);
+  g_string_append_printf (out,
+                          "# HELP lares_ws_dropped_total WebSocket clients dropped for not "
+                          "reading.\n"
+                          "# TYPE lares_ws_dropped_total counter\n"
+                          "lares_ws_dropped_total %" G_GUINT64_FORMAT "\n",
+                          server->ws_dropped);
   {
     LaresChatStats cs;
 

@@ -15,26 +15,103 @@
  * - approve/reject run through the policy like every other channel; the
  *   decision outlives the connection that asked (it is not cancelled), and
  *   its refusal finds that connection again by its bus subscription id.
+ * - A client that stops reading: libsoup 3.2 queues outgoing frames without
+ *   a limit, so its memory would grow with every event.  Every
+ *   WS_CHECK_BYTES sent, ws_send asks the kernel whether the socket has
+ *   room (one poll); what was handed to libsoup while it had none counts as
+ *   backlog, and past WS_BACKLOG_MAX the connection is dropped (the socket
+ *   shut down: a close frame would only queue behind the rest).  While the
+ *   client reads, the socket has room and the backlog is forgotten.  Cost:
+ *   one poll per connection per WS_CHECK_BYTES, nothing per small event.
  */
 #include "config.h"
 
 #include "lares-http-parse.h"
 #include "lares-http-private.h"
 
+#define WS_CHECK_BYTES (64 * 1024)       /* sent between two looks at the socket */
+#define WS_BACKLOG_MAX (4 * 1024 * 1024) /* queued in libsoup before the client is dropped */
+
 typedef struct
 {
   LaresServer *server;
   SoupWebsocketConnection *conn; /* (owned) */
+  GSocket *socket;               /* (owned) (nullable) under conn's stream */
   int64_t user_id;
   unsigned sub_id;
+  size_t unchecked; /* bytes sent since the last look at the socket */
+  size_t backlog;   /* bytes sent while the socket had no room */
+  gboolean dropped;
   char id[20];
 } LaresWs;
+
+/* Account for @len more bytes; FALSE once the client is too far behind. */
+static gboolean
+ws_keeping_up (LaresWs *ws, size_t len)
+{
+  ws->unchecked += len;
+  if (ws->unchecked < WS_CHECK_BYTES || ws->socket == NULL)
+    return TRUE;
+  if (g_socket_condition_check (ws->socket, G_IO_OUT) & G_IO_OUT)
+    ws->backlog = 0;
+  else
+    ws->backlog += ws->unchecked;
+  ws->unchecked = 0;
+  return ws->backlog <= WS_BACKLOG_MAX;
+}
+
+/* The socket under a connection's stream: libsoup wraps ours in its own
+ * stream ("base-iostream"), and TLS wraps the TCP one ("base-io-stream").
+ * (transfer full) (nullable) */
+static GSocket *
+stream_socket (GIOStream *io)
+{
+  g_autoptr (GIOStream) cur = io ? g_object_ref (io) : NULL;
+
+  for (int depth = 0; cur != NULL && depth < 4; depth++)
+    {
+      const char *prop = G_IS_TLS_CONNECTION (cur) ? "base-io-stream" : "base-iostream";
+      GParamSpec *spec = g_object_class_find_property (G_OBJECT_GET_CLASS (cur), prop);
+      GIOStream *base = NULL;
+
+      if (G_IS_SOCKET_CONNECTION (cur))
+        return g_object_ref (g_socket_connection_get_socket (G_SOCKET_CONNECTION (cur)));
+      if (spec == NULL || !(spec->flags & G_PARAM_READABLE))
+        return NULL;
+      g_object_get (cur, prop, &base, NULL);
+      g_object_unref (cur);
+      cur = base;
+    }
+  return NULL;
+}
+
+static void
+ws_drop (LaresWs *ws)
+{
+  lares_log_req (G_LOG_LEVEL_WARNING, ws->id,
+                 "websocket: the client stopped reading (over %u KiB waiting); dropping it",
+                 WS_BACKLOG_MAX / 1024);
+  ws->dropped = TRUE;
+  ws->server->ws_dropped++;
+  if (ws->sub_id)
+    {
+      lares_bus_unsubscribe (ws->server->bus, ws->sub_id);
+      ws->sub_id = 0;
+    }
+  /* libsoup sees the end of the stream and reports the connection closed. */
+  g_socket_shutdown (ws->socket, TRUE, TRUE, NULL);
+}
 
 static void
 ws_send (LaresWs *ws, GBytes *payload)
 {
-  if (soup_websocket_connection_get_state (ws->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (ws->dropped || soup_websocket_connection_get_state (ws->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
+  if (!ws_keeping_up (ws, g_bytes_get_size (payload)))
+    {
+      ws_drop (ws);
+      return;
+    }
   soup_websocket_connection_send_message (ws->conn, SOUP_WEBSOCKET_DATA_TEXT, payload);
   ws->server->ws_sent++;
 }
@@ -225,6 +302,7 @@ ws_free (LaresWs *ws)
     lares_bus_unsubscribe (ws->server->bus, ws->sub_id);
   g_signal_handlers_disconnect_by_data (ws->conn, ws);
   g_object_unref (ws->conn);
+  g_clear_object (&ws->socket);
   g_free (ws);
 }
 
@@ -263,6 +341,7 @@ ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
 
   ws->server = server;
   ws->conn = g_object_ref (conn);
+  ws->socket = stream_socket (soup_websocket_connection_get_io_stream (conn));
   /* The early handler authenticated the handshake, so req is there. */
   g_assert (req != NULL && req->user_id > 0);
   ws->user_id = req->user_id;

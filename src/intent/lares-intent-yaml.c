@@ -3,7 +3,8 @@
  *
  * DESIGN: the event API builds the tree with an explicit stack; aliases and
  * several documents per file are refused (intent files need neither, and
- * aliases would let a tiny file expand without bound).  Nesting is capped so
+ * aliases would let a tiny file expand without bound), and so are mapping
+ * keys that are not scalars (fuzz/corpus/intent-template/crash-*).  Nesting is capped so
  * hostile input cannot exhaust the stack of anything that walks the tree.
  */
 #include "config.h"
@@ -115,8 +116,20 @@ lares_yaml_parse (const char *file, const char *data, size_t len, GError **error
 
       if (node != NULL)
         {
-          if (stack->len > 0)
-            g_ptr_array_add (((LaresYamlNode *)stack->pdata[stack->len - 1])->kids, node);
+          LaresYamlNode *parent = stack->len > 0 ? stack->pdata[stack->len - 1] : NULL;
+
+          /* Keys are text: every walker reads them as strings. */
+          if (parent != NULL && parent->kind == LARES_YAML_MAP && parent->kids->len % 2 == 0 &&
+              node->kind != LARES_YAML_SCALAR)
+            {
+              lares_yaml_node_free (node);
+              parser_delete (&parser);
+              lares_intent_throw (error, LARES_INTENT_ERROR_SYNTAX, file, line,
+                                  "a YAML mapping key must be text, not a list or mapping");
+              return NULL;
+            }
+          if (parent != NULL)
+            g_ptr_array_add (parent->kids, node);
           else if (root == NULL)
             root = node;
           else

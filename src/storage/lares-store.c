@@ -26,6 +26,11 @@
  *   one.  Parsing and planning a statement costs more than running most of
  *   ours (measured: sqlite3_prepare_v2 was a quarter of the daemon's
  *   instructions per chat turn).
+ * - A lock held by another process: BEGIN IMMEDIATE waits for it up to
+ *   store.busy_timeout (SQLite's busy handler retries meanwhile).  If it
+ *   is still held, the whole batch fails with LARES_STORE_ERROR_BUSY (HTTP
+ *   503): a queued write waits at most about one busy timeout, not one per
+ *   write queued ahead of it.
  */
 #include "config.h"
 
@@ -499,7 +504,16 @@ run_batch (LaresStore *store, GPtrArray *tasks)
       if (!open)
         {
           if (!exec_kept (db, "BEGIN IMMEDIATE", &errors[i]))
-            continue;
+            {
+              /* The write lock stayed with another process for the whole
+               * busy timeout (or BEGIN failed otherwise): every job behind
+               * this one would wait for it again, one timeout each, so
+               * they fail together now. */
+              for (unsigned j = i + 1; j < tasks->len; j++)
+                if (errors[j] == NULL)
+                  errors[j] = g_error_copy (errors[i]);
+              break;
+            }
           open = TRUE;
         }
       if (!exec_kept (db, "SAVEPOINT lares_job", &errors[i]))

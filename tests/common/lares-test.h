@@ -38,6 +38,21 @@ SoupSession *lares_test_session_new (unsigned timeout_s);
 /* Start `lares serve -d DATA_DIR -p 0 [extra...]` and wait for its
  * "listening" line.  @data_dir NULL makes a temporary one. */
 LaresTestDaemon *lares_test_daemon_start (const char *data_dir, const char *const *extra);
+
+typedef struct
+{
+  const char *data_dir;     /* nullable: a temporary one */
+  const char *const *extra; /* nullable: arguments after `-p 0` */
+  const char *const *env;   /* nullable: "NAME", "value", ..., NULL for the daemon only */
+  const char *log_path;     /* nullable: <data_dir>/daemon.log */
+} LaresTestDaemonOptions;
+
+/* The same with more control: a daemon environment of its own (e.g.
+ * LD_PRELOAD), or its log outside the data directory (a full disk). */
+LaresTestDaemon *lares_test_daemon_start_full (const LaresTestDaemonOptions *options);
+
+/* The daemon's process id (0 once it exited). */
+GPid lares_test_daemon_pid (LaresTestDaemon *d);
 /* Send @sig and wait for exit; returns the exit status (or 128+signal). */
 int lares_test_daemon_stop (LaresTestDaemon *d, int sig);
 /* Free without stopping (after stop). Removes the data dir if @remove. */

@@ -184,6 +184,13 @@ static const BadCase bad_cases[] = {
   { "ws with POST", "POST", "/ws", "application/json", "{}", -1, 405, "method_not_allowed" },
   { "ws without upgrade", "GET", "/ws", NULL, NULL, 0, 400, "websocket_required" },
   { "ws sub-path", "GET", "/ws/x", NULL, NULL, 0, 404, "not_found" },
+  /* fuzz/corpus/http-routes/crash-404-path-invalid-utf8: the 404 quoted the
+   * decoded path, and with it bytes that are not UTF-8, into its JSON. */
+  { "path not UTF-8", "GET", "/api/v1/no%FFte", NULL, NULL, 0, 404, "not_found" },
+  /* fuzz/corpus/login-body/crash-octal-escape-not-utf8: json-glib reads an
+   * octal escape, which JSON does not have, into a byte that is not UTF-8. */
+  { "octal escape", "POST", "/api/v1/notes", "application/json", "{\"body\":\"a\\603b\"}", -1, 400,
+    "invalid_json" },
 };
 
 static void
