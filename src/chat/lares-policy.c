@@ -91,7 +91,10 @@ audit_copy (JsonNode *node, unsigned depth)
       for (GList *l = members; l; l = l->next)
         json_object_set_member (out, l->data,
                                 audit_copy (json_object_get_member (in, l->data), depth + 1));
-      return json_node_init_object (json_node_alloc (), out);
+      JsonNode *copy = json_node_new (JSON_NODE_OBJECT);
+
+      json_node_take_object (copy, out);
+      return copy;
     }
   if (JSON_NODE_HOLDS_ARRAY (node))
     {
@@ -100,7 +103,10 @@ audit_copy (JsonNode *node, unsigned depth)
 
       for (unsigned i = 0; i < json_array_get_length (in); i++)
         json_array_add_element (out, audit_copy (json_array_get_element (in, i), depth + 1));
-      return json_node_init_array (json_node_alloc (), out);
+      JsonNode *copy = json_node_new (JSON_NODE_ARRAY);
+
+      json_node_take_array (copy, out);
+      return copy;
     }
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
     {
