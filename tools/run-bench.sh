@@ -754,6 +754,24 @@ CPU per request (the harness's own cost on the shared cores): $(get load.ws.benc
 The 10-minute soak of all three at once (\`make soak\`) is in docs/RELIABILITY.md.
 
 EOF
+    if [ "$lv_fan" != "met" ]; then
+        cat >>"$tmp_doc" <<EOF
+- **Fan-out p99 < 10 ms is missed under this load** ($(get load.ws.event_p99_ms) ms): each event costs the daemon
+  $(get load.ws.daemon_cpu_us_per_req) µs of CPU for its $(get load.ws.clients) sends, so $(get load.ws.rate) events a second keep $(get load.ws.daemon_cores) of a core busy, and the
+  harness's own receive work ($(get load.ws.bench_cpu_us_per_req) µs per event) shares the same $cores cores; an event that
+  arrives while the previous one is still being sent waits for it (see the fan-out details above).
+EOF
+    fi
+    if [ "$lv_chat" != "met" ]; then
+        cat >>"$tmp_doc" <<EOF
+- **Added latency p99 < 20 ms at 100 concurrent turns is missed** ($(get load.chat.added_p99_ms) ms): with the
+  fake LLM pacing its tokens, $(get load.chat.concurrency) turns in flight make $(get load.chat.turns_per_s) turns/s, each costing the daemon
+  $(get load.chat.daemon_cpu_us_per_req) µs of CPU ($(get load.chat.daemon_cores) cores); a turn's first token waits behind the other turns'
+  token writes on the one main thread (every token is its own SSE chunk, and an event to each
+  of the user's connections). The chat details above break the per-turn cost down.
+EOF
+    fi
+    echo >>"$tmp_doc"
 fi
 
 # Honest lines for missed budgets and anomalies, computed from the figures.
