@@ -399,8 +399,7 @@ raw_step (Bench *b, RawConn *c, int64_t now)
         c->state = RAW_UNTIL_EOF;
       else
         {
-          fail (b, "turn %zu: the stream is neither chunked nor ended by the connection",
-                c->turn);
+          fail (b, "turn %zu: the stream is neither chunked nor ended by the connection", c->turn);
           return FALSE;
         }
       raw_consume (c, (size_t)(end + 4 - c->buf));
