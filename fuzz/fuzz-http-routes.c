@@ -9,8 +9,8 @@
  * temporary directory (on /dev/shm when there is one), and each input is
  * one real HTTP/1.1 request over loopback from this thread, with an admin
  * token; the main context is iterated until the daemon closes the
- * connection.  At the first input the store gets a note, a task and a
- * reminder, so {id} routes have something to find.
+ * connection.  At the first input the store gets a note, a task, a
+ * reminder and a calendar event, so {id} routes have something to find.
  *
  * Checks beyond "no crash, no leak, no UB":
  * - every request is answered within REPLY_TIMEOUT_MS, with a status, an
@@ -417,7 +417,7 @@ request (const char *method, const char *target, const char *body, size_t body_l
 }
 
 /* Something for {id} routes to find: note 1, task 1, reminder 1, a
- * conversation. */
+ * conversation, event 1 (weekly, with a reminder job). */
 static void
 seed (void)
 {
@@ -427,11 +427,14 @@ seed (void)
                              "[\"shop\"],\"due\":\"2030-01-01T10:00:00Z\"}";
   static const char job[] = "{\"text\":\"water the plants\",\"at\":\"2030-01-01T09:00:00Z\"}";
   static const char turn[] = "{\"text\":\"what time is it\"}";
+  static const char event[] = "{\"title\":\"gym\",\"start\":\"2030-01-07T18:00:00Z\",\"rrule\":"
+                              "\"FREQ=WEEKLY\",\"remind_minutes\":15}";
 
   g_assert_cmpint (request ("POST", "/api/v1/notes", note, strlen (note)), ==, 201);
   g_assert_cmpint (request ("POST", "/api/v1/tasks", task, strlen (task)), ==, 201);
   g_assert_cmpint (request ("POST", "/api/v1/reminders", job, strlen (job)), ==, 201);
   g_assert_cmpint (request ("POST", "/api/v1/chat", turn, strlen (turn)), ==, 200);
+  g_assert_cmpint (request ("POST", "/api/v1/events", event, strlen (event)), ==, 201);
   harness->seeded = TRUE;
 }
 
