@@ -54,7 +54,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define WAIT_MS 20000
+/* How long a test waits for what must happen (longer under memcheck). */
+#define WAIT_MS (20000 * lares_test_time_scale ())
 
 /* Why the disk-full test cannot mount its tmpfs, or NULL if it can. */
 static char *mount_skip_reason;
