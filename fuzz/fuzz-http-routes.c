@@ -438,6 +438,22 @@ seed (void)
   harness->seeded = TRUE;
 }
 
+/* libFuzzer calls this once before any input: the server, its store and
+ * the seed requests (the first chat turn builds the intent engine, seconds
+ * under ASan) must not count against the first input's -timeout.  The
+ * replay driver never calls it; TestOneInput then does the same. */
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  if (harness == NULL)
+    harness_init ();
+  if (!harness->seeded)
+    seed ();
+  return 0;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
