@@ -72,8 +72,12 @@ fuzz: test-deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	tools/run-fuzz.sh $(ASAN_BUILD) $(FUZZ_SECONDS)
 
+# Every C test, and every daemon they start, under memcheck; then counts.
 check-valgrind: test-deps build
-	meson test -C $(BUILD) --setup=valgrind $(MESON_TEST_ARGS)
+	@rc=0; \
+	meson test -C $(BUILD) --setup=valgrind $(MESON_TEST_ARGS) || rc=1; \
+	tools/valgrind-summary.sh $(BUILD) || rc=1; \
+	exit $$rc
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

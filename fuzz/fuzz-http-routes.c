@@ -9,8 +9,8 @@
  * temporary directory (on /dev/shm when there is one), and each input is
  * one real HTTP/1.1 request over loopback from this thread, with an admin
  * token; the main context is iterated until the daemon closes the
- * connection.  At the first input the store gets a note, a task and a
- * reminder, so {id} routes have something to find.
+ * connection.  At the first input the store gets a note, a task, a
+ * reminder and a calendar event, so {id} routes have something to find.
  *
  * Checks beyond "no crash, no leak, no UB":
  * - every request is answered within REPLY_TIMEOUT_MS, with a status, an
@@ -417,7 +417,7 @@ request (const char *method, const char *target, const char *body, size_t body_l
 }
 
 /* Something for {id} routes to find: note 1, task 1, reminder 1, a
- * conversation. */
+ * conversation, event 1 (weekly, with a reminder job). */
 static void
 seed (void)
 {
@@ -427,25 +427,30 @@ seed (void)
                              "[\"shop\"],\"due\":\"2030-01-01T10:00:00Z\"}";
   static const char job[] = "{\"text\":\"water the plants\",\"at\":\"2030-01-01T09:00:00Z\"}";
   static const char turn[] = "{\"text\":\"what time is it\"}";
+  static const char event[] = "{\"title\":\"gym\",\"start\":\"2030-01-07T18:00:00Z\",\"rrule\":"
+                              "\"FREQ=WEEKLY\",\"remind_minutes\":15}";
 
   g_assert_cmpint (request ("POST", "/api/v1/notes", note, strlen (note)), ==, 201);
   g_assert_cmpint (request ("POST", "/api/v1/tasks", task, strlen (task)), ==, 201);
   g_assert_cmpint (request ("POST", "/api/v1/reminders", job, strlen (job)), ==, 201);
   g_assert_cmpint (request ("POST", "/api/v1/chat", turn, strlen (turn)), ==, 200);
+  g_assert_cmpint (request ("POST", "/api/v1/events", event, strlen (event)), ==, 201);
   harness->seeded = TRUE;
 }
 
-/* libFuzzer calls this once before any input: starting the server and
- * seeding it (its chat turn waits for the intent engine, built in seconds
- * under ASan on a busy machine) must not count against the first input's
- * -timeout.  The replay driver never calls it; the inputs then do it. */
+/* libFuzzer calls this once before any input: the server, its store and
+ * the seed requests (the first chat turn builds the intent engine, seconds
+ * under ASan) must not count against the first input's -timeout.  The
+ * replay driver never calls it; TestOneInput then does the same. */
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  harness_init ();
-  seed ();
+  if (harness == NULL)
+    harness_init ();
+  if (!harness->seeded)
+    seed ();
   return 0;
 }
 

@@ -413,6 +413,15 @@ lares_test_wait_flag (gboolean *flag, unsigned ms)
   g_assert_true (*flag);
 }
 
+unsigned
+lares_test_time_scale (void)
+{
+  const char *v = g_getenv ("LARES_TEST_TIME_SCALE");
+  guint64 n = v ? g_ascii_strtoull (v, NULL, 10) : 1;
+
+  return (unsigned)CLAMP (n, 1, 100);
+}
+
 typedef struct
 {
   SoupWebsocketConnection *conn;

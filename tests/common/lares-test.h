@@ -102,6 +102,13 @@ void lares_test_wait_flag (gboolean *flag, unsigned ms);
  * that checks its deadline between iterations cannot block forever. */
 void lares_test_iterate (int64_t deadline_us);
 
+/* How many times slower than usual the daemon runs: $LARES_TEST_TIME_SCALE
+ * (tests/valgrind-run.sh sets it for memcheck), else 1.  A test that gives
+ * the daemon a wall-clock budget it must meet for the test to mean
+ * anything (a first-token timeout, an approval's lifetime, a margin before
+ * a due time) multiplies the budget, and the waits for it, by this. */
+unsigned lares_test_time_scale (void);
+
 /* Connect a WebSocket client to /ws with the daemon's token.  (transfer full) */
 SoupWebsocketConnection *lares_test_ws_connect (LaresTestDaemon *d);
 /* Try with exactly @headers; NULL and the HTTP status in @status on refusal. */

@@ -579,7 +579,9 @@ test_cli (void)
 static void
 test_survives_restart (void)
 {
-  const char *sets[] = { "policy.approval_ttl=6s", NULL };
+  /* Long enough for a kill, a restart and a look before it expires. */
+  g_autofree char *ttl = g_strdup_printf ("policy.approval_ttl=%us", 6 * lares_test_time_scale ());
+  const char *sets[] = { ttl, NULL };
   LaresTestDaemon *d = start_daemon (NULL, NULL, sets);
   g_autofree char *dir = g_strdup (d->data_dir);
   g_autoptr (JsonNode) asked = NULL, again = NULL, second = NULL, done = NULL;
@@ -613,7 +615,7 @@ test_survives_restart (void)
   g_assert_cmpstr (str (obj (done, "approval"), "status"), ==, "executed");
 
   /* The first keeps its expiry across the restart. */
-  ws_wait (c, &ct, "notification", "expired", 20000);
+  ws_wait (c, &ct, "notification", "expired", 20000 * lares_test_time_scale ());
   g_assert_cmpint (lares_test_db_count (d->data_dir, "tasks"), ==, 1);
   ws_client_free (c);
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);

@@ -658,7 +658,11 @@ test_failures (void)
     { "cut", "token partial\ntoken \\sanswer\ntoken \\smore\ncut 2\n", "llm_truncated", 1 },
     { "hang", "hang\n", "llm_timeout", 2 },
   };
-  const char *more[] = { "llm.first_token_timeout=400ms", NULL };
+  /* Short for "hang", yet time enough for the daemon to read a first
+   * token that comes at once. */
+  g_autofree char *timeout =
+      g_strdup_printf ("llm.first_token_timeout=%ums", 400 * lares_test_time_scale ());
+  const char *more[] = { timeout, NULL };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     {

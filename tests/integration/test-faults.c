@@ -54,7 +54,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define WAIT_MS 20000
+/* How long a test waits for what must happen (longer under memcheck). */
+#define WAIT_MS (20000 * lares_test_time_scale ())
 
 /* Why the disk-full test cannot mount its tmpfs, or NULL if it can. */
 static char *mount_skip_reason;
@@ -972,7 +973,10 @@ test_llm_degrade (void)
     {
       const LlmFault *f = &faults[i];
       g_autoptr (LaresFakeLlm) fake = f->script ? lares_fake_llm_start (f->script, NULL) : NULL;
-      const char *more[] = { "llm.first_token_timeout=1s", NULL, NULL, NULL, NULL };
+      /* 1 s (more under memcheck): enough for a first token that comes at once. */
+      g_autofree char *timeout =
+          g_strdup_printf ("llm.first_token_timeout=%us", lares_test_time_scale ());
+      const char *more[] = { timeout, NULL, NULL, NULL, NULL };
       LaresTestDaemon *d;
       g_autofree char *b = chat_body ("write me a long poem about the sea");
       g_autoptr (Pending) llm_turn = NULL;

@@ -153,7 +153,8 @@ test_late_after_restart (void)
 {
   LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
   g_autofree char *dir = g_strdup (d->data_dir);
-  g_autofree char *at = iso_in (800);
+  /* Time enough to create it and kill the daemon before it is due. */
+  g_autofree char *at = iso_in (800 * lares_test_time_scale ());
   g_autofree char *body = g_strdup_printf ("{\"text\":\"while down\",\"at\":\"%s\"}", at);
   g_autoptr (JsonNode) created = post (d, "/api/v1/reminders", body, 201);
   int64_t due = json_object_get_int_member (json_node_get_object (created), "due_ms");
@@ -167,7 +168,7 @@ test_late_after_restart (void)
   g_assert_cmpint (g_get_real_time () / 1000, <, due);
   /* Let the due time pass while nothing runs (a bounded main-loop wait). */
   g_timeout_add ((unsigned)MAX (1, due - g_get_real_time () / 1000 + 50), set_flag, &passed);
-  lares_test_wait_flag (&passed, 5000);
+  lares_test_wait_flag (&passed, 5000 * lares_test_time_scale ());
   g_assert_cmpint (g_get_real_time () / 1000, >, due);
 
   d = lares_test_daemon_start (dir, NULL);
