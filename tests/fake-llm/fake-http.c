@@ -53,7 +53,7 @@ struct _FakeHttp
 {
   int listen_fd, epfd;
   uint16_t port;
-  unsigned watch; /* GSource id of the epoll descriptor's watch */
+  GSource *watch; /* the epoll descriptor's (owned) */
   FakeHttpHandler handler;
   void *data;
   GQueue conns; /* FakeConn.link */
@@ -778,7 +778,14 @@ fake_http_new (uint16_t port, int backlog, FakeHttpHandler handler, void *data, 
       return NULL;
     }
   h->port = ntohs (sa.sin_port);
-  h->watch = g_unix_fd_add (h->epfd, G_IO_IN, http_dispatch, h);
+  /* GLib takes a source's descriptors out of the poll set while it is
+   * dispatched, and puts them back after, waking its own loop up twice per
+   * dispatch; a source that may recurse is left alone (this one never
+   * iterates the context itself). */
+  h->watch = g_unix_fd_source_new (h->epfd, G_IO_IN);
+  g_source_set_callback (h->watch, G_SOURCE_FUNC (http_dispatch), h, NULL);
+  g_source_set_can_recurse (h->watch, TRUE);
+  g_source_attach (h->watch, NULL);
   return h;
 }
 
@@ -793,7 +800,8 @@ fake_http_free (FakeHttp *h)
 {
   while (h->conns.head)
     conn_free (h->conns.head->data);
-  g_source_remove (h->watch);
+  g_source_destroy (h->watch);
+  g_source_unref (h->watch);
   close (h->epfd);
   close (h->listen_fd);
   g_free (h);
