@@ -108,6 +108,7 @@ typedef enum
   RAW_DATA,
   RAW_DATA_CRLF,
   RAW_END,
+  RAW_UNTIL_EOF, /* a body that the connection's end delimits */
 } RawState;
 
 typedef struct _Bench Bench;
@@ -391,15 +392,24 @@ raw_step (Bench *b, RawConn *c, int64_t now)
           fail (b, "turn %zu: %.*s", c->turn, (int)MIN ((size_t)(end - c->buf), 300), c->buf);
           return FALSE;
         }
-      if (g_strstr_len (c->buf, end - c->buf, "chunked") == NULL)
+      c->close_after = g_strstr_len (c->buf, end - c->buf, "Connection: close") != NULL;
+      if (g_strstr_len (c->buf, end - c->buf, "chunked") != NULL)
+        c->state = RAW_SIZE;
+      else if (c->close_after && g_strstr_len (c->buf, end - c->buf, "Content-Length") == NULL)
+        c->state = RAW_UNTIL_EOF;
+      else
         {
-          fail (b, "turn %zu: the stream is not chunked", c->turn);
+          fail (b, "turn %zu: the stream is neither chunked nor ended by the connection", c->turn);
           return FALSE;
         }
-      c->close_after = g_strstr_len (c->buf, end - c->buf, "Connection: close") != NULL;
       raw_consume (c, (size_t)(end + 4 - c->buf));
-      c->state = RAW_SIZE;
       return TRUE;
+    case RAW_UNTIL_EOF:
+      if (c->len == 0)
+        return FALSE;
+      sse_feed (&c->sse, t, c->buf, c->len, now);
+      c->len = 0;
+      return FALSE;
     case RAW_SIZE:
       end = memmem (c->buf, c->len, "\r\n", 2);
       if (end == NULL)
@@ -467,6 +477,13 @@ raw_readable (Bench *b, RawConn *c)
         continue;
       if (n < 0 && errno == EAGAIN)
         return;
+      if (n == 0 && c->state == RAW_UNTIL_EOF)
+        {
+          size_t turn = c->turn;
+          raw_close (c);
+          turn_ended (b, c->slot, turn);
+          return;
+        }
       if (n <= 0)
         {
           if (c->state != RAW_IDLE)

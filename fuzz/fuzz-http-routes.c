@@ -435,6 +435,20 @@ seed (void)
   harness->seeded = TRUE;
 }
 
+/* libFuzzer calls this once before any input: starting the server and
+ * seeding it (its chat turn waits for the intent engine, built in seconds
+ * under ASan on a busy machine) must not count against the first input's
+ * -timeout.  The replay driver never calls it; the inputs then do it. */
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  harness_init ();
+  seed ();
+  return 0;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {

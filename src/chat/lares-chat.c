@@ -605,16 +605,6 @@ say (LaresTurn *t, const char *text)
 
 /* ---- store steps ---------------------------------------------------------------------------- */
 
-static void
-log_write_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
-{
-  LaresStore *store = data;
-  g_autoptr (GError) error = NULL;
-
-  if (!lares_store_write_finish (store, res, &error))
-    g_warning ("could not record a turn step: %s", error->message);
-}
-
 typedef struct
 {
   int64_t user_id, turn_id, conversation_id;
@@ -681,15 +671,13 @@ setting_in_store (sqlite3 *db, gpointer data, GError **error)
   return lares_user_setting_set (db, op->user_id, op->setting_key, op->setting_value, error);
 }
 
-/* Queue a write that only records.  The op is freed with the turn, which
- * ends after its finishing write, itself committed after this one. */
+/* Queue a write that only records: nobody waits for it (the turn's
+ * finishing write, queued later, commits after it), a failure is logged by
+ * the store, and the writer frees the op. */
 static void
 record (LaresTurn *t, LaresStoreFunc func, WriteOp *op)
 {
-  LaresStore *store = t->chat->store;
-
-  g_ptr_array_add (t->ops, op);
-  lares_store_write_async (store, func, op, NULL, log_write_done, store);
+  lares_store_write_detached (t->chat->store, func, op, (GDestroyNotify)write_op_free);
 }
 
 static void

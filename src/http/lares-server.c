@@ -219,7 +219,10 @@ lares_request_stream_begin (LaresRequest *req, const char *content_type, const c
   req->streaming = TRUE;
   soup_server_message_set_status (msg, 200, NULL);
   soup_message_headers_set_content_type (h, content_type, NULL);
-  soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
+  /* The connection closes after every response (see on_request), so the
+   * end of the connection delimits the stream: each flush is then one
+   * write, where libsoup frames a chunk with three. */
+  soup_message_headers_set_encoding (h, SOUP_ENCODING_EOF);
   soup_message_headers_replace (h, "X-Accel-Buffering", "no");
   /* The headers and the prelude go at once. */
   lares_request_stream_write (req, prelude, strlen (prelude));

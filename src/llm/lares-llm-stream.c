@@ -966,6 +966,66 @@ scan_member (Scan *sc, gboolean *first, const char **key, size_t *klen)
   return scan_key (sc, key, klen) ? 1 : -1;
 }
 
+/* A JSON number that json-glib reads as an int64 and prints back the same:
+ * no fraction, no exponent, no leading zero, at most 18 digits.  FALSE
+ * leaves anything else to the full parser. */
+static gboolean
+scan_plain_int (Scan *sc, int64_t *out)
+{
+  const char *p = sc->p;
+  gboolean neg = FALSE;
+  int64_t v = 0;
+  int digits = 0;
+
+  if (p < sc->end && *p == '-')
+    neg = TRUE, p++;
+  if (p >= sc->end || !g_ascii_isdigit (*p))
+    return FALSE;
+  if (*p == '0' && p + 1 < sc->end && g_ascii_isdigit (p[1]))
+    return FALSE;
+  for (; p < sc->end && g_ascii_isdigit (*p); p++)
+    {
+      if (++digits > 18)
+        return FALSE;
+      v = v * 10 + (*p - '0');
+    }
+  if (p < sc->end && (*p == '.' || *p == 'e' || *p == 'E'))
+    return FALSE;
+  *out = neg ? -v : v;
+  sc->p = p;
+  return TRUE;
+}
+
+/* The usage object: its two counts, each at most once and a plain integer;
+ * other members are skipped.  Counts absent stay -1. */
+static gboolean
+scan_usage (Scan *sc, int64_t *prompt, int64_t *completion)
+{
+  gboolean first = TRUE;
+  const char *key;
+  size_t klen;
+  int r;
+
+  if (!scan_lit (sc, "{", 1))
+    return FALSE;
+  while ((r = scan_member (sc, &first, &key, &klen)) == 1)
+    {
+      int64_t *out = KEY_IS (key, klen, "prompt_tokens")       ? prompt
+                     : KEY_IS (key, klen, "completion_tokens") ? completion
+                                                               : NULL;
+      if (out == NULL)
+        {
+          if (!scan_value (sc))
+            return FALSE;
+          continue;
+        }
+      scan_ws (sc);
+      if (*out != -1 || !scan_plain_int (sc, out) || *out < 0)
+        return FALSE;
+    }
+  return r == 0;
+}
+
 static FastVerdict
 openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
 {
@@ -973,6 +1033,7 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
   g_autoptr (GString) content = NULL;
   g_autofree char *reason = NULL;
   gboolean first = TRUE, seen_choices = FALSE, seen_usage = FALSE;
+  int64_t prompt = -1, completion = -1;
   const char *key;
   size_t klen;
   int r;
@@ -1076,7 +1137,7 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
             return FAST_NO;
           seen_usage = TRUE;
           scan_ws (&sc);
-          if (!scan_lit (&sc, "null", 4))
+          if (!scan_lit (&sc, "null", 4) && !scan_usage (&sc, &prompt, &completion))
             return FAST_NO;
         }
       else if (KEY_IS (key, klen, "error"))
@@ -1093,6 +1154,10 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
     return FAST_YES; /* add_text set @error; the caller sees the failure below */
   if (reason != NULL)
     set_finish_reason (acc, reason);
+  if (prompt >= 0)
+    acc->result.prompt_tokens = prompt;
+  if (completion >= 0)
+    acc->result.completion_tokens = completion;
   return FAST_YES;
 }
 

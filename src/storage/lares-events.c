@@ -835,7 +835,7 @@ static gboolean
 member_time (JsonObject *o, const char *name, GTimeZone *tz, int64_t *out, gboolean *is_date,
              GError **error)
 {
-  const char *text;
+  const char *text = NULL;
 
   if (!member_string (o, name, &text, FALSE, error))
     return FALSE;
@@ -852,7 +852,7 @@ lares_event_apply_json (LaresEvent *ev, JsonObject *o, gboolean creating, GError
 {
   g_autoptr (GList) members = json_object_get_members (o);
   g_autoptr (GTimeZone) tz = NULL;
-  const char *s;
+  const char *s = NULL;
   int64_t old_dur = ev->end_at - ev->start_at;
   gboolean was_all_day = ev->all_day;
   gboolean have_start = json_object_has_member (o, "start");

@@ -8,7 +8,9 @@
  *   pops one, runs, pushes it back.
  * - Ownership: a job holds a ref on its GTask; the task holds the caller's
  *   callback.  g_task_return_* may be called from the worker; GTask
- *   dispatches the callback to the caller's context.
+ *   dispatches the callback to the caller's context.  A detached write
+ *   (lares_store_write_detached) has no task: nothing is dispatched back,
+ *   which saves the caller's loop a wake-up per write; the writer frees it.
  * - Ordering: writes run in submission order (single thread, FIFO queue).
  * - Group commit: the writer takes every write queued when it wakes (up to
  *   WRITE_BATCH_MAX) into one transaction, each job inside its own
@@ -52,7 +54,7 @@ struct _LaresStore
   uint64_t busy_timeout_ms;
   sqlite3 *writer;
   GThread *write_thread;
-  GAsyncQueue *write_queue; /* GTask*, then STOP_WRITER */
+  GAsyncQueue *write_queue; /* Job*, then STOP_WRITER */
   GThreadPool *read_pool;
   GAsyncQueue *readers; /* sqlite3* read-only connections */
   unsigned n_readers;
@@ -67,6 +69,10 @@ typedef struct
   LaresStore *store;
   LaresStoreFunc func;
   gpointer data;
+  /* A write job: the task to report to (owned), or none for a detached
+   * write, whose data the writer then releases with destroy. */
+  GTask *task;
+  GDestroyNotify destroy;
 } Job;
 
 #define WRITE_BATCH_MAX 64
@@ -484,6 +490,28 @@ finish_job (LaresStore *store, GTask *task, gboolean ok, GError *error)
     g_task_return_error (task, error);
 }
 
+/* Report a write job's outcome and free it (writer thread). */
+static void
+finish_write (LaresStore *store, Job *job, GError *error)
+{
+  if (job->task != NULL)
+    {
+      finish_job (store, job->task, error == NULL, error);
+      g_object_unref (job->task);
+      g_free (job);
+      return;
+    }
+  store->queued--;
+  if (error != NULL)
+    {
+      g_warning ("store: a write failed: %s", error->message);
+      g_error_free (error);
+    }
+  if (job->destroy)
+    job->destroy (job->data);
+  g_free (job);
+}
+
 /* Run one batch of write jobs in one transaction (see DESIGN). */
 static void
 run_batch (LaresStore *store, GPtrArray *tasks)
@@ -496,10 +524,10 @@ run_batch (LaresStore *store, GPtrArray *tasks)
 
   for (unsigned i = 0; i < tasks->len; i++)
     {
-      GTask *task = tasks->pdata[i];
-      Job *job = g_task_get_task_data (task);
+      Job *job = tasks->pdata[i];
 
-      if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &errors[i]))
+      if (job->task != NULL &&
+          g_cancellable_set_error_if_cancelled (g_task_get_cancellable (job->task), &errors[i]))
         continue;
       if (!open)
         {
@@ -558,11 +586,7 @@ run_batch (LaresStore *store, GPtrArray *tasks)
   if (ok_count)
     store->write_us_total += (uint64_t)(g_get_monotonic_time () - start);
   for (unsigned i = 0; i < tasks->len; i++)
-    {
-      GTask *task = tasks->pdata[i];
-      finish_job (store, task, errors[i] == NULL, errors[i]);
-      g_object_unref (task);
-    }
+    finish_write (store, tasks->pdata[i], errors[i]);
 }
 
 static gpointer
@@ -726,14 +750,15 @@ submit (LaresStore *store, GThreadPool *pool, LaresStoreFunc func, gpointer data
   job->store = store;
   job->func = func;
   job->data = data;
-  g_task_set_task_data (task, job, g_free);
   store->queued++;
   if (pool == NULL)
     {
-      /* The writer thread takes its own ref's worth: it unrefs the task. */
-      g_async_queue_push (store->write_queue, task);
+      /* The writer owns the job, and the task's ref through it. */
+      job->task = task;
+      g_async_queue_push (store->write_queue, job);
       return;
     }
+  g_task_set_task_data (task, job, g_free);
   if (!g_thread_pool_push (pool, task, &error))
     {
       store->queued--;
@@ -749,6 +774,22 @@ lares_store_write_async (LaresStore *store, LaresStoreFunc func, gpointer data,
 {
   g_return_if_fail (store != NULL && func != NULL);
   submit (store, NULL, func, data, cancellable, callback, user_data, lares_store_write_async);
+}
+
+void
+lares_store_write_detached (LaresStore *store, LaresStoreFunc func, gpointer data,
+                            GDestroyNotify destroy)
+{
+  Job *job;
+
+  g_return_if_fail (store != NULL && func != NULL);
+  job = g_new0 (Job, 1);
+  job->store = store;
+  job->func = func;
+  job->data = data;
+  job->destroy = destroy;
+  store->queued++;
+  g_async_queue_push (store->write_queue, job);
 }
 
 gboolean

@@ -76,6 +76,11 @@ void lares_store_write_async (LaresStore *store, LaresStoreFunc func, gpointer d
                               GCancellable *cancellable, GAsyncReadyCallback callback,
                               gpointer user_data);
 gboolean lares_store_write_finish (LaresStore *store, GAsyncResult *result, GError **error);
+/* Queue a write that nobody waits for: it runs in order with the others,
+ * a failure is logged, and @destroy (nullable) releases @data on the writer
+ * thread afterwards.  No callback, so no wake-up of the caller's loop. */
+void lares_store_write_detached (LaresStore *store, LaresStoreFunc func, gpointer data,
+                                 GDestroyNotify destroy);
 
 void lares_store_read_async (LaresStore *store, LaresStoreFunc func, gpointer data,
                              GCancellable *cancellable, GAsyncReadyCallback callback,

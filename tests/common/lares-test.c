@@ -386,6 +386,21 @@ deadline_cb (gpointer data)
 }
 
 void
+lares_test_iterate (int64_t deadline_us)
+{
+  int64_t left = deadline_us - g_get_monotonic_time ();
+  gboolean expired = FALSE;
+  unsigned id;
+
+  if (left <= 0)
+    return;
+  id = g_timeout_add ((unsigned)((left + 999) / 1000), deadline_cb, &expired);
+  g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (id);
+}
+
+void
 lares_test_wait_flag (gboolean *flag, unsigned ms)
 {
   gboolean expired = FALSE;

@@ -97,6 +97,10 @@ int64_t lares_test_db_count (const char *data_dir, const char *table);
 
 /* Iterate the default main context until *@flag is TRUE, at most @ms. */
 void lares_test_wait_flag (gboolean *flag, unsigned ms);
+/* One iteration of the default main context that returns by @deadline_us
+ * (g_get_monotonic_time) even when nothing else happens, so a wait loop
+ * that checks its deadline between iterations cannot block forever. */
+void lares_test_iterate (int64_t deadline_us);
 
 /* Connect a WebSocket client to /ws with the daemon's token.  (transfer full) */
 SoupWebsocketConnection *lares_test_ws_connect (LaresTestDaemon *d);

@@ -241,7 +241,7 @@ ws_wait_ends (WsClient *c, unsigned n, unsigned ms)
     {
       if (g_get_monotonic_time () > deadline)
         g_error ("timed out waiting for %u turn_end events (have %u)", n, c->ends);
-      g_main_context_iteration (NULL, TRUE);
+      lares_test_iterate (deadline);
     }
 }
 
@@ -254,7 +254,7 @@ ws_wait_type (WsClient *c, const char *type, unsigned ms)
     {
       if (g_get_monotonic_time () > deadline)
         g_error ("timed out waiting for a %s event", type);
-      g_main_context_iteration (NULL, TRUE);
+      lares_test_iterate (deadline);
     }
 }
 

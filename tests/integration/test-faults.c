@@ -358,7 +358,7 @@ ws_wait_count (WsClient *c, const char *type, const char *match, unsigned n)
       if (deadline_passed (deadline))
         g_error ("timed out waiting for %u '%s' events matching '%s' (have %u)", n, type,
                  match ? match : "", ws_count (c, type, match));
-      g_main_context_iteration (NULL, TRUE);
+      lares_test_iterate (deadline);
     }
 }
 
@@ -687,7 +687,7 @@ test_sigterm_streaming (void)
     while (ws_turns_with (ws, "token") < 3)
       {
         g_assert_false (deadline_passed (deadline));
-        g_main_context_iteration (NULL, TRUE);
+        lares_test_iterate (deadline);
       }
   }
   id = post_note (d, "acknowledged just before SIGTERM", &status);

@@ -739,9 +739,10 @@ feed_one (const char *chunk, gboolean fast)
   lares_llm_accum_set_fast_path (acc, fast);
   ok = lares_llm_accum_feed (acc, chunk, strlen (chunk), &delta, &error);
   r = lares_llm_accum_result (acc);
-  return g_strdup_printf ("%d|%s|%s|%u|%" G_GINT64_FORMAT "|%.*s", ok, r->text->str,
-                          r->finish_reason ? r->finish_reason : "-", r->tool_calls->len,
-                          r->prompt_tokens, (int)delta.text_len, delta.text ? delta.text : "");
+  return g_strdup_printf ("%d|%s|%s|%u|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%.*s", ok,
+                          r->text->str, r->finish_reason ? r->finish_reason : "-",
+                          r->tool_calls->len, r->prompt_tokens, r->completion_tokens,
+                          (int)delta.text_len, delta.text ? delta.text : "");
 }
 
 static void
@@ -759,6 +760,18 @@ test_fast_path_agrees (void)
     "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}",
     "{\"choices\":[{\"index\":0,\"delta\":{\"content\":null},\"finish_reason\":\"length\"}]}",
     "{\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}",
+    "{\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":2605,\"completion_tokens\":20,"
+    "\"total_tokens\":2625,\"prompt_tokens_details\":{\"cached_tokens\":0}}}",
+    "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"completion_tokens\":0}}",
+    "{\"usage\":{\"prompt_tokens\":7,\"prompt_tokens\":8}}",
+    "{\"usage\":{\"prompt_tokens\":-3,\"completion_tokens\":1}}",
+    "{\"usage\":{\"prompt_tokens\":7.0,\"completion_tokens\":1e2}}",
+    "{\"usage\":{\"prompt_tokens\":\"7\",\"completion_tokens\":null}}",
+    "{\"usage\":{\"prompt_tokens\":0123}}",
+    "{\"usage\":{\"prompt_tokens\":12345678901234567890}}",
+    "{\"usage\":[1,2]}",
+    "{\"usage\":{}}",
     "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"second choice\"}}]}",
     "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}},{\"index\":1,\"delta\":{}}]}",
     "{\"choices\":[{\"delta\":{\"content\":\"one\",\"content\":\"two\"}}]}",

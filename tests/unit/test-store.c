@@ -284,6 +284,69 @@ test_group_commit (void)
   lares_test_rmdir (dir);
 }
 
+/* Detached writes: run in order with the others, report nothing back, log
+ * a failure, and release their data once run. */
+typedef struct
+{
+  Op *op;
+  gboolean fail;
+  int *released; /* read after lares_store_close joined the writer */
+} Detached;
+
+static gboolean
+detached_write (sqlite3 *db, gpointer data, GError **error)
+{
+  Detached *d = data;
+  return d->fail ? failing_write (db, d->op, error) : insert_note (db, d->op, error);
+}
+
+static void
+detached_release (gpointer data)
+{
+  Detached *d = data;
+  (*d->released)++;
+  g_free (d);
+}
+
+static void
+test_detached_writes (void)
+{
+  g_autofree char *dir = lares_test_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  LaresStore *store = lares_store_open (dir, NULL, &error);
+  Op op = { 0 };
+  int released = 0;
+  LaresStoreStats before, after;
+
+  lares_store_write_async (store, insert_two_users, &op, NULL, op_done, &op);
+  lares_test_wait_flag (&op.done, 10000);
+  lares_store_get_stats (store, &before);
+  g_test_expect_message ("lares-store", G_LOG_LEVEL_WARNING, "store: a write failed: *");
+  for (int i = 0; i < 3; i++)
+    {
+      Detached *d = g_new0 (Detached, 1);
+      d->op = &op;
+      d->fail = i == 1;
+      d->released = &released;
+      lares_store_write_detached (store, detached_write, d, detached_release);
+    }
+  /* A write queued after them is reported after they ran. */
+  op.done = FALSE;
+  lares_store_write_async (store, insert_note, &op, NULL, op_done, &op);
+  lares_test_wait_flag (&op.done, 10000);
+  g_assert_true (op.ok);
+  lares_store_get_stats (store, &after);
+  g_assert_cmpuint (after.writes - before.writes, ==, 3);
+  g_assert_cmpuint (after.write_errors - before.write_errors, ==, 1);
+  lares_store_close (store);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (released, ==, 3);
+  lares_note_free (op.note);
+  /* The first note, two detached ones and the last; the failed one left nothing. */
+  g_assert_cmpint (lares_test_db_count (dir, "notes"), ==, 4);
+  lares_test_rmdir (dir);
+}
+
 static void
 test_data_dir_lock (void)
 {
@@ -344,6 +407,7 @@ main (int argc, char **argv)
   g_test_add_func ("/store/async-and-scoping", test_async_and_scoping);
   g_test_add_func ("/store/failed-write-rolls-back", test_failed_write_rolls_back);
   g_test_add_func ("/store/group-commit", test_group_commit);
+  g_test_add_func ("/store/detached-writes", test_detached_writes);
   g_test_add_func ("/store/data-dir-lock", test_data_dir_lock);
   g_test_add_func ("/store/backup-errors", test_backup_errors);
   return g_test_run ();
