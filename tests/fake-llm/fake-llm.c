@@ -8,38 +8,42 @@
  * lares never links or runs this program; only tests/ and bench/ do.
  *
  * DESIGN
- * - One thread, one GMainLoop.  A chat request is answered from a Req that
- *   holds the whole response, rendered up front into one buffer (GBytes)
- *   plus a list of steps: (delay, end offset).  Timers append slices of that
- *   buffer to the paused SoupServerMessage, so a client sees each step when
- *   its delay has passed and nothing is allocated per token beyond the
- *   slice.  Steps with no delay merge into the step before them, so a
- *   zero-delay response is a single chunk write.
- * - A Req is owned by the `active` queue and freed exactly once: when
- *   libsoup reports the message finished, when we drop the connection on
- *   purpose (cut, client gone), or at shutdown.  Every path disconnects our
- *   signal handlers from the message first, so no callback sees a freed Req.
- * - The record line of a request is written (and flushed) before the last
- *   bytes of its response are handed to libsoup, so once a client has read
- *   a complete response, its record is on disk.  Responses that never end
- *   (hang) are recorded when the client goes away or at shutdown.  The
- *   record is a small blocking write on the main thread: acceptable for a
- *   test fake, not for lares itself.
- * - libsoup sends no response headers while a message is paused and has no
- *   body data.  A handler that returns without pausing makes it send the
- *   headers at once and then wait for body chunks; `delay-headers` and
- *   `hang-headers` pause in the handler instead.
+ * - One thread, one GMainLoop.  HTTP is fake-http.c, a small server of its
+ *   own; the request body is checked and read by fake-json.c in one pass.
+ *   Both exist because the fake shares a 2-core machine with lares in the
+ *   chat bench: libsoup's server and a json-glib tree cost it about
+ *   1.1 ms of CPU per turn, more than half of what lares itself needs.
+ * - A chat request is answered from a Req that holds the whole response,
+ *   rendered up front into one buffer plus a list of steps: (delay, end
+ *   offset).  Timers queue slices of that buffer as chunks, so a client
+ *   sees each step when its delay has passed.  Steps with no delay merge
+ *   into the step before them, so a zero-delay response is one chunk, and
+ *   with its headers a single write: no timer, no GSource, no allocation
+ *   per event.
+ * - A Req is owned by the `active` queue and freed exactly once: when its
+ *   response ends or is cut, when its client goes away (fake-http calls
+ *   req_gone_cb), or at shutdown.  It lets go of its connection first.
+ * - The record line of a request is written (one write(2)) before the last
+ *   bytes of its response are queued, so once a client has read a complete
+ *   response, its record is in the file.  Responses that never end (hang)
+ *   are recorded when the client goes away or at shutdown.  The record is
+ *   a small blocking write on the main thread: acceptable for a test fake,
+ *   not for lares itself.  The body goes in as the client sent it, less
+ *   any whitespace between tokens (a record is one line).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
-#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fake-http.h"
+#include "fake-json.h"
 
 /* Fixed so that tests can compare bytes: 2023-11-14T22:13:20Z. */
 #define FAKE_CREATED    1700000000
@@ -80,6 +84,9 @@ typedef struct
   gboolean no_usage, no_done, crlf, split, coalesce, hang, hang_headers, json_text;
   int cut;          /* close after this many events; -1 never */
   GPtrArray *calls; /* Event * of the EV_CALL events, in script order (borrowed) */
+  /* The scripted headers as they go out (response_finish): */
+  const char *content_type; /* nullable: replaces the default (borrowed) */
+  GPtrArray *extra;         /* name, value, … of the others (borrowed) */
 } Response;
 
 static void
@@ -112,6 +119,7 @@ response_free (Response *r)
   g_array_unref (r->events);
   g_free (r->finish);
   g_clear_pointer (&r->calls, g_ptr_array_unref);
+  g_clear_pointer (&r->extra, g_ptr_array_unref);
   g_free (r);
 }
 
@@ -271,11 +279,42 @@ script_error (GError **error, const char *file, unsigned line, const char *what,
   return FALSE;
 }
 
-/* The response is complete: index its calls, apply json-text. */
+/* The scripted headers, ready to send: a later header of the same name
+ * replaces an earlier one, Content-Type replaces the default, and the
+ * framing (Content-Length, Transfer-Encoding, Connection) is the server's. */
+static void
+response_index_headers (Response *r)
+{
+  static const char *const framing[] = { "Content-Length", "Transfer-Encoding", "Connection" };
+
+  r->extra = g_ptr_array_new ();
+  for (unsigned i = 0; i + 1 < r->headers->len; i += 2)
+    {
+      const char *name = g_ptr_array_index (r->headers, i);
+      gboolean skip = FALSE;
+
+      for (unsigned j = i + 2; j + 1 < r->headers->len; j += 2)
+        skip |= g_ascii_strcasecmp (name, g_ptr_array_index (r->headers, j)) == 0;
+      for (size_t k = 0; k < G_N_ELEMENTS (framing); k++)
+        skip |= g_ascii_strcasecmp (name, framing[k]) == 0;
+      if (skip)
+        continue;
+      if (g_ascii_strcasecmp (name, "Content-Type") == 0)
+        r->content_type = g_ptr_array_index (r->headers, i + 1);
+      else
+        {
+          g_ptr_array_add (r->extra, (char *)name);
+          g_ptr_array_add (r->extra, g_ptr_array_index (r->headers, i + 1));
+        }
+    }
+}
+
+/* The response is complete: index its calls and headers, apply json-text. */
 static void
 response_finish (Response *r)
 {
   response_index_calls (r);
+  response_index_headers (r);
   if (r->json_text)
     response_calls_to_text (r);
 }
@@ -475,27 +514,26 @@ typedef struct
 
 typedef struct
 {
-  GList link;             /* in `active`; data points back at the Req */
-  SoupServerMessage *msg; /* owned ref */
-  const Response *resp;   /* borrowed from the script */
-  Api api;
+  GList link;           /* in `active`; data points back at the Req */
+  FakeConn *conn;       /* borrowed; NULL once the exchange is over */
+  const Response *resp; /* borrowed from the script */
 
-  GBytes *out;   /* the rendered body (owned) */
-  GArray *steps; /* Step */
-  unsigned next_step;
-  size_t sent;         /* bytes of out appended so far */
-  size_t written;      /* bytes libsoup reported written (END_CUT only) */
+  GString *out;        /* the rendered body (owned) */
+  GArray *steps;       /* Step; NULL for a whole body */
+  GPtrArray *headers;  /* name, value, …, NULL (borrowed strings) */
+  unsigned status;     /* of a whole body */
+  unsigned next_step;  /* the next step to write */
+  size_t sent;         /* bytes of out queued so far */
   gboolean delay_done; /* the timer for steps[next_step] has fired */
+  gboolean head_sent;
   EndKind end;
-  gboolean in_handler; /* the message is not paused yet */
-
   unsigned timer; /* GSource id or 0 */
-  GSource *watch; /* client-gone watch (owned, nullable) */
 
   /* The record. */
   char *path;
-  char *auth;     /* nullable */
-  JsonNode *body; /* nullable (owned) */
+  char *auth; /* nullable */
+  char *body; /* nullable: the request body when it is a JSON object and recorded */
+  gboolean body_spaced;
   size_t bytes;
   gint64 t_recv, t_first; /* µs, CLOCK_MONOTONIC; t_first 0 = none */
   gboolean recorded;
@@ -506,84 +544,23 @@ static struct
   GPtrArray *responses; /* Response * */
   unsigned next;        /* index of the next response to use */
   gboolean cycle;
-  unsigned seq; /* chat requests so far */
-  FILE *record; /* nullable */
+  unsigned seq;  /* chat requests so far */
+  int record_fd; /* -1: no record */
+  GString *line; /* the record line being written (reused) */
   gboolean verbose;
   GQueue active; /* Req.link */
   GMainLoop *loop;
-} fake;
+} fake = { .record_fd = -1 };
 
 /* ---- JSON helpers -------------------------------------------------------- */
 
 static void
-append_json_string (GString *out, const char *s)
-{
-  const char *run = s;
-
-  g_string_append_c (out, '"');
-  for (; *s; s++)
-    {
-      unsigned char c = (unsigned char)*s;
-      const char *esc;
-
-      if (c >= 0x20 && c != '"' && c != '\\')
-        continue;
-      g_string_append_len (out, run, s - run);
-      run = s + 1;
-      switch (c)
-        {
-        case '"':
-          esc = "\\\"";
-          break;
-        case '\\':
-          esc = "\\\\";
-          break;
-        case '\n':
-          esc = "\\n";
-          break;
-        case '\r':
-          esc = "\\r";
-          break;
-        case '\t':
-          esc = "\\t";
-          break;
-        default:
-          g_string_append_printf (out, "\\u%04x", c);
-          continue;
-        }
-      g_string_append (out, esc);
-    }
-  g_string_append_len (out, run, s - run);
-  g_string_append_c (out, '"');
-}
-
-static void
-append_json_string_or_null (GString *out, const char *s)
+json_string_or_null (GString *out, const char *s)
 {
   if (s)
-    append_json_string (out, s);
+    fake_json_append_string (out, s);
   else
     g_string_append (out, "null");
-}
-
-static const char *
-member_string (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-
-  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-             ? json_node_get_string (n)
-             : NULL;
-}
-
-static gboolean
-member_bool (JsonObject *o, const char *name, gboolean dflt)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-
-  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN
-             ? json_node_get_boolean (n)
-             : dflt;
 }
 
 /* ---- rendering ----------------------------------------------------------- */
@@ -602,9 +579,9 @@ typedef struct
   int events;   /* events rendered */
   gboolean cut; /* the cut point was reached; render nothing more */
   /* Request facts. */
-  const char *model;
-  const char *prefix;  /* OpenAI chunk members common to every chunk */
-  gboolean usage_null; /* OpenAI: chunks carry "usage":null */
+  const char *model_json; /* the model to echo, as a JSON string */
+  const char *prefix;     /* OpenAI chunk members common to every chunk */
+  gboolean usage_null;    /* OpenAI: chunks carry "usage":null */
   unsigned prompt_tokens, completion_tokens;
   unsigned seq;
 } Render;
@@ -667,7 +644,7 @@ static void
 oa_close (Render *rd, const char *finish)
 {
   g_string_append (rd->out, "},\"logprobs\":null,\"finish_reason\":");
-  append_json_string_or_null (rd->out, finish);
+  json_string_or_null (rd->out, finish);
   g_string_append (rd->out, rd->usage_null ? "}],\"usage\":null}" : "}]}");
   g_string_append (rd->out, rd->eol);
   g_string_append (rd->out, rd->eol);
@@ -696,7 +673,7 @@ render_openai_event (Render *rd, const Event *ev)
     case EV_TOKEN:
       oa_open (rd);
       g_string_append (rd->out, "\"content\":");
-      append_json_string (rd->out, ev->text);
+      fake_json_append_string (rd->out, ev->text);
       oa_close (rd, NULL);
       break;
     case EV_CALL:
@@ -710,9 +687,9 @@ render_openai_event (Render *rd, const Event *ev)
         oa_open (rd);
       id = call_id (rd, ev);
       g_string_append_printf (rd->out, "\"tool_calls\":[{\"index\":%d,\"id\":", ev->index);
-      append_json_string (rd->out, id);
+      fake_json_append_string (rd->out, id);
       g_string_append (rd->out, ",\"type\":\"function\",\"function\":{\"name\":");
-      append_json_string (rd->out, ev->name);
+      fake_json_append_string (rd->out, ev->name);
       g_string_append (rd->out, ",\"arguments\":\"\"}}]");
       oa_close (rd, NULL);
       break;
@@ -720,7 +697,7 @@ render_openai_event (Render *rd, const Event *ev)
       oa_open (rd);
       g_string_append_printf (
           rd->out, "\"tool_calls\":[{\"index\":%d,\"function\":{\"arguments\":", ev->index);
-      append_json_string (rd->out, ev->text);
+      fake_json_append_string (rd->out, ev->text);
       g_string_append (rd->out, "}}]");
       oa_close (rd, NULL);
       break;
@@ -794,7 +771,7 @@ static void
 ollama_open (Render *rd)
 {
   g_string_append (rd->out, "{\"model\":");
-  append_json_string (rd->out, rd->model);
+  g_string_append (rd->out, rd->model_json);
   g_string_append (rd->out, ",\"created_at\":\"" FAKE_CREATED_AT "\",\"message\":{");
   g_string_append (rd->out, "\"role\":\"assistant\",\"content\":");
 }
@@ -811,22 +788,21 @@ ollama_tool_calls (Render *rd)
     {
       const Event *call = g_ptr_array_index (r->calls, c);
       g_autofree char *args = joined_args (r, call->index);
-      g_autoptr (JsonParser) p = json_parser_new ();
 
       g_string_append (rd->out, c ? ",{" : "{");
       if (call->id)
         {
           g_string_append (rd->out, "\"id\":");
-          append_json_string (rd->out, call->id);
+          fake_json_append_string (rd->out, call->id);
           g_string_append_c (rd->out, ',');
         }
       g_string_append (rd->out, "\"function\":{\"name\":");
-      append_json_string (rd->out, call->name);
+      fake_json_append_string (rd->out, call->name);
       g_string_append (rd->out, ",\"arguments\":");
-      if (json_parser_load_from_data (p, args, -1, NULL) && json_parser_get_root (p))
+      if (fake_json_valid (args))
         g_string_append (rd->out, args);
       else
-        append_json_string (rd->out, args);
+        fake_json_append_string (rd->out, args);
       g_string_append (rd->out, "}}");
     }
   g_string_append_c (rd->out, ']');
@@ -854,7 +830,7 @@ render_ollama_event (Render *rd, const Event *ev)
     {
     case EV_TOKEN:
       ollama_open (rd);
-      append_json_string (rd->out, ev->text);
+      fake_json_append_string (rd->out, ev->text);
       g_string_append (rd->out, "},\"done\":false}");
       break;
     case EV_CALL:
@@ -937,7 +913,7 @@ render_whole (Render *rd)
   if (rd->api == API_OLLAMA)
     {
       ollama_open (rd);
-      append_json_string (rd->out, content->str);
+      fake_json_append_string (rd->out, content->str);
       if (r->calls->len)
         ollama_tool_calls (rd);
       g_string_append_c (rd->out, '}');
@@ -949,11 +925,11 @@ render_whole (Render *rd)
                               "{\"id\":\"chatcmpl-fake%u\",\"object\":\"chat.completion\","
                               "\"created\":%d,\"model\":",
                               rd->seq, FAKE_CREATED);
-      append_json_string (rd->out, rd->model);
+      g_string_append (rd->out, rd->model_json);
       g_string_append (rd->out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
                                 "\"content\":");
       if (content->len || !r->calls->len)
-        append_json_string (rd->out, content->str);
+        fake_json_append_string (rd->out, content->str);
       else
         g_string_append (rd->out, "null");
       if (r->calls->len)
@@ -966,17 +942,17 @@ render_whole (Render *rd)
               g_autofree char *args = joined_args (r, call->index);
 
               g_string_append (rd->out, c ? ",{\"id\":" : "{\"id\":");
-              append_json_string (rd->out, id);
+              fake_json_append_string (rd->out, id);
               g_string_append (rd->out, ",\"type\":\"function\",\"function\":{\"name\":");
-              append_json_string (rd->out, call->name);
+              fake_json_append_string (rd->out, call->name);
               g_string_append (rd->out, ",\"arguments\":");
-              append_json_string (rd->out, args);
+              fake_json_append_string (rd->out, args);
               g_string_append (rd->out, "}}");
             }
           g_string_append_c (rd->out, ']');
         }
       g_string_append (rd->out, ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":");
-      append_json_string (rd->out, default_finish (r));
+      fake_json_append_string (rd->out, default_finish (r));
       g_string_append_printf (rd->out,
                               "}],\"usage\":{\"prompt_tokens\":%u,\"completion_tokens\":%u,"
                               "\"total_tokens\":%u}}",
@@ -987,144 +963,112 @@ render_whole (Render *rd)
 
 /* ---- requests ------------------------------------------------------------ */
 
+/* libsoup 3.2 has no phrase for 429; the fake keeps libsoup's phrases,
+ * which its default error bodies carry. */
+static const char *
+status_phrase (unsigned status)
+{
+  return status == 429 ? "Too Many Requests" : soup_status_get_phrase (status);
+}
+
+static void
+write_all (int fd, const char *data, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          g_printerr ("fake-llm: cannot write the record: %s\n", g_strerror (errno));
+          return;
+        }
+      data += n;
+      len -= (size_t)n;
+    }
+}
+
+/* One line per chat request, with one write(2): it is in the file (the
+ * page cache) before the caller sends the response's last bytes. */
 static void
 record_write (Req *req)
 {
-  g_autoptr (GString) line = NULL;
+  GString *line = fake.line;
 
-  if (req->recorded || fake.record == NULL)
+  if (req->recorded || fake.record_fd < 0)
     return;
   req->recorded = TRUE;
-  line = g_string_new ("{\"path\":");
-  append_json_string (line, req->path);
+  g_string_assign (line, "{\"path\":");
+  fake_json_append_string (line, req->path);
   g_string_append (line, ",\"authorization\":");
-  append_json_string_or_null (line, req->auth);
+  json_string_or_null (line, req->auth);
   g_string_append (line, ",\"body\":");
-  if (req->body)
-    {
-      g_autofree char *body = json_to_string (req->body, FALSE);
-      g_string_append (line, body);
-    }
-  else
+  if (req->body == NULL)
     g_string_append (line, "null");
+  else if (req->body_spaced)
+    fake_json_append_minified (line, req->body, req->bytes);
+  else
+    g_string_append_len (line, req->body, (gssize)req->bytes);
   g_string_append_printf (line, ",\"bytes\":%zu,\"t_recv_us\":%" G_GINT64_FORMAT ",\"t_first_us\":",
                           req->bytes, req->t_recv);
   if (req->t_first)
     g_string_append_printf (line, "%" G_GINT64_FORMAT "}\n", req->t_first);
   else
     g_string_append (line, "null}\n");
-  fwrite (line->str, 1, line->len, fake.record);
-  fflush (fake.record);
+  write_all (fake.record_fd, line->str, line->len);
 }
 
 static void
 req_free (Req *req)
 {
-  g_signal_handlers_disconnect_by_data (req->msg, req);
   g_queue_unlink (&fake.active, &req->link);
   g_clear_handle_id (&req->timer, g_source_remove);
-  if (req->watch)
-    {
-      g_source_destroy (req->watch);
-      g_source_unref (req->watch);
-    }
-  g_object_unref (req->msg);
-  g_clear_pointer (&req->out, g_bytes_unref);
+  if (req->out)
+    g_string_free (req->out, TRUE);
   g_clear_pointer (&req->steps, g_array_unref);
-  g_clear_pointer (&req->body, json_node_unref);
+  g_clear_pointer (&req->headers, g_ptr_array_unref);
+  g_free (req->body);
   g_free (req->path);
   g_free (req->auth);
   g_free (req);
 }
 
+/* The response ends cleanly; the connection serves the next request. */
 static void
-req_finished_cb (SoupServerMessage *msg, gpointer data)
+req_end (Req *req)
 {
-  Req *req = data;
+  FakeConn *conn = g_steal_pointer (&req->conn);
 
   record_write (req);
   req_free (req);
+  fake_conn_end (conn);
 }
 
 /* Drop the TCP connection without ending the response: no chunked
- * terminator, so the client sees a truncated body.  Closing the stolen
- * stream would write the terminator ("0\r\n\r\n"), so shut the socket
- * down first and let that write fail. */
+ * terminator, so the client sees a truncated body. */
 static void
-req_drop (Req *req)
+req_cut (Req *req)
 {
-  g_autoptr (GIOStream) io = NULL;
-  GSocket *sock = soup_server_message_get_socket (req->msg);
+  FakeConn *conn = g_steal_pointer (&req->conn);
 
   record_write (req);
-  g_signal_handlers_disconnect_by_data (req->msg, req);
-  /* libsoup looks up the peer's address lazily, and warns if the
-   * socket is already shut down by then: look it up now. */
-  soup_server_message_get_remote_address (req->msg);
-  if (sock)
-    g_socket_shutdown (sock, TRUE, TRUE, NULL);
-  io = soup_server_message_steal_connection (req->msg);
-  if (io)
-    g_io_stream_close (io, NULL, NULL);
   req_free (req);
-}
-
-static gboolean
-drop_cb (gpointer data)
-{
-  Req *req = data;
-
-  req->timer = 0;
-  req_drop (req);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wrote_body_data_cb (SoupServerMessage *msg, unsigned n, gpointer data)
-{
-  Req *req = data;
-
-  req->written += n;
-  if (req->written >= req->sent && req->next_step == req->steps->len && req->timer == 0)
-    req->timer = g_idle_add (drop_cb, req);
+  fake_conn_cut (conn);
 }
 
 /* The client closed its end (or reset it): nobody will read the rest. */
-static gboolean
-client_gone_cb (GSocket *sock, GIOCondition cond, gpointer data)
+static void
+req_gone_cb (void *data)
 {
   Req *req = data;
-  char c;
-  ssize_t n = recv (g_socket_get_fd (sock), &c, 1, MSG_PEEK | MSG_DONTWAIT);
 
-  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
-    {
-      /* A pipelined request, or a spurious wakeup: stop watching rather
-       * than spin; libsoup finds out on its next write. */
-      if (n > 0)
-        {
-          g_clear_pointer (&req->watch, g_source_unref);
-          return G_SOURCE_REMOVE;
-        }
-      return G_SOURCE_CONTINUE;
-    }
   if (fake.verbose)
     g_printerr ("fake-llm: client went away from %s\n", req->path);
-  g_clear_pointer (&req->watch, g_source_unref);
-  req_drop (req);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-req_watch (Req *req)
-{
-  GSocket *sock = soup_server_message_get_socket (req->msg);
-
-  if (req->watch || sock == NULL)
-    return;
-  req->watch = g_socket_create_source (sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (req->watch, G_SOURCE_FUNC (client_gone_cb), req, NULL);
-  g_source_attach (req->watch, NULL);
+  req->conn = NULL;
+  record_write (req);
+  req_free (req);
 }
 
 static void req_continue (Req *req);
@@ -1140,55 +1084,55 @@ step_timer_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Append every step that is due; arm a timer for the first that is not. */
+/* Queue every step that is due and send them in one write; arm a timer for
+ * the first that is not. */
 static void
 req_continue (Req *req)
 {
-  SoupMessageBody *body = soup_server_message_get_response_body (req->msg);
-  gboolean wake = FALSE;
+  FakeConn *conn = req->conn;
 
+  if (!req->head_sent)
+    {
+      if (req->end == END_CUT && req->steps->len == 0)
+        {
+          /* cut 0: drop the connection before any response at all. */
+          req_cut (req);
+          return;
+        }
+      fake_conn_head (conn, 200, "OK", (const char *const *)req->headers->pdata, -1);
+      req->head_sent = TRUE;
+    }
   while (req->next_step < req->steps->len)
     {
       const Step *s = &g_array_index (req->steps, Step, req->next_step);
-      gboolean last = req->next_step + 1 == req->steps->len;
 
       if (s->delay_ms && !req->delay_done)
         {
           req->timer = g_timeout_add (s->delay_ms, step_timer_cb, req);
-          req_watch (req);
-          break;
+          fake_conn_send (conn);
+          return;
         }
       req->delay_done = FALSE;
       if (s->token && req->t_first == 0)
         req->t_first = g_get_monotonic_time ();
-      if (last && req->end == END_COMPLETE)
-        record_write (req);
-      {
-        g_autoptr (GBytes) piece = g_bytes_new_from_bytes (req->out, req->sent, s->end - req->sent);
-        soup_message_body_append_bytes (body, piece);
-      }
+      if (req->next_step + 1 == req->steps->len && req->end == END_COMPLETE)
+        record_write (req); /* before the last bytes go out */
+      fake_conn_body (conn, req->out->str + req->sent, s->end - req->sent);
       req->sent = s->end;
       req->next_step++;
-      wake = TRUE;
     }
-  if (req->next_step == req->steps->len)
+  switch (req->end)
     {
-      if (req->end == END_COMPLETE)
-        {
-          soup_message_body_complete (body);
-          wake = TRUE;
-        }
-      else if (req->end == END_HANG)
-        req_watch (req);
-      else if (req->sent == 0)
-        {
-          /* cut 0: drop the connection before any response at all. */
-          req->timer = g_idle_add (drop_cb, req);
-          return;
-        }
+    case END_COMPLETE:
+      req_end (req);
+      break;
+    case END_HANG:
+      fake_conn_send (conn);
+      break;
+    case END_CUT:
+      req_cut (req);
+      break;
     }
-  if (wake && !req->in_handler)
-    soup_server_message_unpause (req->msg);
 }
 
 static gboolean
@@ -1197,50 +1141,53 @@ headers_timer_cb (gpointer data)
   Req *req = data;
 
   req->timer = 0;
-  /* With no body data yet, unpausing sends just the headers. */
-  soup_server_message_unpause (req->msg);
   req_continue (req);
   return G_SOURCE_REMOVE;
 }
 
+/* A whole, non-streamed body, after its delay. */
 static gboolean
 whole_timer_cb (gpointer data)
 {
   Req *req = data;
-  size_t len;
-  const char *bytes = g_bytes_get_data (req->out, &len);
 
   req->timer = 0;
-  if (req->resp->status == 200)
+  if (req->status == 200)
     req->t_first = g_get_monotonic_time ();
   record_write (req);
-  soup_message_body_append (soup_server_message_get_response_body (req->msg), SOUP_MEMORY_COPY,
-                            bytes, len);
-  soup_message_body_complete (soup_server_message_get_response_body (req->msg));
-  if (!req->in_handler)
-    soup_server_message_unpause (req->msg);
+  fake_conn_head (req->conn, req->status, status_phrase (req->status),
+                  (const char *const *)req->headers->pdata, (int64_t)req->out->len);
+  fake_conn_body (req->conn, req->out->str, req->out->len);
+  req_end (req);
   return G_SOURCE_REMOVE;
 }
 
-/* libsoup 3.2 has no phrase for 429. */
-static const char *
-status_phrase (unsigned status)
+/* Answer at once with an OpenAI error object. */
+static void
+send_error (FakeConn *conn, unsigned status, const char *type, const char *message,
+            const char *const *extra)
 {
-  return status == 429 ? "Too Many Requests" : soup_status_get_phrase (status);
+  g_autoptr (GString) body = g_string_new ("{\"error\":{\"message\":");
+  const char *headers[] = { "Content-Type", "application/json", extra ? extra[0] : NULL,
+                            extra ? extra[1] : NULL, NULL };
+
+  fake_json_append_string (body, message);
+  g_string_append (body, ",\"type\":");
+  fake_json_append_string (body, type);
+  g_string_append (body, ",\"param\":null,\"code\":null}}");
+  fake_conn_head (conn, status, status_phrase (status), headers, (int64_t)body->len);
+  fake_conn_body (conn, body->str, body->len);
+  fake_conn_end (conn);
 }
 
 static void
-set_error (SoupServerMessage *msg, unsigned status, const char *type, const char *message)
+send_json (FakeConn *conn, const char *json, size_t len)
 {
-  g_autoptr (GString) body = g_string_new ("{\"error\":{\"message\":");
+  static const char *const headers[] = { "Content-Type", "application/json", NULL };
 
-  append_json_string (body, message);
-  g_string_append (body, ",\"type\":");
-  append_json_string (body, type);
-  g_string_append (body, ",\"param\":null,\"code\":null}}");
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body->str,
-                                    body->len);
+  fake_conn_head (conn, 200, "OK", headers, (int64_t)len);
+  fake_conn_body (conn, json, len);
+  fake_conn_end (conn);
 }
 
 static const Response *
@@ -1266,16 +1213,36 @@ count_completion_tokens (const Response *r)
   return n;
 }
 
-static void
-handle_chat (SoupServerMessage *msg, const char *path, Api api)
+/* The headers of @r's answer: Content-Type (scripted or @dflt), no-cache
+ * for an SSE stream, then the other scripted ones.  (transfer full) */
+static GPtrArray *
+response_headers (const Response *r, const char *dflt, gboolean sse)
 {
-  SoupMessageBody *reqbody = soup_server_message_get_request_body (msg);
-  SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
-  g_autoptr (GBytes) data = soup_message_body_flatten (reqbody);
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GString) out = NULL;
+  GPtrArray *h = g_ptr_array_sized_new (6 + r->extra->len);
+
+  g_ptr_array_add (h, (char *)"Content-Type");
+  g_ptr_array_add (h, (char *)(r->content_type ? r->content_type : dflt));
+  if (sse)
+    {
+      g_ptr_array_add (h, (char *)"Cache-Control");
+      g_ptr_array_add (h, (char *)"no-cache");
+    }
+  for (unsigned i = 0; i + 1 < r->extra->len; i += 2)
+    if (!sse || g_ascii_strcasecmp (g_ptr_array_index (r->extra, i), "Cache-Control") != 0)
+      {
+        g_ptr_array_add (h, g_ptr_array_index (r->extra, i));
+        g_ptr_array_add (h, g_ptr_array_index (r->extra, i + 1));
+      }
+  g_ptr_array_add (h, NULL);
+  return h;
+}
+
+static void
+handle_chat (FakeConn *conn, const FakeRequest *hreq, Api api)
+{
+  g_autoptr (GString) model = NULL;
   g_autofree char *prefix = NULL;
-  JsonObject *obj = NULL, *opts;
+  FakeJsonFacts facts;
   const Response *r;
   Req *req;
   Render rd = { 0 };
@@ -1284,113 +1251,89 @@ handle_chat (SoupServerMessage *msg, const char *path, Api api)
 
   req = g_new0 (Req, 1);
   req->link.data = req;
-  req->msg = g_object_ref (msg);
-  req->api = api;
-  req->path = g_strdup (path);
-  req->auth = g_strdup (soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                      "Authorization"));
-  req->bytes = g_bytes_get_size (data);
-  req->t_recv = g_get_monotonic_time ();
-  req->in_handler = TRUE;
+  req->conn = conn;
+  req->path = g_strdup (hreq->path);
+  req->auth = g_strdup (hreq->authorization);
+  req->bytes = hreq->body_len;
+  req->t_recv = hreq->t_read;
   g_queue_push_tail_link (&fake.active, &req->link);
-  g_signal_connect (msg, "finished", G_CALLBACK (req_finished_cb), req);
+  fake_conn_on_gone (conn, req_gone_cb, req);
 
-  if (json_parser_load_from_data (parser, g_bytes_get_data (data, NULL), (gssize)req->bytes,
-                                  NULL) &&
-      json_parser_get_root (parser) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      obj = json_node_get_object (json_parser_get_root (parser));
-      if (fake.record)
-        req->body = json_node_ref (json_parser_get_root (parser));
-    }
-  if (obj == NULL)
+  if (!fake_json_scan_object (hreq->body, hreq->body_len, &facts))
     {
       /* Recorded (body null) but takes no response from the script. */
       record_write (req);
-      set_error (msg, 400, "invalid_request_error", "request body is not a JSON object");
+      req->conn = NULL;
+      req_free (req);
+      send_error (conn, 400, "invalid_request_error", "request body is not a JSON object", NULL);
       return;
+    }
+  if (fake.record_fd >= 0)
+    {
+      req->body = g_memdup2 (hreq->body, hreq->body_len);
+      req->body_spaced = facts.spaced;
     }
 
   r = req->resp = script_next ();
   fake.seq++;
   if (fake.verbose)
-    g_printerr ("fake-llm: %s #%u, response %u, %zu bytes\n", path, fake.seq,
+    g_printerr ("fake-llm: %s #%u, response %u, %zu bytes\n", hreq->path, fake.seq,
                 MIN (fake.next, fake.responses->len), req->bytes);
 
-  for (unsigned i = 0; i + 1 < r->headers->len; i += 2)
-    soup_message_headers_replace (rh, g_ptr_array_index (r->headers, i),
-                                  g_ptr_array_index (r->headers, i + 1));
-
+  model = g_string_sized_new (32);
+  if (facts.model)
+    fake_json_append_span (model, facts.model, facts.model_len, facts.model_escaped);
+  else
+    g_string_append (model, "\"fake\"");
   rd.r = r;
   rd.api = api;
-  rd.model = member_string (obj, "model");
-  if (rd.model == NULL)
-    rd.model = "fake";
+  rd.model_json = model->str;
   rd.seq = fake.seq;
   rd.first = TRUE;
+  rd.cut = r->cut == 0;
   rd.eol = r->crlf ? "\r\n" : "\n";
   rd.prompt_tokens = r->usage_set ? r->usage_prompt : MAX (1, (unsigned)(req->bytes / 4));
   rd.completion_tokens = r->usage_set ? r->usage_completion : count_completion_tokens (r);
   /* OpenAI streams only when asked; Ollama unless asked not to. */
-  stream = member_bool (obj, "stream", api == API_OLLAMA);
-  opts = json_object_has_member (obj, "stream_options") &&
-                 JSON_NODE_HOLDS_OBJECT (json_object_get_member (obj, "stream_options"))
-             ? json_object_get_object_member (obj, "stream_options")
-             : NULL;
-  rd.usage_null = !r->no_usage && (r->usage_set || member_bool (opts, "include_usage", FALSE));
-  out = g_string_sized_new (1024);
-  rd.out = out;
-
-  if (r->hang_headers)
-    {
-      soup_server_message_pause (msg);
-      req->in_handler = FALSE;
-      req_watch (req);
-      return;
-    }
+  stream = facts.stream >= 0 ? facts.stream == 1 : api == API_OLLAMA;
+  rd.usage_null = !r->no_usage && (r->usage_set || facts.include_usage);
+  req->out = g_string_sized_new (r->events->len * 256 + 1024);
+  rd.out = req->out;
 
   if (r->status != 200 || r->body || !stream)
     {
-      soup_server_message_set_status (msg, r->status, status_phrase (r->status));
-      if (!soup_message_headers_get_content_type (rh, NULL))
-        soup_message_headers_set_content_type (rh, "application/json", NULL);
+      req->status = r->status;
+      req->headers = response_headers (r, "application/json", FALSE);
+      if (r->hang_headers)
+        return;
       if (r->body)
-        g_string_append (out, r->body);
+        g_string_append (req->out, r->body);
       else if (r->status >= 300)
         {
           /* The default error body: OpenAI's error object. */
           const char *type = r->status == 429   ? "rate_limit_error"
                              : r->status >= 500 ? "server_error"
                                                 : "invalid_request_error";
-          g_string_append (out, "{\"error\":{\"message\":");
-          append_json_string (out, status_phrase (r->status));
-          g_string_append (out, ",\"type\":");
-          append_json_string (out, type);
-          g_string_append (out, ",\"param\":null,\"code\":null}}");
+          g_string_append (req->out, "{\"error\":{\"message\":");
+          fake_json_append_string (req->out, status_phrase (r->status));
+          g_string_append (req->out, ",\"type\":");
+          fake_json_append_string (req->out, type);
+          g_string_append (req->out, ",\"param\":null,\"code\":null}}");
         }
       else
         render_whole (&rd);
-      req->out = g_string_free_to_bytes (g_steal_pointer (&out));
       headers_ms = r->delay_headers + r->delay_first;
       if (headers_ms == 0)
-        {
-          whole_timer_cb (req);
-          req->in_handler = FALSE;
-          return;
-        }
-      soup_server_message_pause (msg);
-      req->in_handler = FALSE;
-      req->timer = g_timeout_add (headers_ms, whole_timer_cb, req);
-      req_watch (req);
+        whole_timer_cb (req);
+      else
+        req->timer = g_timeout_add (headers_ms, whole_timer_cb, req);
       return;
     }
 
-  soup_server_message_set_status (msg, 200, NULL);
-  soup_message_headers_set_encoding (rh, SOUP_ENCODING_CHUNKED);
-  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
-  if (!soup_message_headers_get_content_type (rh, NULL))
-    soup_message_headers_set_content_type (
-        rh, api == API_OPENAI ? "text/event-stream" : "application/x-ndjson", NULL);
+  req->headers = response_headers (
+      r, api == API_OPENAI ? "text/event-stream" : "application/x-ndjson", api == API_OPENAI);
+  if (r->hang_headers)
+    return; /* never a byte; recorded when the client goes or the fake stops */
   if (api == API_OPENAI)
     {
       g_autoptr (GString) p = g_string_new (NULL);
@@ -1399,41 +1342,26 @@ handle_chat (SoupServerMessage *msg, const char *path, Api api)
                        "\"id\":\"chatcmpl-fake%u\",\"object\":\"chat.completion.chunk\","
                        "\"created\":%d,\"model\":",
                        fake.seq, FAKE_CREATED);
-      append_json_string (p, rd.model);
+      g_string_append (p, rd.model_json);
       prefix = g_string_free (g_steal_pointer (&p), FALSE);
       rd.prefix = prefix;
-      soup_message_headers_replace (rh, "Cache-Control", "no-cache");
     }
   req->steps = g_array_new (FALSE, FALSE, sizeof (Step));
   rd.steps = req->steps;
   render_stream (&rd);
   req->end = r->cut >= 0 ? END_CUT : r->hang ? END_HANG : END_COMPLETE;
-  req->out = g_string_free_to_bytes (g_steal_pointer (&out));
-  if (req->end == END_CUT)
-    g_signal_connect (msg, "wrote-body-data", G_CALLBACK (wrote_body_data_cb), req);
-
-  if (r->delay_headers || (req->end == END_CUT && req->steps->len == 0))
-    {
-      soup_server_message_pause (msg);
-      req->in_handler = FALSE;
-      if (req->steps->len == 0 && req->end == END_CUT)
-        req_continue (req);
-      else
-        req->timer = g_timeout_add (r->delay_headers, headers_timer_cb, req);
-      req_watch (req);
-      return;
-    }
-  req_continue (req);
-  req->in_handler = FALSE;
+  if (r->delay_headers)
+    req->timer = g_timeout_add (r->delay_headers, headers_timer_cb, req);
+  else
+    req_continue (req);
 }
 
 static void
-server_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-           gpointer data)
+server_cb (FakeConn *conn, const FakeRequest *req, void *data)
 {
-  const char *method = soup_server_message_get_method (msg);
-  gboolean get = strcmp (method, "GET") == 0;
-  gboolean post = strcmp (method, "POST") == 0;
+  const char *path = req->path;
+  gboolean get = strcmp (req->method, "GET") == 0;
+  gboolean post = strcmp (req->method, "POST") == 0;
   Api api;
 
   if (strcmp (path, "/v1/chat/completions") == 0 || strcmp (path, "/chat/completions") == 0)
@@ -1444,9 +1372,7 @@ server_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
     {
       static const char models[] = "{\"object\":\"list\",\"data\":[{\"id\":\"fake\",\"object\":"
                                    "\"model\",\"created\":0,\"owned_by\":\"lares-tests\"}]}";
-      soup_server_message_set_status (msg, 200, NULL);
-      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, models,
-                                        sizeof models - 1);
+      send_json (conn, models, sizeof models - 1);
       return;
     }
   else if (get && strcmp (path, "/api/tags") == 0)
@@ -1456,32 +1382,27 @@ server_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
           "\",\"size\":0,\"digest\":\"0000000000000000000000000000000000000000000000000000000000"
           "000000\",\"details\":{\"format\":\"gguf\",\"family\":\"fake\",\"parameter_size\":\"0\","
           "\"quantization_level\":\"none\"}}]}";
-      soup_server_message_set_status (msg, 200, NULL);
-      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, tags,
-                                        sizeof tags - 1);
+      send_json (conn, tags, sizeof tags - 1);
       return;
     }
   else if (get && (strcmp (path, "/health") == 0 || strcmp (path, "/v1/health") == 0))
     {
       static const char ok[] = "{\"status\":\"ok\"}";
-      soup_server_message_set_status (msg, 200, NULL);
-      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, ok,
-                                        sizeof ok - 1);
+      send_json (conn, ok, sizeof ok - 1);
       return;
     }
   else
     {
-      set_error (msg, 404, "invalid_request_error", "unknown path");
+      send_error (conn, 404, "invalid_request_error", "unknown path", NULL);
       return;
     }
   if (!post)
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-                                    "POST");
-      set_error (msg, 405, "invalid_request_error", "method not allowed");
+      static const char *const allow[] = { "Allow", "POST" };
+      send_error (conn, 405, "invalid_request_error", "method not allowed", allow);
       return;
     }
-  handle_chat (msg, path, api);
+  handle_chat (conn, req, api);
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -1502,7 +1423,7 @@ quick_response (unsigned tokens, unsigned first_ms, unsigned token_ms)
   r->delay = token_ms;
   for (unsigned i = 0; i < tokens; i++)
     add_event (r, EV_TOKEN, 0, 0, g_strdup_printf ("tok%u ", i), NULL, NULL);
-  response_index_calls (r);
+  response_finish (r);
   return r;
 }
 
@@ -1530,8 +1451,7 @@ main (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- scriptable fake LLM server");
   g_autoptr (GError) error = NULL;
-  g_autoptr (SoupServer) server = NULL;
-  g_autoslist (GUri) uris = NULL;
+  FakeHttp *http;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || port < 0 || port > 65535 ||
@@ -1559,35 +1479,24 @@ main (int argc, char **argv)
     }
   fake.cycle = cycle;
   fake.verbose = verbose;
-  if (record && !(fake.record = fopen (record, "ae")))
+  if (record &&
+      (fake.record_fd = open (record, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
     {
       g_printerr ("fake-llm: cannot open '%s': %s\n", record, g_strerror (errno));
       return 2;
     }
+  fake.line = g_string_sized_new (16384);
   signal (SIGPIPE, SIG_IGN);
 
-  server = soup_server_new ("server-header", "fake-llm ", NULL);
-  soup_server_add_handler (server, NULL, server_cb, NULL, NULL);
-  /* Our own socket: GLib's default backlog of 10 drops the SYNs of a
-   * hundred connections opened at once (each retried a second later). */
-  {
-    g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (lo, (guint16)port);
-    g_autoptr (GSocket) sock =
-        g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-
-    if (sock != NULL)
-      g_socket_set_listen_backlog (sock, 1024);
-    if (sock == NULL || !g_socket_bind (sock, sa, TRUE, &error) ||
-        !g_socket_listen (sock, &error) || !soup_server_listen_socket (server, sock, 0, &error))
-      {
-        g_printerr ("fake-llm: cannot listen on port %d: %s\n", port, error->message);
-        return 2;
-      }
-  }
-  uris = soup_server_get_uris (server);
-  g_assert (uris != NULL);
-  printf ("port %d\n", g_uri_get_port (uris->data));
+  /* A backlog of 1024: GLib's default of 10 drops the SYNs of a hundred
+   * connections opened at once (each retried a second later). */
+  http = fake_http_new ((uint16_t)port, 1024, server_cb, NULL, &error);
+  if (http == NULL)
+    {
+      g_printerr ("fake-llm: cannot listen on port %d: %s\n", port, error->message);
+      return 2;
+    }
+  printf ("port %u\n", fake_http_port (http));
   fflush (stdout);
 
   fake.loop = g_main_loop_new (NULL, FALSE);
@@ -1602,11 +1511,11 @@ main (int argc, char **argv)
       record_write (req);
       req_free (req);
     }
-  soup_server_disconnect (server);
-  g_clear_object (&server);
+  fake_http_free (http);
   g_main_loop_unref (fake.loop);
   g_ptr_array_unref (fake.responses);
-  if (fake.record)
-    fclose (fake.record);
+  g_string_free (fake.line, TRUE);
+  if (fake.record_fd >= 0)
+    close (fake.record_fd);
   return 0;
 }

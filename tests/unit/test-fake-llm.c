@@ -604,6 +604,386 @@ test_sleep (void)
   g_assert_cmpuint (f->first_len, <, f->body->len);
 }
 
+/* ---- the server: connections, framing, request bodies ----------------------- */
+
+/* A blocking client on one connection, reads bounded by a socket timeout. */
+typedef struct
+{
+  GSocketConnection *conn;
+  GSocket *sock;
+  GString *in; /* received, not yet taken */
+} Raw;
+
+static Raw *
+raw_open (LaresFakeLlm *fake)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  Raw *r = g_new0 (Raw, 1);
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  r->conn = g_socket_client_connect_to_host (client, "127.0.0.1", lares_fake_llm_port (fake), NULL,
+                                             &error);
+  g_assert_no_error (error);
+  r->sock = g_socket_connection_get_socket (r->conn);
+  g_socket_set_timeout (r->sock, 10);
+  r->in = g_string_new (NULL);
+  return r;
+}
+
+static void
+raw_free (Raw *r)
+{
+  g_object_unref (r->conn);
+  g_string_free (r->in, TRUE);
+  g_free (r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Raw, raw_free)
+
+static void
+raw_send (Raw *r, const char *data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (r->conn)), data,
+                             strlen (data), NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Read more into r->in; FALSE at the end of the stream. */
+static gboolean
+raw_fill (Raw *r)
+{
+  g_autoptr (GError) error = NULL;
+  char buf[4096];
+  gssize n = g_socket_receive (r->sock, buf, sizeof buf, NULL, &error);
+
+  g_assert_no_error (error);
+  g_string_append_len (r->in, buf, n);
+  return n > 0;
+}
+
+/* One whole response: its head (status line and headers, up to the empty
+ * line) in @head, its body with the chunked framing taken off in @body.
+ * Asserts it arrived complete. */
+static void
+raw_response (Raw *r, char **head, char **body)
+{
+  const char *end;
+  size_t head_len, pos;
+  GString *b = g_string_new (NULL);
+  g_autofree char *lower = NULL;
+  const char *cl;
+
+  while ((end = strstr (r->in->str, "\r\n\r\n")) == NULL)
+    g_assert_true (raw_fill (r));
+  head_len = (size_t)(end - r->in->str) + 4;
+  *head = g_strndup (r->in->str, head_len);
+  lower = g_ascii_strdown (*head, -1);
+  pos = head_len;
+  if (strstr (lower, "\r\ntransfer-encoding: chunked\r\n"))
+    for (;;)
+      {
+        const char *nl;
+        guint64 size;
+
+        while ((nl = strstr (r->in->str + pos, "\r\n")) == NULL)
+          g_assert_true (raw_fill (r));
+        size = g_ascii_strtoull (r->in->str + pos, NULL, 16);
+        pos = (size_t)(nl - r->in->str) + 2;
+        while (r->in->len < pos + size + 2)
+          g_assert_true (raw_fill (r));
+        g_string_append_len (b, r->in->str + pos, (gssize)size);
+        g_assert_true (memcmp (r->in->str + pos + size, "\r\n", 2) == 0);
+        pos += size + 2;
+        if (size == 0)
+          break;
+      }
+  else if ((cl = strstr (lower, "\r\ncontent-length: ")) != NULL)
+    {
+      guint64 size = g_ascii_strtoull (cl + 18, NULL, 10);
+
+      while (r->in->len < pos + size)
+        g_assert_true (raw_fill (r));
+      g_string_append_len (b, r->in->str + pos, (gssize)size);
+      pos += size;
+    }
+  g_string_erase (r->in, 0, (gssize)pos);
+  *body = g_string_free (b, FALSE);
+}
+
+/* Assert the fake closes the connection, with no more bytes. */
+static void
+raw_assert_closed (Raw *r)
+{
+  while (raw_fill (r))
+    ;
+  g_assert_cmpstr (r->in->str, ==, "");
+}
+
+static char *
+raw_post (const char *path, const char *body, const char *extra_headers)
+{
+  return g_strdup_printf ("POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s", path,
+                          extra_headers ? extra_headers : "", strlen (body), body);
+}
+
+#define TEXT_A                                                                                     \
+  CHUNK ("%u", "\"role\":\"assistant\",\"content\":\"a\"", "null")                                 \
+  CHUNK ("%u", "", "\"stop\"") DONE
+
+/* The answer to request @n of a "token a" script. */
+static char *
+text_a (unsigned n)
+{
+  return g_strdup_printf (TEXT_A, n, n);
+}
+
+static void
+test_keep_alive (void)
+{
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("token a\n", NULL);
+  g_autoptr (Raw) r = raw_open (fake);
+  g_autofree char *post = raw_post ("/v1/chat/completions", STREAM_REQ, NULL);
+  g_autofree char *last = raw_post ("/v1/chat/completions", STREAM_REQ, "Connection: close\r\n");
+
+  /* Three requests one after the other on one connection, then one that
+   * asks to close it. */
+  for (unsigned i = 1; i <= 4; i++)
+    {
+      g_autofree char *head = NULL;
+      g_autofree char *body = NULL;
+      g_autofree char *want = text_a (i);
+
+      if (i == 2)
+        raw_send (r, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+      raw_send (r, i == 4 ? last : post);
+      if (i == 2)
+        {
+          raw_response (r, &head, &body);
+          g_assert_cmpstr (body, ==, "{\"status\":\"ok\"}");
+          g_clear_pointer (&head, g_free);
+          g_clear_pointer (&body, g_free);
+        }
+      raw_response (r, &head, &body);
+      g_assert_true (g_str_has_prefix (head, "HTTP/1.1 200 OK\r\n"));
+      g_assert_nonnull (strstr (head, "\r\nContent-Type: text/event-stream\r\n"));
+      g_assert_cmpstr (body, ==, want);
+      g_assert_true ((strstr (head, "\r\nConnection: close\r\n") != NULL) == (i == 4));
+    }
+  raw_assert_closed (r);
+  g_assert_cmpuint (lares_fake_llm_n_requests (fake), ==, 4);
+}
+
+static void
+test_chunked_request (void)
+{
+  /* A chunked body (an extension, a trailer), with whitespace between
+   * tokens: read whole, answered, recorded as JSON on one line. */
+  static const char json[] = "{ \"model\" : \"m\\u00e9\\\"x\",\n  \"stream\": true,\n"
+                             "  \"messages\": [ {\"role\": \"user\", \"content\": \"a  b\\n\"} ] }";
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("token a\n", NULL);
+  g_autoptr (Raw) r = raw_open (fake);
+  g_autoptr (GString) req = g_string_new ("POST /v1/chat/completions?x=1 HTTP/1.1\r\nHost: x\r\n"
+                                          "Transfer-Encoding: chunked\r\n\r\n");
+  g_autofree char *head = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr (GPtrArray) reqs = NULL;
+  g_autoptr (JsonNode) sent = json_from_string (json, NULL);
+  JsonObject *rec;
+  size_t len = strlen (json), a = 10, b = 25;
+
+  g_string_append_printf (req, "%zx;name=value\r\n", a);
+  g_string_append_len (req, json, (gssize)a);
+  g_string_append_printf (req, "\r\n%zX\r\n", b - a);
+  g_string_append_len (req, json + a, (gssize)(b - a));
+  g_string_append_printf (req, "\r\n%zx\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n", len - b, json + b);
+  raw_send (r, req->str);
+  raw_response (r, &head, &body);
+  g_assert_true (g_str_has_prefix (head, "HTTP/1.1 200 OK\r\n"));
+  /* The model comes back, re-escaped in the fake's own way. */
+  g_assert_nonnull (strstr (body, "\"model\":\"m\xc3\xa9\\\"x\",\"choices\""));
+  g_assert_true (g_str_has_suffix (body, DONE));
+
+  reqs = lares_fake_llm_requests (fake);
+  g_assert_cmpuint (reqs->len, ==, 1);
+  rec = json_node_get_object (reqs->pdata[0]);
+  g_assert_cmpstr (json_object_get_string_member (rec, "path"), ==, "/v1/chat/completions");
+  g_assert_true (json_node_equal (json_object_get_member (rec, "body"), sent));
+  g_assert_cmpint (json_object_get_int_member (rec, "bytes"), ==, (gint64)len);
+}
+
+static void
+test_expect_continue (void)
+{
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("token a\n", NULL);
+  g_autoptr (Raw) r = raw_open (fake);
+  g_autofree char *req = g_strdup_printf ("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                          "Expect: 100-continue\r\nContent-Length: %zu\r\n\r\n",
+                                          strlen (STREAM_REQ));
+  g_autofree char *head = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *want = text_a (1);
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+  raw_send (r, req);
+  while (r->in->len < sizeof cont - 1)
+    g_assert_true (raw_fill (r));
+  g_assert_cmpstr (r->in->str, ==, cont);
+  g_string_truncate (r->in, 0);
+  raw_send (r, STREAM_REQ);
+  raw_response (r, &head, &body);
+  g_assert_cmpstr (body, ==, want);
+}
+
+static void
+test_pipelined (void)
+{
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("token a\n", NULL);
+  g_autoptr (Raw) r = raw_open (fake);
+  g_autofree char *one = raw_post ("/v1/chat/completions", STREAM_REQ, NULL);
+  g_autofree char *bad = raw_post ("/v1/chat/completions", "{\"model\":", NULL);
+  g_autofree char *all = g_strconcat (one, bad, one, NULL);
+  g_autofree char *head = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *want1 = text_a (1);
+  g_autofree char *want2 = text_a (2);
+
+  /* Three requests in one write: answered in order. */
+  raw_send (r, all);
+  raw_response (r, &head, &body);
+  g_assert_cmpstr (body, ==, want1);
+  g_free (head);
+  g_free (body);
+  raw_response (r, &head, &body);
+  g_assert_true (g_str_has_prefix (head, "HTTP/1.1 400 Bad Request\r\n"));
+  g_free (head);
+  g_free (body);
+  raw_response (r, &head, &body);
+  g_assert_cmpstr (body, ==, want2);
+  g_assert_cmpuint (lares_fake_llm_n_requests (fake), ==, 3);
+}
+
+static void
+test_pipelined_gone (void)
+{
+  /* Two requests in one write, then the client goes: the first (waiting
+   * out its delay) is dropped and recorded as it stands, the second never
+   * starts, and the fake goes on serving others. */
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("delay-first 60000\ntoken a\n"
+                                                        "---\ntoken b\n",
+                                                        NULL);
+  g_autofree char *one = raw_post ("/v1/chat/completions", STREAM_REQ, NULL);
+  g_autofree char *two = g_strconcat (one, one, NULL);
+  g_autoptr (Fetch) f = NULL;
+  g_autoptr (GPtrArray) reqs = NULL;
+
+  {
+    g_autoptr (Raw) r = raw_open (fake);
+
+    raw_send (r, two);
+    /* The first answer's headers come at once. */
+    while (strstr (r->in->str, "\r\n\r\n") == NULL)
+      g_assert_true (raw_fill (r));
+    g_assert_true (g_str_has_prefix (r->in->str, "HTTP/1.1 200 OK\r\n"));
+  }
+  lares_fake_llm_wait_requests (fake, 1, 10000);
+  f = post_chat (fake, STREAM_REQ);
+  g_assert_nonnull (strstr (f->body->str, "\"content\":\"b\""));
+  reqs = lares_fake_llm_requests (fake);
+  g_assert_cmpuint (reqs->len, ==, 2);
+  g_assert_true (json_object_get_null_member (json_node_get_object (reqs->pdata[0]), "t_first_us"));
+}
+
+static void
+test_cut_zero (void)
+{
+  /* cut 0: the connection drops before the headers; still recorded. */
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("cut 0\n", NULL);
+  g_autoptr (Raw) r = raw_open (fake);
+  g_autofree char *one = raw_post ("/v1/chat/completions", STREAM_REQ, NULL);
+
+  raw_send (r, one);
+  raw_assert_closed (r);
+  g_assert_cmpuint (lares_fake_llm_n_requests (fake), ==, 1);
+}
+
+static void
+test_bad_requests (void)
+{
+  /* What a server must refuse: a 4xx or 501, then the connection closes. */
+  static const struct
+  {
+    const char *request;
+    const char *status;
+  } cases[] = {
+    { "NONSENSE\r\n\r\n", "400" },
+    { "GET /health HTTP/2.0\r\n\r\n", "400" },
+    { "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: x\r\n\r\n", "400" },
+    { "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+      "400" },
+    { "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 999999999999\r\n\r\n", "413" },
+    { "POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "501" },
+    { "POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400" },
+    { "GET /health HTTP/1.1\r\n folded: x\r\n\r\n", "400" },
+  };
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("token a\n", NULL);
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (Raw) r = raw_open (fake);
+      g_autofree char *head = NULL;
+      g_autofree char *body = NULL;
+      g_autofree char *status = g_strdup_printf ("HTTP/1.1 %s ", cases[i].status);
+
+      raw_send (r, cases[i].request);
+      raw_response (r, &head, &body);
+      g_assert_true (g_str_has_prefix (head, status));
+      g_assert_nonnull (strstr (head, "\r\nConnection: close\r\n"));
+      raw_assert_closed (r);
+    }
+  /* Bodies that are not one JSON object: 400, recorded with a null body. */
+  {
+    static const char *const bodies[] = {
+      "",           "[1]",        "{\"a\":1} x",     "{\"a\":\"\x01\"}", "{\"a\":\"\xc3\"}",
+      "{\"a\":01}", "{\"a\":1,}", "{\"a\":\"\\x\"}", "{\"a\":tru}",
+    };
+    g_autoptr (Raw) r = raw_open (fake);
+
+    for (size_t i = 0; i < G_N_ELEMENTS (bodies); i++)
+      {
+        g_autofree char *req = raw_post ("/v1/chat/completions", bodies[i], NULL);
+        g_autofree char *head = NULL;
+        g_autofree char *body = NULL;
+
+        raw_send (r, req);
+        raw_response (r, &head, &body);
+        g_assert_true (g_str_has_prefix (head, "HTTP/1.1 400 Bad Request\r\n"));
+      }
+    g_assert_cmpuint (lares_fake_llm_n_requests (fake), ==, G_N_ELEMENTS (bodies));
+  }
+}
+
+static void
+test_http10 (void)
+{
+  /* HTTP/1.0 has no chunked framing: the stream ends with the connection. */
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start ("token a\n", NULL);
+  g_autofree char *want = text_a (1);
+  g_autofree char *req =
+      g_strdup_printf ("POST /v1/chat/completions HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s",
+                       strlen (STREAM_REQ), STREAM_REQ);
+  g_autofree char *raw = raw_exchange (fake, req);
+  const char *body = strstr (raw, "\r\n\r\n");
+
+  g_assert_true (g_str_has_prefix (raw, "HTTP/1.1 200 OK\r\n"));
+  g_assert_null (strstr (raw, "Transfer-Encoding"));
+  g_assert_nonnull (strstr (raw, "\r\nConnection: close\r\n"));
+  g_assert_nonnull (body);
+  g_assert_cmpstr (body + 4, ==, want);
+}
+
 /* ---- the record and sequencing --------------------------------------------- */
 
 static void
@@ -779,6 +1159,14 @@ main (int argc, char **argv)
   g_test_add_func ("/fake-llm/delays", test_delays);
   g_test_add_func ("/fake-llm/sleep", test_sleep);
   g_test_add_func ("/fake-llm/record", test_record);
+  g_test_add_func ("/fake-llm/http/keep-alive", test_keep_alive);
+  g_test_add_func ("/fake-llm/http/chunked-request", test_chunked_request);
+  g_test_add_func ("/fake-llm/http/expect-continue", test_expect_continue);
+  g_test_add_func ("/fake-llm/http/pipelined", test_pipelined);
+  g_test_add_func ("/fake-llm/http/pipelined-gone", test_pipelined_gone);
+  g_test_add_func ("/fake-llm/http/cut-zero", test_cut_zero);
+  g_test_add_func ("/fake-llm/http/bad-requests", test_bad_requests);
+  g_test_add_func ("/fake-llm/http/http10", test_http10);
   g_test_add_func ("/fake-llm/sequence", test_sequence);
   for (size_t i = 0; i < G_N_ELEMENTS (script_cases); i++)
     {
