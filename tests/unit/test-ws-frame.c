@@ -67,7 +67,9 @@ read_all (const uint8_t *in, size_t len, uint64_t max, size_t *used)
       s.kind = ev.kind;
       s.code = ev.code;
       s.len = ev.len;
-      s.data = g_memdup2 (ev.data ? (const void *)ev.data : "", ev.len + 1);
+      s.data = g_malloc0 (ev.len + 1);
+      if (ev.len)
+        memcpy (s.data, ev.data, ev.len);
       g_array_append_val (seen, s);
       if (ev.kind == LARES_WS_NEED_MORE || ev.kind == LARES_WS_CLOSE || ev.kind == LARES_WS_FAIL)
         {
