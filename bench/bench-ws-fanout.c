@@ -19,7 +19,10 @@
  *    round's first receipt: fan-out without the request and commit),
  *    POST -> 201, and the daemon's CPU time per round;
  * 4. SIGTERM with all N sockets open: every client must see the daemon
- *    close it and the daemon must exit 0.
+ *    close it and the daemon must exit 0;
+ * 5. without the daemon: the same fan-out as plain send(2) calls from this
+ *    process to N loopback sockets of its own (send_floor_us_per_send), the
+ *    kernel's share of the daemon's CPU per delivery on this machine.
  *
  * Results go to stdout as key=value lines; progress and errors to stderr.
  * Exit status 1 on any error or timeout.
@@ -48,7 +51,11 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +63,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libsoup/soup.h>
@@ -112,6 +121,7 @@ struct _Fanout
   /* Shared with the receiver threads: g_atomic_* only. */
   int round; /* current round number, -1 before the first */
   int connected, received, n_closed, stopping, other_messages;
+  int event_len;  /* bytes of the last round's event, as a client got it */
   int64_t *rx_us; /* (owned) per client, this round's receipt time; written by the
                    * client's thread before it increments received */
 
@@ -248,6 +258,7 @@ client_text (gpointer user_data, const char *data, size_t len)
     }
   c->last_round = round;
   f->rx_us[c->index] = now;
+  g_atomic_int_set (&f->event_len, (int)len);
   if (g_atomic_int_add (&f->received, 1) + 1 == (int)f->n_clients)
     g_main_context_wakeup (f->main_ctx);
 }
@@ -893,6 +904,134 @@ fanout_init (Fanout *f, unsigned n_clients, unsigned n_threads, gboolean raw, in
   soup_session_set_proxy_resolver (f->http_session, NULL);
 }
 
+/* ---- the kernel's share ------------------------------------------------ */
+
+/* The same fan-out without lares: this process sends a frame of the
+ * event's size with plain send(2) to N loopback TCP sockets of its own
+ * (TCP_NODELAY, as the daemon's), read by one epoll thread the way the raw
+ * client reads.  On loopback the sender's system call also runs the
+ * receiving side of each packet, so the sender's CPU time per send is the
+ * floor under the daemon's CPU per delivery on this machine. */
+typedef struct
+{
+  int ep;      /* epoll set of the receiving ends */
+  int done_fd; /* eventfd: the round's bytes are all in */
+  int target;  /* g_atomic: bytes expected this round */
+  int stop;    /* g_atomic */
+} SendFloor;
+
+static gpointer
+send_floor_reader (gpointer data)
+{
+  SendFloor *s = data;
+  struct epoll_event ev[256];
+  char buf[16384];
+  int got = 0;
+
+  while (!g_atomic_int_get (&s->stop))
+    {
+      int n = epoll_wait (s->ep, ev, G_N_ELEMENTS (ev), 100);
+      for (int i = 0; i < n; i++)
+        {
+          ssize_t r = read (ev[i].data.fd, buf, sizeof buf);
+          uint64_t one = 1;
+
+          if (r <= 0)
+            continue;
+          got += (int)r;
+          if (got < g_atomic_int_get (&s->target))
+            continue;
+          got = 0;
+          if (write (s->done_fd, &one, sizeof one) < 0)
+            return NULL;
+        }
+    }
+  return NULL;
+}
+
+static double
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Sender CPU µs per send over @rounds rounds (after 10 unrecorded), or a
+ * negative value on failure. */
+static double
+measure_send_floor (unsigned n, size_t size, int rounds)
+{
+  SendFloor s = { .ep = epoll_create1 (EPOLL_CLOEXEC), .done_fd = eventfd (0, EFD_CLOEXEC) };
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t alen = sizeof addr;
+  g_autofree int *snd = g_new (int, n);
+  g_autofree int *rcv = g_new (int, n);
+  g_autofree char *payload = g_malloc (size);
+  GThread *reader = NULL;
+  int one = 1, lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  unsigned opened = 0;
+  double cpu = 0, result = -1;
+
+  memset (payload, 'x', size);
+  if (s.ep < 0 || s.done_fd < 0 || lfd < 0 || bind (lfd, (struct sockaddr *)&addr, alen) < 0 ||
+      listen (lfd, (int)n) < 0 || getsockname (lfd, (struct sockaddr *)&addr, &alen) < 0)
+    goto out;
+  for (; opened < n; opened++)
+    {
+      struct epoll_event ev = { .events = EPOLLIN };
+
+      rcv[opened] = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (rcv[opened] < 0)
+        goto out;
+      if (connect (rcv[opened], (struct sockaddr *)&addr, alen) < 0 ||
+          (snd[opened] = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
+        {
+          close (rcv[opened]);
+          goto out;
+        }
+      setsockopt (snd[opened], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      ev.data.fd = rcv[opened];
+      epoll_ctl (s.ep, EPOLL_CTL_ADD, rcv[opened], &ev);
+    }
+  g_atomic_int_set (&s.target, (int)(n * size));
+  reader = g_thread_new ("send-floor", send_floor_reader, &s);
+  for (int r = 0; r < 10 + rounds; r++)
+    {
+      struct pollfd pfd = { .fd = s.done_fd, .events = POLLIN };
+      double t0 = thread_cpu_us ();
+      uint64_t count;
+
+      for (unsigned i = 0; i < n; i++)
+        if (send (snd[i], payload, size, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)size)
+          goto out;
+      if (r >= 10)
+        cpu += thread_cpu_us () - t0;
+      if (poll (&pfd, 1, ROUND_TIMEOUT) != 1 || read (s.done_fd, &count, sizeof count) < 0)
+        goto out;
+    }
+  result = cpu / rounds / n;
+out:
+  if (reader)
+    {
+      g_atomic_int_set (&s.stop, 1);
+      g_thread_join (reader);
+    }
+  for (unsigned i = 0; i < opened; i++)
+    {
+      close (snd[i]);
+      close (rcv[i]);
+    }
+  if (lfd >= 0)
+    close (lfd);
+  if (s.ep >= 0)
+    close (s.ep);
+  if (s.done_fd >= 0)
+    close (s.done_fd);
+  return result;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -974,7 +1113,20 @@ main (int argc, char **argv)
       g_mutex_unlock (&f.lock);
     }
   else
-    rc = 0;
+    {
+      /* The event's frame: its text and a 2- or 4-byte header. */
+      size_t len = (size_t)g_atomic_int_get (&f.event_len);
+      size_t frame = len + (len < 126 ? 2 : 4);
+      double floor_us = measure_send_floor (f.n_clients, frame, rounds);
+
+      printf ("fanout.send_floor_bytes=%zu\n", frame);
+      if (floor_us >= 0)
+        printf ("fanout.send_floor_us_per_send=%.2f\n", floor_us);
+      else
+        fprintf (stderr, "bench-ws-fanout: the send(2) floor could not be measured: %s\n",
+                 g_strerror (errno));
+      rc = 0;
+    }
   fanout_clear (&f);
 out:
   if (error)

@@ -583,6 +583,7 @@ Daemon RSS after both runs: $(kib_mb "$(get wrk.rss_after_kib)") (peak $(kib_mb 
 | daemon CPU per round / per delivery | $(get raw.daemon_cpu_us_per_round) µs / $(get raw.daemon_cpu_us_per_delivery) µs | $(get soup.daemon_cpu_us_per_round) µs / $(get soup.daemon_cpu_us_per_delivery) µs |
 | daemon CPU per POST with no WebSocket open (schedstat) | $(get raw.base_daemon_cpu_us_per_post) µs | $(get soup.base_daemon_cpu_us_per_post) µs |
 | bench (client) CPU per round | $(get raw.bench_cpu_us_per_round) µs | $(get soup.bench_cpu_us_per_round) µs |
+| kernel floor: the same sends as plain \`send()\` calls to 1,000 loopback sockets, CPU per send ($(get raw.send_floor_bytes) bytes) | $(get raw.send_floor_us_per_send) µs | $(get soup.send_floor_us_per_send) µs |
 | GET \`/healthz\` on a new connection, no / 1,000 idle WebSockets, p50 | $(get raw.healthz_ws0_p50_ms) / $(get raw.healthz_wsN_p50_ms) ms | $(get soup.healthz_ws0_p50_ms) / $(get soup.healthz_wsN_p50_ms) ms |
 | time to open all 1,000 | $(get raw.connect_all_ms) ms | $(get soup.connect_all_ms) ms |
 | daemon RSS before / with 1,000 open / after the rounds / peak | $(get raw.before_rss_kib) / $open_kib / $(get raw.after_rss_kib) / $(get raw.hwm_kib) KiB | $(get soup.before_rss_kib) / $open_kib_soup / $(get soup.after_rss_kib) / $(get soup.hwm_kib) KiB |
@@ -787,17 +788,15 @@ fi
   ($(get raw.daemon_cpu_us_per_delivery) µs per delivery), against $(get raw.base_daemon_cpu_us_per_post) µs for the same POST with no WebSocket
   open, so the last client of a round hears of the note $(get raw.last_p50_ms) ms (p50) after the
   POST. The spread column shows it is the fan-out, not the commit (POST alone:
-  $(get raw.base_post_p50_ms) ms p50), that takes the time. Where it goes (callgrind of the daemon,
-  200 clients, 40 rounds, after the logging fix of this revision): about 16,000 instructions of
-  user-space work per delivery — libsoup builds and copies a frame per connection, queues it
-  behind an output source and still formats two debug lines per frame in \`g_logv\` (dropped at
-  once now; they were a fifth of the work), and each main-loop wakeup polls every socket
-  (\`g_main_context_prepare\`/\`check\`, GLib uses poll(2)) — plus, not counted there, one
-  \`send()\` per connection from the main thread doing the loopback TCP work of the receiver too.
-  Both cores are shared by the daemon, the clients and that kernel work. Meeting p99 < 10 ms
-  here needs the frame built once per event and written to each socket without libsoup's
-  per-connection queue (libsoup 3.2 has no API for it) or the deliveries spread over more
-  than one thread. The libsoup client is slower still ($(get soup.bench_cpu_us_per_round) µs of bench CPU per round) because its
+  $(get raw.base_post_p50_ms) ms p50), that takes the time. Where it goes: the WebSockets live on one I/O
+  thread of their own (docs/internals/http.md), each event's frame is built once, and each
+  client costs one \`send()\` of it; the same sends from a plain C loop, without lares, cost
+  $(get raw.send_floor_us_per_send) µs of CPU each on this machine (kernel floor row above: on loopback the sender's
+  system call also runs the receiver's side of each packet). So the fan-out of one event to
+  1,000 clients takes about $(get raw.send_floor_us_per_send) ms of one core in the kernel alone, plus the POST and its
+  commit, on $cores cores that the 1,000 receiving clients also need; p99 < 10 ms at 1,000
+  clients needs cheaper sends than TCP loopback gives here or more than one sending core.
+  The libsoup client is slower still ($(get soup.bench_cpu_us_per_round) µs of bench CPU per round) because its
   one GLib loop also scans all 1,000 sockets on every wakeup.
 EOF
     fi

@@ -66,6 +66,8 @@ struct _LaresServer
   gboolean shutdown_cut; /* the shutdown timeout passed */
   unsigned inflight;     /* requests counted by lares_server_count, not yet done */
   GPtrArray *websockets; /* LaresWs* (owned) */
+  /* (owned) The WebSocket I/O thread (lares-ws-io.h). */
+  struct _LaresWsIo *ws_io;
   GTask *shutdown_task;
   unsigned shutdown_timer;
   gboolean shutdown_flushed; /* the timeout passed, then the grace for the cut turns' last bytes */
@@ -208,8 +210,9 @@ const char *lares_chat_ws_message (LaresServer *server, int64_t user_id, JsonObj
                                    char **message);
 void lares_chat_ws_cancel (LaresServer *server, int64_t user_id, JsonObject *msg);
 
-/* WebSocket endpoint (lares-ws.c). */
-void lares_ws_setup (LaresServer *server);
+/* WebSocket endpoint (lares-ws.c): its handlers and its I/O thread.
+ * FALSE with @error set when the thread cannot start. */
+gboolean lares_ws_setup (LaresServer *server, GError **error);
 void lares_ws_close_all (LaresServer *server, unsigned short code, const char *reason);
 /* Drop every remaining connection without a closing handshake (teardown). */
 void lares_ws_free_all (LaresServer *server);

@@ -738,7 +738,8 @@ lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GErr
   soup_server_add_handler (server->soup, NULL, main_handler, server, NULL);
   g_signal_connect (server->soup, "request-finished", G_CALLBACK (on_request_done), server);
   g_signal_connect (server->soup, "request-aborted", G_CALLBACK (on_request_done), server);
-  lares_ws_setup (server);
+  if (!lares_ws_setup (server, error))
+    return NULL;
   /* Jobs that fell due while lares was down fire from the first main-loop
    * pass, marked late. */
   server->scheduler = lares_scheduler_new (store, bus, NULL);

@@ -1,118 +1,59 @@
-/* lares-ws.c — the /ws endpoint: JSON text frames, ping/pong, fan-out.
+/* lares-ws.c — the /ws endpoint: handshake, JSON messages, fan-out.
  *
  * DESIGN
- * - Each connection subscribes to the bus for its user; a published event
- *   is sent as the same bytes to every connection of that user.
- * - Incoming messages are capped at server.ws_max_message by libsoup
- *   (max-incoming-payload-size): a bigger one closes the connection with
- *   1009.  Binary frames close with 1003.  A text frame that is not a JSON
+ * - The handshake is libsoup's HTTP: ws_early authenticates and checks it
+ *   (exact path, GET, credentials, same origin for cookies, a valid RFC
+ *   6455 handshake) before anything else, with the same JSON errors as
+ *   every route.  ws_handler answers 101 with Sec-WebSocket-Accept, and
+ *   once libsoup has written it ("wrote-informational", as libsoup's own
+ *   WebSocket handler does) the connection is stolen from libsoup and
+ *   handed to the WebSocket I/O thread (lares-ws-io.c), which reads,
+ *   frames and writes from then on.  No extension is negotiated
+ *   (permessage-deflate costs 40–60% more CPU per message and ~250 KB per
+ *   connection, STYLE.md §12, for chat-sized frames that are mostly small).
+ * - This file runs on the main thread and owns everything lares: each
+ *   connection's bus subscription, its user, the handling of its messages
+ *   (ping, message, cancel, approve, reject), the metrics.  The I/O thread
+ *   owns only sockets and buffers.  A published event reaches on_bus_event
+ *   once per connection with the same payload; lares_ws_io_send_text
+ *   builds its frame once and every connection gets the same bytes.
+ * - Incoming messages are capped at server.ws_max_message (1009 past it,
+ *   fragments counted together); binary frames close with 1003, text that
+ *   is not UTF-8 with 1007, protocol errors with 1002 — all decided on the
+ *   I/O thread (lares-ws-frame.c).  A text message that is not a JSON
  *   object with a string "type" gets an error event and changes nothing.
- * - permessage-deflate is removed from the server: it costs 40–60% more CPU
- *   per message and ~250 KB per connection (STYLE.md §12) for chat-sized
- *   frames that are mostly small.
  * - The server's websockets array holds one LaresWs per open connection;
- *   the entry is removed on "closed", which also ends a pending shutdown.
+ *   the entry leaves on the CLOSED notice, which also lets a pending
+ *   shutdown finish.
  * - approve/reject run through the policy like every other channel; the
  *   decision outlives the connection that asked (it is not cancelled), and
  *   its refusal finds that connection again by its bus subscription id.
- * - A client that stops reading: libsoup 3.2 queues outgoing frames without
- *   a limit, so its memory would grow with every event.  Every
- *   WS_CHECK_BYTES sent, ws_send asks the kernel whether the socket has
- *   room (one poll); what was handed to libsoup while it had none counts as
- *   backlog, and past WS_BACKLOG_MAX the connection is dropped (the socket
- *   shut down: a close frame would only queue behind the rest).  While the
- *   client reads, the socket has room and the backlog is forgotten.  Cost:
- *   one poll per connection per WS_CHECK_BYTES, nothing per small event.
+ * - A client that stops reading is dropped by the I/O thread once 4 MiB
+ *   wait for it (lares_ws_dropped_total counts it here).
  */
 #include "config.h"
 
 #include "lares-http-parse.h"
 #include "lares-http-private.h"
-
-#define WS_CHECK_BYTES (64 * 1024)       /* sent between two looks at the socket */
-#define WS_BACKLOG_MAX (4 * 1024 * 1024) /* queued in libsoup before the client is dropped */
+#include "lares-ws-frame.h"
+#include "lares-ws-io.h"
 
 typedef struct
 {
   LaresServer *server;
-  SoupWebsocketConnection *conn; /* (owned) */
-  GSocket *socket;               /* (owned) (nullable) under conn's stream */
+  LaresWsConn *conn; /* the I/O thread's; released on CLOSED */
   int64_t user_id;
   unsigned sub_id;
-  size_t unchecked; /* bytes sent since the last look at the socket */
-  size_t backlog;   /* bytes sent while the socket had no room */
-  gboolean dropped;
+  gboolean closing; /* a close was asked or the client was dropped: send nothing more */
   char id[20];
 } LaresWs;
-
-/* Account for @len more bytes; FALSE once the client is too far behind. */
-static gboolean
-ws_keeping_up (LaresWs *ws, size_t len)
-{
-  ws->unchecked += len;
-  if (ws->unchecked < WS_CHECK_BYTES || ws->socket == NULL)
-    return TRUE;
-  if (g_socket_condition_check (ws->socket, G_IO_OUT) & G_IO_OUT)
-    ws->backlog = 0;
-  else
-    ws->backlog += ws->unchecked;
-  ws->unchecked = 0;
-  return ws->backlog <= WS_BACKLOG_MAX;
-}
-
-/* The socket under a connection's stream: libsoup wraps ours in its own
- * stream ("base-iostream"), and TLS wraps the TCP one ("base-io-stream").
- * (transfer full) (nullable) */
-static GSocket *
-stream_socket (GIOStream *io)
-{
-  g_autoptr (GIOStream) cur = io ? g_object_ref (io) : NULL;
-
-  for (int depth = 0; cur != NULL && depth < 4; depth++)
-    {
-      const char *prop = G_IS_TLS_CONNECTION (cur) ? "base-io-stream" : "base-iostream";
-      GParamSpec *spec = g_object_class_find_property (G_OBJECT_GET_CLASS (cur), prop);
-      GIOStream *base = NULL;
-
-      if (G_IS_SOCKET_CONNECTION (cur))
-        return g_object_ref (g_socket_connection_get_socket (G_SOCKET_CONNECTION (cur)));
-      if (spec == NULL || !(spec->flags & G_PARAM_READABLE))
-        return NULL;
-      g_object_get (cur, prop, &base, NULL);
-      g_object_unref (cur);
-      cur = base;
-    }
-  return NULL;
-}
-
-static void
-ws_drop (LaresWs *ws)
-{
-  lares_log_req (G_LOG_LEVEL_WARNING, ws->id,
-                 "websocket: the client stopped reading (over %u KiB waiting); dropping it",
-                 WS_BACKLOG_MAX / 1024);
-  ws->dropped = TRUE;
-  ws->server->ws_dropped++;
-  if (ws->sub_id)
-    {
-      lares_bus_unsubscribe (ws->server->bus, ws->sub_id);
-      ws->sub_id = 0;
-    }
-  /* libsoup sees the end of the stream and reports the connection closed. */
-  g_socket_shutdown (ws->socket, TRUE, TRUE, NULL);
-}
 
 static void
 ws_send (LaresWs *ws, GBytes *payload)
 {
-  if (ws->dropped || soup_websocket_connection_get_state (ws->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (ws->closing)
     return;
-  if (!ws_keeping_up (ws, g_bytes_get_size (payload)))
-    {
-      ws_drop (ws);
-      return;
-    }
-  soup_websocket_connection_send_message (ws->conn, SOUP_WEBSOCKET_DATA_TEXT, payload);
+  lares_ws_io_send_text (ws->server->ws_io, ws->conn, payload);
   ws->server->ws_sent++;
 }
 
@@ -236,24 +177,17 @@ ws_decide (LaresWs *ws, JsonObject *msg, gboolean approve)
                        d);
 }
 
+/* A whole text message from the client (valid UTF-8: the I/O thread
+ * closes with 1007 otherwise). */
 static void
-on_message (SoupWebsocketConnection *conn, int type, GBytes *message, gpointer user_data)
+ws_message (LaresWs *ws, GBytes *message)
 {
-  LaresWs *ws = user_data;
   g_autoptr (JsonNode) root = NULL;
   size_t len = 0;
   const char *data = g_bytes_get_data (message, &len);
   const char *kind = NULL, *code = NULL;
 
   ws->server->ws_received++;
-  if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    {
-      ws->server->ws_rejected++;
-      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
-                                       "only JSON text frames are accepted");
-      return;
-    }
-  /* libsoup already closes on text frames that are not UTF-8 (1007). */
   root = lares_ws_message_parse (data, len, &kind, &code);
   if (root == NULL)
     {
@@ -296,66 +230,85 @@ on_message (SoupWebsocketConnection *conn, int type, GBytes *message, gpointer u
 }
 
 static void
-ws_free (LaresWs *ws)
+ws_unsubscribe (LaresWs *ws)
 {
   if (ws->sub_id)
-    lares_bus_unsubscribe (ws->server->bus, ws->sub_id);
-  g_signal_handlers_disconnect_by_data (ws->conn, ws);
-  g_object_unref (ws->conn);
-  g_clear_object (&ws->socket);
-  g_free (ws);
+    {
+      lares_bus_unsubscribe (ws->server->bus, ws->sub_id);
+      ws->sub_id = 0;
+    }
 }
 
+/* What the I/O thread reports, in order for each connection. */
 static void
-on_closed (SoupWebsocketConnection *conn, gpointer user_data)
+on_io_notice (LaresWsConn *conn, gpointer conn_data, LaresWsIoNotice what, GBytes *data,
+              unsigned short code, gpointer user_data)
 {
-  LaresWs *ws = user_data;
+  LaresWs *ws = conn_data;
   LaresServer *server = ws->server;
 
-  lares_log_req (G_LOG_LEVEL_DEBUG, ws->id, "websocket closed (%u)",
-                 soup_websocket_connection_get_close_code (conn));
-  g_ptr_array_remove_fast (server->websockets, ws);
-  ws_free (ws);
-  lares_server_ws_gone (server);
+  switch (what)
+    {
+    case LARES_WS_IO_MESSAGE:
+      if (!ws->closing)
+        ws_message (ws, data);
+      break;
+    case LARES_WS_IO_REJECTED:
+      /* A binary message counts as received, like any message; every
+       * protocol error as rejected. */
+      if (code == LARES_WS_CLOSE_UNSUPPORTED_DATA)
+        server->ws_received++;
+      server->ws_rejected++;
+      ws->closing = TRUE;
+      ws_unsubscribe (ws);
+      break;
+    case LARES_WS_IO_DROPPED:
+      server->ws_dropped++;
+      ws->closing = TRUE;
+      ws_unsubscribe (ws);
+      break;
+    case LARES_WS_IO_CLOSED:
+      lares_log_req (G_LOG_LEVEL_DEBUG, ws->id, "websocket closed (%u)", code);
+      ws_unsubscribe (ws);
+      g_ptr_array_remove_fast (server->websockets, ws);
+      lares_ws_io_release (server->ws_io, conn);
+      g_free (ws);
+      lares_server_ws_gone (server);
+      break;
+    }
 }
 
+/* libsoup wrote our 101: the connection is ours from here on. */
 static void
-on_error (SoupWebsocketConnection *conn, GError *error, gpointer user_data)
-{
-  LaresWs *ws = user_data;
-
-  lares_log_req (G_LOG_LEVEL_DEBUG, ws->id, "websocket error: %s", error->message);
-}
-
-static void
-ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
-              SoupWebsocketConnection *conn, gpointer user_data)
+ws_upgraded (SoupServerMessage *msg, gpointer user_data)
 {
   LaresServer *server = user_data;
   LaresRequest *req = g_object_get_data (G_OBJECT (msg), "lares-request");
-  LaresWs *ws = g_new0 (LaresWs, 1);
+  g_autoptr (GIOStream) stream = NULL;
+  LaresWs *ws;
 
+  if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
+    return;
+  g_signal_handlers_disconnect_by_func (msg, ws_upgraded, user_data);
+  stream = soup_server_message_steal_connection (msg);
   /* libsoup reports a stolen (upgraded) request neither finished nor
    * aborted, so its in-flight count is settled here. */
   lares_server_uncount (server, msg);
+  if (stream == NULL)
+    return;
 
-  ws->server = server;
-  ws->conn = g_object_ref (conn);
-  ws->socket = stream_socket (soup_websocket_connection_get_io_stream (conn));
   /* The early handler authenticated the handshake, so req is there. */
   g_assert (req != NULL && req->user_id > 0);
+  ws = g_new0 (LaresWs, 1);
+  ws->server = server;
   ws->user_id = req->user_id;
   memcpy (ws->id, req->id, sizeof ws->id);
-  soup_websocket_connection_set_max_incoming_payload_size (conn, server->cfg->ws_max_message);
-  soup_websocket_connection_set_keepalive_interval (
-      conn, (unsigned)(server->cfg->ws_ping_interval_ms / 1000));
-  g_signal_connect (conn, "message", G_CALLBACK (on_message), ws);
-  g_signal_connect (conn, "closed", G_CALLBACK (on_closed), ws);
-  g_signal_connect (conn, "error", G_CALLBACK (on_error), ws);
+  ws->conn = lares_ws_io_add (server->ws_io, stream, ws, ws->id);
   g_ptr_array_add (server->websockets, ws);
   if (server->draining)
     {
-      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server stopping");
+      ws->closing = TRUE;
+      lares_ws_io_close (server->ws_io, ws->conn, LARES_WS_CLOSE_GOING_AWAY, "server stopping");
       return;
     }
   ws->sub_id = lares_bus_subscribe (server->bus, ws->user_id, on_bus_event, ws);
@@ -363,6 +316,34 @@ ws_connected (SoupServer *soup, SoupServerMessage *msg, const char *path,
   lares_scheduler_user_connected (server->scheduler, ws->user_id);
   lares_log_req (G_LOG_LEVEL_DEBUG, ws->id, "websocket open for user %" G_GINT64_FORMAT,
                  ws->user_id);
+}
+
+/* After the body (none): ws_early accepted the handshake.  Answer 101
+ * (RFC 6455 §4.2.2) and take the connection once libsoup has written it. */
+static void
+ws_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+            gpointer user_data)
+{
+  LaresServer *server = user_data;
+  LaresRequest *req = g_object_get_data (G_OBJECT (msg), "lares-request");
+  SoupMessageHeaders *in = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *out = soup_server_message_get_response_headers (msg);
+  const char *key = soup_message_headers_get_one (in, "Sec-WebSocket-Key");
+  g_autofree char *accept = NULL;
+
+  if (req == NULL || req->done || key == NULL)
+    return;
+  if (server->draining)
+    {
+      lares_request_respond_error (req, 503, "unavailable", "the server is shutting down");
+      return;
+    }
+  accept = lares_ws_accept_key (key);
+  soup_server_message_set_status (msg, SOUP_STATUS_SWITCHING_PROTOCOLS, NULL);
+  soup_message_headers_replace (out, "Upgrade", "websocket");
+  soup_message_headers_replace (out, "Connection", "Upgrade");
+  soup_message_headers_replace (out, "Sec-WebSocket-Accept", accept);
+  g_signal_connect (msg, "wrote-informational", G_CALLBACK (ws_upgraded), server);
 }
 
 /* Before the upgrade: only the exact path, only GET with a valid handshake;
@@ -421,30 +402,33 @@ ws_early (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable
     }
 }
 
-void
-lares_ws_setup (LaresServer *server)
+gboolean
+lares_ws_setup (LaresServer *server, GError **error)
 {
-  soup_server_remove_websocket_extension (server->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  server->ws_io =
+      lares_ws_io_new (g_main_context_get_thread_default (), server->cfg->ws_max_message,
+                       server->cfg->ws_ping_interval_ms, on_io_notice, server, error);
+  if (server->ws_io == NULL)
+    return FALSE;
   soup_server_add_early_handler (server->soup, "/ws", ws_early, server, NULL);
-  soup_server_add_websocket_handler (server->soup, "/ws", NULL, NULL, ws_connected, server, NULL);
+  soup_server_add_handler (server->soup, "/ws", ws_handler, server, NULL);
+  return TRUE;
 }
 
 void
 lares_ws_close_all (LaresServer *server, unsigned short code, const char *reason)
 {
-  /* Closing is asynchronous: entries leave the array in on_closed. */
+  /* Closing is asynchronous: entries leave the array on their CLOSED notice. */
   for (unsigned i = 0; i < server->websockets->len; i++)
     {
       LaresWs *ws = server->websockets->pdata[i];
-      SoupWebsocketState state = soup_websocket_connection_get_state (ws->conn);
 
-      if (ws->sub_id)
+      ws_unsubscribe (ws);
+      if (!ws->closing)
         {
-          lares_bus_unsubscribe (server->bus, ws->sub_id);
-          ws->sub_id = 0;
+          ws->closing = TRUE;
+          lares_ws_io_close (server->ws_io, ws->conn, code, reason);
         }
-      if (state == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (ws->conn, code, reason);
     }
 }
 
@@ -454,6 +438,9 @@ lares_ws_free_all (LaresServer *server)
   while (server->websockets->len > 0)
     {
       LaresWs *ws = g_ptr_array_steal_index_fast (server->websockets, 0);
-      ws_free (ws);
+      ws_unsubscribe (ws);
+      g_free (ws);
     }
+  /* Stops the thread; the connections it still has go without a handshake. */
+  g_clear_pointer (&server->ws_io, lares_ws_io_free);
 }

@@ -415,6 +415,100 @@ test_login_body_cap (void)
   lares_test_assert_error (resp, "payload_too_large");
 }
 
+/* ---- WebSocket over TLS ------------------------------------------------------ */
+
+typedef struct
+{
+  SoupWebsocketConnection *conn; /* (owned) */
+  GPtrArray *texts;              /* char* */
+  gboolean done, closed;
+} TlsWs;
+
+static gboolean
+tls_ws_accept_any (SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateFlags errors,
+                   gpointer data)
+{
+  return TRUE; /* the test's own self-signed certificate */
+}
+
+static void
+tls_ws_message (SoupWebsocketConnection *conn, int type, GBytes *msg, gpointer data)
+{
+  TlsWs *ws = data;
+
+  g_ptr_array_add (ws->texts, g_strndup (g_bytes_get_data (msg, NULL), g_bytes_get_size (msg)));
+}
+
+static void
+tls_ws_closed (SoupWebsocketConnection *conn, gpointer data)
+{
+  ((TlsWs *)data)->closed = TRUE;
+}
+
+static void
+tls_ws_connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TlsWs *ws = data;
+  g_autoptr (GError) error = NULL;
+
+  ws->conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  g_assert_no_error (error);
+  ws->done = TRUE;
+}
+
+/* The text of the first message from index @from that contains @needle. */
+static const char *
+tls_ws_wait (TlsWs *ws, unsigned from, const char *needle)
+{
+  int64_t deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      for (unsigned i = from; i < ws->texts->len; i++)
+        if (strstr (ws->texts->pdata[i], needle))
+          return ws->texts->pdata[i];
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+/* /ws under server.tls: the I/O thread reads and writes through the TLS
+ * stream, a frame bigger than one TLS record included. */
+static void
+tls_ws_check (LaresTestDaemon *d)
+{
+  g_autofree char *url = g_strdup_printf ("wss://127.0.0.1:%u/ws", d->port);
+  g_autofree char *bearer = g_strconcat ("Bearer ", d->token, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  g_autofree char *big = g_strnfill (60 * 1024, 'b');
+  g_autofree char *json = g_strdup_printf ("{\"title\":\"over tls\",\"body\":\"%s\"}", big);
+  TlsWs ws = { 0 };
+  unsigned status;
+  const char *event;
+
+  ws.texts = g_ptr_array_new_with_free_func (g_free);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (tls_ws_accept_any), NULL);
+  soup_session_websocket_connect_async (d->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        tls_ws_connected, &ws);
+  lares_test_wait_flag (&ws.done, 10000);
+  g_signal_connect (ws.conn, "message", G_CALLBACK (tls_ws_message), &ws);
+  g_signal_connect (ws.conn, "closed", G_CALLBACK (tls_ws_closed), &ws);
+  soup_websocket_connection_send_text (ws.conn, "{\"type\":\"ping\"}");
+  tls_ws_wait (&ws, 0, "\"pong\"");
+  g_bytes_unref (lares_test_http (d, "POST", "/api/v1/notes", "application/json", json,
+                                  strlen (json), &status, NULL));
+  g_assert_cmpuint (status, ==, 201);
+  event = tls_ws_wait (&ws, 0, "note_created");
+  g_assert_nonnull (strstr (event, big));
+  soup_websocket_connection_close (ws.conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  lares_test_wait_flag (&ws.closed, 10000);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (ws.conn), ==,
+                    SOUP_WEBSOCKET_CLOSE_NORMAL);
+  g_object_unref (ws.conn);
+  g_ptr_array_unref (ws.texts);
+}
+
 static void
 test_tls (void)
 {
@@ -470,6 +564,7 @@ test_tls (void)
     g_autofree char *resp = lares_test_raw (d, req, sizeof req - 1);
     g_assert_false (g_str_has_prefix (resp, "HTTP/1.1 200"));
   }
+  tls_ws_check (d);
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
   lares_test_daemon_free (d, FALSE);
   lares_test_rmdir (dir);

@@ -471,6 +471,247 @@ test_ws_binary (void)
   ws_client_clear (&c);
 }
 
+/* ---- WebSocket protocol edges, over a plain socket ------------------------- */
+
+/* A client of its own: frames exactly as a test wants them, masked or not. */
+typedef struct
+{
+  GSocketConnection *conn; /* (owned) */
+  GInputStream *in;
+  GOutputStream *out;
+} RawWs;
+
+static void
+raw_ws_close (RawWs *ws)
+{
+  g_clear_object (&ws->conn);
+}
+
+/* Handshake with RFC 6455 §1.3's key; the 101 must carry its accept value. */
+static void
+raw_ws_open (RawWs *ws)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *req = g_strdup_printf (
+      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+      "Authorization: Bearer %s\r\n\r\n",
+      daemon_->port, daemon_->token);
+  g_autoptr (GString) head = g_string_new (NULL);
+  char c;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  ws->conn = g_socket_client_connect_to_host (client, "127.0.0.1", daemon_->port, NULL, &error);
+  g_assert_no_error (error);
+  /* Every read is bounded: a missing answer fails the test, not hangs it. */
+  g_socket_set_timeout (g_socket_connection_get_socket (ws->conn), 10);
+  ws->in = g_io_stream_get_input_stream (G_IO_STREAM (ws->conn));
+  ws->out = g_io_stream_get_output_stream (G_IO_STREAM (ws->conn));
+  g_output_stream_write_all (ws->out, req, strlen (req), NULL, NULL, &error);
+  g_assert_no_error (error);
+  while (!g_str_has_suffix (head->str, "\r\n\r\n"))
+    {
+      g_assert_cmpint (g_input_stream_read (ws->in, &c, 1, NULL, &error), ==, 1);
+      g_string_append_c (head, c);
+    }
+  g_assert_true (g_str_has_prefix (head->str, "HTTP/1.1 101"));
+  g_assert_nonnull (strstr (head->str, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+  g_assert_null (strstr (head->str, "Sec-WebSocket-Extensions"));
+}
+
+/* Write one client frame: @first is the FIN/RSV/opcode byte. */
+static void
+raw_ws_send (RawWs *ws, uint8_t first, const void *payload, size_t len, gboolean masked)
+{
+  static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+  g_autoptr (GByteArray) f = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  uint8_t h[10];
+  size_t hlen = 2;
+
+  h[0] = first;
+  if (len < 126)
+    h[1] = (uint8_t)len;
+  else if (len <= 0xffff)
+    {
+      h[1] = 126;
+      h[2] = (uint8_t)(len >> 8);
+      h[3] = (uint8_t)len;
+      hlen = 4;
+    }
+  else
+    {
+      h[1] = 127;
+      for (int i = 0; i < 8; i++)
+        h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+      hlen = 10;
+    }
+  if (masked)
+    h[1] |= 0x80;
+  g_byte_array_append (f, h, (unsigned)hlen);
+  if (masked)
+    g_byte_array_append (f, mask, 4);
+  for (size_t i = 0; i < len; i++)
+    {
+      uint8_t b = ((const uint8_t *)payload)[i] ^ (masked ? mask[i & 3] : 0);
+      g_byte_array_append (f, &b, 1);
+    }
+  g_output_stream_write_all (ws->out, f->data, f->len, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Read one server frame (never masked): its opcode, or -1 at EOF.
+ * @payload gets its bytes (transfer full). */
+static int
+raw_ws_read (RawWs *ws, GBytes **payload)
+{
+  g_autoptr (GError) error = NULL;
+  uint8_t h[8];
+  uint64_t len;
+  gsize got = 0;
+  uint8_t *data;
+
+  if (!g_input_stream_read_all (ws->in, h, 2, &got, NULL, &error) || got < 2)
+    {
+      g_assert_true (error == NULL ||
+                     g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+                     g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE));
+      return -1;
+    }
+  g_assert_cmpuint (h[1] & 0x80, ==, 0); /* a server never masks */
+  g_assert_cmpuint (h[0] & 0x80, ==, 0x80);
+  len = h[1] & 0x7f;
+  if (len >= 126)
+    {
+      size_t n = len == 126 ? 2 : 8;
+      g_assert_true (g_input_stream_read_all (ws->in, h, n, &got, NULL, &error));
+      g_assert_cmpuint (got, ==, n);
+      len = 0;
+      for (size_t i = 0; i < n; i++)
+        len = (len << 8) | h[i];
+    }
+  g_assert_cmpuint (len, <, 1 << 20);
+  data = g_malloc (len + 1);
+  g_assert_true (g_input_stream_read_all (ws->in, data, len, &got, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (got, ==, len);
+  *payload = g_bytes_new_take (data, len);
+  return h[0] & 0x0f;
+}
+
+/* The server's close frame with @code, then the end of the stream. */
+static void
+raw_ws_expect_close (RawWs *ws, unsigned short code)
+{
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (GBytes) rest = NULL;
+  const uint8_t *p;
+  size_t n = 0;
+
+  g_assert_cmpint (raw_ws_read (ws, &payload), ==, 0x8);
+  p = g_bytes_get_data (payload, &n);
+  g_assert_cmpuint (n, >=, 2);
+  g_assert_cmpuint ((p[0] << 8) | p[1], ==, code);
+  /* Answer it, as a client should; the server then ends the connection. */
+  raw_ws_send (ws, 0x88, p, 2, TRUE);
+  g_assert_cmpint (raw_ws_read (ws, &rest), ==, -1);
+}
+
+static void
+raw_ws_expect_text (RawWs *ws, const char *type)
+{
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (JsonNode) root = NULL;
+
+  g_assert_cmpint (raw_ws_read (ws, &payload), ==, 0x1);
+  root = lares_test_json (payload);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (root), "type"), ==, type);
+}
+
+/* A message in three fragments with control frames between them is one
+ * message; pings get a pong with the same bytes (RFC 6455 §5.4, §5.5.2). */
+static void
+test_ws_fragmented (void)
+{
+  RawWs ws = { 0 };
+  g_autoptr (GBytes) pong = NULL;
+  g_autoptr (GBytes) close = NULL;
+
+  raw_ws_open (&ws);
+  raw_ws_send (&ws, 0x01, "{\"ty", 4, TRUE);
+  raw_ws_send (&ws, 0x89, "are you there", 13, TRUE);
+  raw_ws_send (&ws, 0x00, "pe\":\"pi", 7, TRUE);
+  raw_ws_send (&ws, 0x8a, "", 0, TRUE); /* an unasked pong is ignored */
+  raw_ws_send (&ws, 0x80, "ng\"}", 4, TRUE);
+  g_assert_cmpint (raw_ws_read (&ws, &pong), ==, 0xa);
+  g_assert_cmpmem (g_bytes_get_data (pong, NULL), g_bytes_get_size (pong), "are you there", 13);
+  raw_ws_expect_text (&ws, "pong");
+  /* Still open; a clean close is echoed with the same code. */
+  raw_ws_send (&ws, 0x81, "{\"type\":\"ping\"}", 15, TRUE);
+  raw_ws_expect_text (&ws, "pong");
+  raw_ws_send (&ws, 0x88,
+               "\x03\xe8"
+               "bye",
+               5, TRUE);
+  g_assert_cmpint (raw_ws_read (&ws, &close), ==, 0x8);
+  g_assert_cmpmem (g_bytes_get_data (close, NULL), g_bytes_get_size (close), "\x03\xe8", 2);
+  {
+    g_autoptr (GBytes) rest = NULL;
+    g_assert_cmpint (raw_ws_read (&ws, &rest), ==, -1);
+  }
+  raw_ws_close (&ws);
+}
+
+typedef struct
+{
+  const char *name;
+  uint8_t first;
+  const char *payload;
+  size_t len; /* 0 with payload NULL: 40 KiB of spaces, twice (see below) */
+  gboolean masked;
+  unsigned short code;
+} WsEdge;
+
+static const WsEdge ws_edges[] = {
+  { "unmasked", 0x81, "{\"type\":\"ping\"}", 15, FALSE, 1002 },
+  { "invalid-utf8", 0x81, "{\"type\":\"\xc3\x28\"}", 12, TRUE, 1007 },
+  { "binary", 0x82, "\x01\x02", 2, TRUE, 1003 },
+  { "reserved-bit", 0xc1, "{}", 2, TRUE, 1002 },
+  { "unknown-opcode", 0x83, "{}", 2, TRUE, 1002 },
+  { "long-ping", 0x89, NULL, 126, TRUE, 1002 },
+  { "fragmented-ping", 0x09, "x", 1, TRUE, 1002 },
+  { "stray-continuation", 0x80, "{}", 2, TRUE, 1002 },
+  { "oversize-fragments", 0x01, NULL, 0, TRUE, 1009 },
+};
+
+/* Each protocol error closes the connection with its code (RFC 6455 §7.4.1)
+ * and leaves the daemon serving the others. */
+static void
+test_ws_edge (gconstpointer data)
+{
+  const WsEdge *e = data;
+  RawWs ws = { 0 };
+  g_autofree char *filler = g_strnfill (40 * 1024, ' ');
+
+  raw_ws_open (&ws);
+  /* The connection works before the bad frame. */
+  raw_ws_send (&ws, 0x81, "{\"type\":\"ping\"}", 15, TRUE);
+  raw_ws_expect_text (&ws, "pong");
+  if (e->payload == NULL && e->len == 0)
+    {
+      /* Two fragments of 40 KiB: each under server.ws_max_message (64 KiB),
+       * the message over it. */
+      raw_ws_send (&ws, 0x01, filler, 40 * 1024, TRUE);
+      raw_ws_send (&ws, 0x80, filler, 40 * 1024, TRUE);
+    }
+  else
+    raw_ws_send (&ws, e->first, e->payload ? e->payload : filler, e->len, e->masked);
+  raw_ws_expect_close (&ws, e->code);
+  raw_ws_close (&ws);
+  g_assert_cmpuint (lares_test_status (daemon_, "GET", "/healthz", NULL, NULL, 0), ==, 200);
+}
+
 /* ---- lifecycle ------------------------------------------------------------ */
 
 static int
@@ -636,6 +877,12 @@ main (int argc, char **argv)
   g_test_add_func ("/ws/fanout", test_ws_fanout);
   g_test_add_func ("/ws/oversize", test_ws_oversize);
   g_test_add_func ("/ws/binary", test_ws_binary);
+  g_test_add_func ("/ws/protocol/fragmented", test_ws_fragmented);
+  for (size_t i = 0; i < G_N_ELEMENTS (ws_edges); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/ws/protocol/%s", ws_edges[i].name);
+      g_test_add_data_func (name, &ws_edges[i], test_ws_edge);
+    }
   g_test_add_func ("/lifecycle/connections-released", test_connections_released);
   g_test_add_func ("/lifecycle/lock", test_lock);
   g_test_add_func ("/lifecycle/sigterm", test_sigterm);

@@ -1,0 +1,69 @@
+/* lares-ws-io.h — the WebSocket I/O thread: sockets, frames and buffers of
+ * every open /ws connection, off the main loop.
+ *
+ * The main thread owns all lares state (bus, chat, policy) and decides what
+ * is sent; this thread owns only the connections' streams, read buffers and
+ * output queues.  They talk through two queues:
+ * - main -> I/O: commands (add a connection, send a frame, close, release),
+ *   in order, with an eventfd to wake the thread;
+ * - I/O -> main: notices (a whole text message, a protocol error, a client
+ *   dropped for not reading, a connection gone), dispatched in order on the
+ *   main context by one GSource.
+ * Every function here is for the main thread only.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+typedef struct _LaresWsIo LaresWsIo;
+typedef struct _LaresWsConn LaresWsConn;
+
+typedef enum
+{
+  LARES_WS_IO_MESSAGE,  /* a text message (data: its bytes, valid UTF-8) */
+  LARES_WS_IO_REJECTED, /* the client broke the protocol; closing with code */
+  LARES_WS_IO_DROPPED,  /* the client stopped reading; cut off */
+  LARES_WS_IO_CLOSED,   /* the connection is gone (code: the close code, 1006 without one);
+                           call lares_ws_io_release once done with it */
+} LaresWsIoNotice;
+
+/* On the main context, in order for each connection.  @conn_data: as given
+ * to lares_ws_io_add.  @data: (nullable) (transfer none). */
+typedef void (*LaresWsIoFunc) (LaresWsConn *conn, gpointer conn_data, LaresWsIoNotice what,
+                               GBytes *data, unsigned short code, gpointer user_data);
+
+/* Start the thread.  @max_message: cap on an incoming message (1009 past
+ * it); @ping_interval_ms: a ping to every connection this often (0: none).
+ * Notices go to @func on @main_context.  NULL with @error set when the
+ * thread's epoll or eventfd cannot be made. */
+LaresWsIo *lares_ws_io_new (GMainContext *main_context, uint64_t max_message,
+                            uint64_t ping_interval_ms, LaresWsIoFunc func, gpointer user_data,
+                            GError **error);
+
+/* Stop the thread and drop every connection still open without a closing
+ * handshake.  Notices not yet dispatched are dropped. */
+void lares_ws_io_free (LaresWsIo *io);
+
+/* Hand over @stream (a connection stolen from libsoup after its 101;
+ * transfer none, a reference is taken).  @log_id: the request id for log
+ * lines.  The connection lives until lares_ws_io_release after its CLOSED
+ * notice.  (transfer none) */
+LaresWsConn *lares_ws_io_add (LaresWsIo *io, GIOStream *stream, gpointer conn_data,
+                              const char *log_id);
+
+/* Send @payload (transfer none) as a text message.  The frame is built once
+ * for a run of calls with the same @payload (a bus event going to every
+ * connection of a user) and shared between them. */
+void lares_ws_io_send_text (LaresWsIo *io, LaresWsConn *conn, GBytes *payload);
+
+/* Start the closing handshake (RFC 6455 §7.1.2).  Nothing more is sent;
+ * CLOSED follows once the client answers, or after a timeout. */
+void lares_ws_io_close (LaresWsIo *io, LaresWsConn *conn, unsigned short code, const char *reason);
+
+/* The main thread is done with @conn (after CLOSED): free it. */
+void lares_ws_io_release (LaresWsIo *io, LaresWsConn *conn);
+
+G_END_DECLS
