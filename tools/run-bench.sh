@@ -810,7 +810,10 @@ EOF
     fi
     if [ "$v_idle" != "met" ]; then
         n=$((n + 1))
-        echo "- **Idle RSS < 15 MB is missed** ($(kib_mb "$idle_kib"))."
+        echo "- **Idle RSS < 15 MB is missed** ($(kib_mb "$idle_kib")). About half is the shared libraries'"
+        echo "  file pages (libc, SQLite, GLib, GIO, libsoup, libical's ICU); of the anonymous memory,"
+        echo "  about 4 MB is the heap arena of the thread that compiles the intent templates, where the"
+        echo "  compiled trie stays (/proc/PID/smaps, 2026-11-21); it grew with the calendar's sentences."
     fi
     if [ "$v_open" != "met" ]; then
         n=$((n + 1))
@@ -882,18 +885,21 @@ EOF
     docs/internals/http.md). Above 1,000 turns/s on this machine needs the daemon under
     ~$(awk -v b="$(get chat.tput.fake_cpu_us_per_turn)" -v c="$(get chat.tput.bench_cpu_us_per_turn)" -v n="$cores" 'BEGIN { printf "%.0f", n * 1e6 / 1000 - b - c }') µs a turn with perfect use of both cores, i.e. roughly halved again, or the fake LLM and
     the client on other cores.
-  - *Where the daemon's time goes* (callgrind, release build with symbols, 400 turns at one
-    connection, instructions per turn = (run of 500 − run of 100) / 400, so start-up cancels
-    out): 1.72 M instructions of user-space work per turn, of which ~0.9 M on the main thread
-    and ~0.8 M on the store writer. Before this revision it was 2.41 M, a quarter of it in
-    \`sqlite3_prepare_v2\` (statements are now kept per connection, docs/internals/store.md).
-    Main thread, inclusive: reading the LLM stream and forwarding 20 tokens ~0.64 M
-    (SSE scan ~85 k, the final usage chunk through json-glib 63 k, the events to the
-    OpenAI stream ~140 k, libsoup's reads and chunked writes the rest), starting the turn
-    (intent match 44 k, context and LLM request 0.2 M) ~0.29 M, the HTTP request (headers,
-    credential lookup 21 k, body parse 82 k) ~0.2 M, finishing ~0.13 M. Writer: the turn's
-    begin and finish writes ~0.24 M each (FK checks and four index updates per row, WAL
-    frames and their checksums), the \`llm_calls\` row 46 k.
+  - *Where the daemon's time goes* (callgrind of the release build with symbols, 550 turns at
+    one connection, 2026-11-21, after this revision's changes): about 1.25 M instructions of
+    user-space work per turn on the main thread and 0.40 M on the store writer. Main
+    thread, inclusive per turn: the HTTP request through libsoup to the handler (accept,
+    headers, credential lookup, body parse) ~0.28 M, starting the turn (intent match,
+    context, the LLM request through libsoup) ~0.15 M, reading the LLM stream and
+    forwarding its tokens ~0.25 M (SSE scanning ~0.09 M, the usage chunk now on the
+    scanner's fast path, was 63 k through json-glib), finishing ~0.06 M; the rest is GLib's
+    main loop and libsoup's own I/O. This revision also stopped three of a turn's four
+    store writes from waking the main loop (detached writes) and sends each streamed flush
+    with one \`send()\` instead of three (close-delimited bodies), which the callgrind
+    count does not show: they save system calls and wake-ups. Writer: the turn's begin and
+    finish writes ~0.12 M each, the messages ~0.1 M, the \`llm_calls\` row 23 k.
+    docs/internals/llm.md says what a token that arrives alone costs (about 75 k
+    instructions and 25 system calls, mostly libsoup and GLib) and what would change it.
     Latency at 1 client is that work in series plus thread hops and kernel wake-ups:
     inbound p50 $(get chat.c1.inbound_p50_ms) ms (accept, parse, authenticate, start the turn, send the LLM
     request), outbound p50 $(get chat.c1.outbound_p50_ms) ms (read the first token, forward it at the next idle).
