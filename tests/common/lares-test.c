@@ -68,6 +68,25 @@ lares_test_daemon_pid (LaresTestDaemon *d)
   return id ? (GPid)g_ascii_strtoll (id, NULL, 10) : 0;
 }
 
+#define START_TIMEOUT_S 120
+
+typedef struct
+{
+  char *line;
+  GError *error;
+  gboolean done;
+} LineRead;
+
+static void
+line_read_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  LineRead *r = data;
+
+  r->line =
+      g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), res, NULL, &r->error);
+  r->done = TRUE;
+}
+
 LaresTestDaemon *
 lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
 {
@@ -81,6 +100,7 @@ lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autofree char *line = NULL;
   const char *colon;
+  int64_t deadline;
 
   d->data_dir = data_dir ? g_strdup (data_dir) : lares_test_tmpdir ();
   /* `make check-valgrind` runs every daemon under valgrind too. */
@@ -130,13 +150,27 @@ lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
   d->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (d->proc));
-  /* Blocks until the daemon is serving; meson's test timeout bounds it.
-   * A first start prints the admin's password before that. */
+  /* Wait until the daemon is serving, within START_TIMEOUT_S (scaled under
+   * memcheck): a daemon stuck at start fails the test with its log's path
+   * instead of hanging it.  A first start prints the admin's password
+   * before that. */
+  deadline = g_get_monotonic_time () +
+             (int64_t)START_TIMEOUT_S * lares_test_time_scale () * G_USEC_PER_SEC;
   for (;;)
     {
+      LineRead r = { 0 };
+
+      g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL, line_read_cb, &r);
+      while (!r.done)
+        {
+          if (g_get_monotonic_time () > deadline)
+            g_error ("lares serve did not say it was listening within %d s; its log: %s",
+                     START_TIMEOUT_S * (int)lares_test_time_scale (), d->log_path);
+          lares_test_iterate (deadline);
+        }
       g_free (line);
-      line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-      g_assert_no_error (error);
+      line = r.line;
+      g_assert_no_error (r.error);
       g_assert_nonnull (line);
       if (g_str_has_prefix (line, "lares: created user 'admin' with password "))
         d->admin_password = g_strdup (line + strlen ("lares: created user 'admin' with password "));

@@ -773,6 +773,17 @@ test_sigterm_hung_turn (void)
 
 /* ---- the clock jumps ------------------------------------------------------------------------- */
 
+#if defined(__SANITIZE_ADDRESS__)
+#define LARES_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LARES_TEST_ASAN 1
+#endif
+#endif
+#ifndef LARES_TEST_ASAN
+#define LARES_TEST_ASAN 0
+#endif
+
 static const char *
 faketime_library (void)
 {
@@ -863,6 +874,16 @@ test_clock_jump (void)
   if (lib == NULL)
     {
       g_test_skip ("libfaketime is not installed (tools/bootstrap.sh test installs it)");
+      return;
+    }
+  if (LARES_TEST_ASAN)
+    {
+      /* libfaketime resolves libc's clock functions with dlsym() on the
+       * first clock call, and dlsym() allocates: under ASan that call can
+       * come from inside ASan's own allocator and wait on it forever (seen
+       * in CI as a daemon stuck at start).  The gcc build runs this test. */
+      g_test_skip (
+          "libfaketime can deadlock with ASan's allocator at start; the gcc build runs it");
       return;
     }
   dir = lares_test_tmpdir ();
