@@ -282,6 +282,33 @@ lares_sql_throw (sqlite3 *db, int rc, GError **error)
 }
 
 gboolean
+lares_sql_delete_ids (sqlite3 *db, const char *sql, int64_t user_id, const int64_t *ids, unsigned n,
+                      GArray **deleted, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = lares_sql_prepare (db, sql, error);
+  g_autoptr (GArray) done = g_array_new (FALSE, FALSE, sizeof (int64_t));
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, user_id);
+  for (unsigned i = 0; i < n; i++)
+    {
+      int rc;
+
+      sqlite3_bind_int64 (stmt, 2, ids[i]);
+      rc = sqlite3_step (stmt);
+      if (rc != SQLITE_DONE)
+        return lares_sql_throw (db, rc, error);
+      if (sqlite3_changes (db) > 0)
+        g_array_append_val (done, ids[i]);
+      sqlite3_reset (stmt);
+    }
+  if (deleted)
+    *deleted = g_steal_pointer (&done);
+  return TRUE;
+}
+
+gboolean
 lares_sql_exec (sqlite3 *db, const char *sql, GError **error)
 {
   int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);

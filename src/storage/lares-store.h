@@ -141,6 +141,10 @@ sqlite3_stmt *lares_sql_cached (sqlite3 *db, const char *sql, GError **error);
 void lares_sql_close (sqlite3 *db);
 /* Turn @rc (and sqlite3_errmsg) into a GError; returns FALSE. */
 gboolean lares_sql_throw (sqlite3 *db, int rc, GError **error);
+/* Run @sql, a DELETE with ?1 the user id and ?2 a row id, once for each of
+ * @ids; @deleted (nullable) gets the ids a row was deleted for. */
+gboolean lares_sql_delete_ids (sqlite3 *db, const char *sql, int64_t user_id, const int64_t *ids,
+                               unsigned n, GArray **deleted, GError **error);
 
 /* Open @db_path read-only and copy it with the online backup API to @dest
  * (written to a temporary name, fsynced, then renamed).  Safe while a daemon

@@ -1133,28 +1133,8 @@ gboolean
 lares_tasks_delete_many (sqlite3 *db, int64_t user_id, const int64_t *ids, unsigned n,
                          GArray **deleted, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt =
-      lares_sql_prepare (db, "DELETE FROM tasks WHERE user_id = ?1 AND id = ?2", error);
-  g_autoptr (GArray) done = g_array_new (FALSE, FALSE, sizeof (int64_t));
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, user_id);
-  for (unsigned i = 0; i < n; i++)
-    {
-      int rc;
-
-      sqlite3_bind_int64 (stmt, 2, ids[i]);
-      rc = sqlite3_step (stmt);
-      if (rc != SQLITE_DONE)
-        return lares_sql_throw (db, rc, error);
-      if (sqlite3_changes (db) > 0)
-        g_array_append_val (done, ids[i]);
-      sqlite3_reset (stmt);
-    }
-  if (deleted)
-    *deleted = g_steal_pointer (&done);
-  return TRUE;
+  return lares_sql_delete_ids (db, "DELETE FROM tasks WHERE user_id = ?1 AND id = ?2", user_id, ids,
+                               n, deleted, error);
 }
 
 #define OPEN_STATUS "status IN ('pending', 'waiting')"
