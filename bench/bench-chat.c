@@ -934,12 +934,16 @@ run_phase (Bench *b, const Phase *ph, size_t *next_turn, GPid daemon, GPid fake,
 /* ---- the fake LLM process ------------------------------------------------ */
 
 static gboolean
-fake_spawn (const char *fake, const char *record, GPid *pid, unsigned *port, GError **error)
+fake_spawn (const char *fake, const char *record, int delay_ms, GPid *pid, unsigned *port,
+            GError **error)
 {
-  const char *argv[] = { fake, "--port",        "0", "--tokens", FAKE_TOKENS, "--first-delay",
-                         "0",  "--token-delay", "0", "--record", record,      NULL };
+  char delay[16];
+  const char *argv[] = { fake,  "--port",        "0",   "--tokens", FAKE_TOKENS, "--first-delay",
+                         delay, "--token-delay", delay, "--record", record,      NULL };
   int out_fd = -1;
   char buf[128];
+
+  g_snprintf (delay, sizeof delay, "%d", delay_ms);
   size_t len = 0;
   int64_t deadline = g_get_monotonic_time () + (int64_t)START_TIMEOUT_MS * 1000;
 
@@ -1026,7 +1030,7 @@ int
 main (int argc, char **argv)
 {
   int turns1 = 1000, turns10 = 2000, turns100 = 3000, bursts = 20, tput_turns = 6000,
-      tput_conc = 32;
+      tput_conc = 32, delay_ms = 0;
   g_autofree char *client = NULL;
   g_autofree char *phases = NULL;
   GOptionEntry entries[] = {
@@ -1042,6 +1046,8 @@ main (int argc, char **argv)
       "Turns of the throughput phase (default 6000)", "N" },
     { "tput-conc", 0, 0, G_OPTION_ARG_INT, &tput_conc,
       "Connections of the throughput phase (default 32)", "C" },
+    { "token-delay", 0, 0, G_OPTION_ARG_INT, &delay_ms,
+      "The fake LLM waits MS before each token, the first included (default 0)", "MS" },
     { "phases", 0, 0, G_OPTION_ARG_STRING, &phases,
       "Comma-separated subset of c1,c10,c100,b100,tput (default all)", "LIST" },
     G_OPTION_ENTRY_NULL
@@ -1063,7 +1069,7 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 3 || turns1 < 1 ||
       turns10 < 1 || turns100 < 1 || bursts < 1 || tput_turns < 1 || tput_conc < 1 ||
-      tput_conc > 120 ||
+      tput_conc > 120 || delay_ms < 0 || delay_ms > 1000 ||
       (client && g_strcmp0 (client, "raw") != 0 && g_strcmp0 (client, "soup") != 0))
     {
       fprintf (stderr,
@@ -1094,7 +1100,7 @@ main (int argc, char **argv)
   data = g_build_filename (root, "data", NULL);
   log = g_build_filename (root, "stderr.log", NULL);
   b.record_path = g_build_filename (root, "record.jsonl", NULL);
-  if (!fake_spawn (argv[2], b.record_path, &fake_pid, &fake_port, &error))
+  if (!fake_spawn (argv[2], b.record_path, delay_ms, &fake_pid, &fake_port, &error))
     goto out;
   set_url = g_strdup_printf ("llm.base_url=http://127.0.0.1:%u/v1", fake_port);
   {

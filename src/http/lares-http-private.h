@@ -98,8 +98,13 @@ struct _LaresRequest
   gboolean paused;
   gboolean done;
   gboolean streaming;
-  GString *pending; /* stream bytes not yet handed to libsoup */
+  GString *pending; /* stream bytes not yet handed on */
   unsigned flush_id;
+  /* A stream on a plain connection is written by the I/O thread: the
+   * connection is stolen from libsoup at the start, and the request is then
+   * owned here instead of by the message (lares-server.c, streams). */
+  struct _LaresWsConn *stream_conn;
+  SoupServerMessage *stolen_from; /* (owned ref) while stream_conn is set */
   LaresRequestGoneFunc gone;
   gpointer gone_data;
 };

@@ -36,6 +36,7 @@
 #include "lares-http-parse.h"
 #include "lares-http-private.h"
 #include "lares-util.h"
+#include "lares-ws-io.h"
 
 /* After server.shutdown_timeout has cut the remaining work short, how long
  * the cancelled turns' responses get to send their last events. */
@@ -209,6 +210,81 @@ lares_request_query_int (LaresRequest *req, const char *name, int64_t min, int64
 
 static void stream_flush (LaresRequest *req);
 
+/* A stream the I/O thread writes ends: the request leaves the in-flight
+ * count and is freed. */
+static void
+stream_request_free (LaresRequest *req)
+{
+  SoupServerMessage *msg = g_steal_pointer (&req->stolen_from);
+
+  lares_server_uncount (req->server, msg);
+  g_object_unref (msg);
+  request_free (req);
+}
+
+static void
+on_stream_notice (LaresWsConn *conn, gpointer conn_data, LaresWsIoNotice what, GBytes *data,
+                  unsigned short code, gpointer user_data)
+{
+  LaresServer *server = user_data;
+  LaresRequest *req = conn_data;
+
+  /* DROPPED was logged by the thread; CLOSED follows it. */
+  if (what != LARES_WS_IO_CLOSED)
+    return;
+  lares_ws_io_release (server->ws_io, conn);
+  if (req == NULL)
+    return; /* ended before its client went */
+  req->stream_conn = NULL;
+  req->done = TRUE; /* nothing may answer it now */
+  g_clear_handle_id (&req->flush_id, g_source_remove);
+  if (req->gone)
+    req->gone (req->gone_data);
+  stream_request_free (req);
+}
+
+/* Take a plain connection from libsoup and give it to the I/O thread,
+ * with the status line and headers libsoup would have sent.  The sends of
+ * a stream (one a token) then cost the main loop a queue append, not a
+ * system call and libsoup's write machinery.  TLS streams stay with
+ * libsoup, which ends them with a close_notify. */
+static gboolean
+stream_steal (LaresRequest *req, const char *prelude)
+{
+  LaresServer *server = req->server;
+  SoupServerMessage *msg = req->msg;
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  g_autoptr (GIOStream) stream = NULL;
+  g_autoptr (GBytes) head = NULL;
+  GString *text;
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  if (server->tls || server->ws_io == NULL)
+    return FALSE;
+  text = g_string_sized_new (512 + strlen (prelude));
+  g_string_append (text, "HTTP/1.1 200 OK\r\n");
+  soup_message_headers_iter_init (&iter, h);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    g_string_append_printf (text, "%s: %s\r\n", name, value);
+  g_string_append (text, "\r\n");
+  g_string_append (text, prelude);
+  head = g_string_free_to_bytes (text);
+
+  req->stolen_from = g_object_ref (msg);
+  stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL)
+    {
+      g_clear_object (&req->stolen_from);
+      return FALSE;
+    }
+  /* From here the request is ours, not the message's. */
+  g_object_steal_data (G_OBJECT (msg), "lares-request");
+  req->stream_conn =
+      lares_ws_io_add_stream (server->ws_io, stream, head, on_stream_notice, req, req->id);
+  return TRUE;
+}
+
 void
 lares_request_stream_begin (LaresRequest *req, const char *content_type, const char *prelude)
 {
@@ -224,18 +300,28 @@ lares_request_stream_begin (LaresRequest *req, const char *content_type, const c
    * write, where libsoup frames a chunk with three. */
   soup_message_headers_set_encoding (h, SOUP_ENCODING_EOF);
   soup_message_headers_replace (h, "X-Accel-Buffering", "no");
+  if (stream_steal (req, prelude))
+    return;
   /* The headers and the prelude go at once. */
   lares_request_stream_write (req, prelude, strlen (prelude));
   stream_flush (req);
 }
 
-/* Hand what was written since the last flush to libsoup as one chunk. */
+/* Hand what was written since the last flush on as one piece. */
 static void
 stream_flush (LaresRequest *req)
 {
   g_clear_handle_id (&req->flush_id, g_source_remove);
   if (req->pending == NULL || req->pending->len == 0)
     return;
+  if (req->stream_conn != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (req->pending->str, req->pending->len);
+
+      g_string_truncate (req->pending, 0);
+      lares_ws_io_send_bytes (req->server->ws_io, req->stream_conn, bytes);
+      return;
+    }
   soup_message_body_append (soup_server_message_get_response_body (req->msg), SOUP_MEMORY_COPY,
                             req->pending->str, req->pending->len);
   g_string_truncate (req->pending, 0);
@@ -278,6 +364,17 @@ lares_request_stream_end (LaresRequest *req)
   g_assert (req->streaming && !req->done);
   stream_flush (req);
   req->done = TRUE;
+  if (req->stream_conn != NULL)
+    {
+      count_request (server, req->route ? req->route->name : "other", 200, req->started_us);
+      lares_log_req (G_LOG_LEVEL_DEBUG, req->id, "%s %s -> 200 (streamed)",
+                     soup_server_message_get_method (msg),
+                     g_uri_get_path (soup_server_message_get_uri (msg)));
+      lares_ws_io_set_data (req->stream_conn, NULL);
+      lares_ws_io_end_stream (server->ws_io, req->stream_conn);
+      stream_request_free (req);
+      return;
+    }
   soup_message_body_complete (soup_server_message_get_response_body (msg));
   count_request (server, req->route ? req->route->name : "other", 200, req->started_us);
   lares_log_req (G_LOG_LEVEL_DEBUG, req->id, "%s %s -> 200 (streamed)",
@@ -306,6 +403,8 @@ lares_request_watch_gone (LaresRequest *req, LaresRequestGoneFunc func, gpointer
   g_assert (req->gone == NULL);
   req->gone = func;
   req->gone_data = data;
+  if (req->stream_conn != NULL)
+    return; /* on_stream_notice calls it */
   g_signal_connect (req->msg, "finished", G_CALLBACK (on_message_finished), NULL);
 }
 

@@ -76,8 +76,10 @@ struct _LaresWsConn
 {
   /* Set by lares_ws_io_add, read-only afterwards. */
   LaresWsIo *io;
-  gpointer data; /* the main thread's */
-  char id[20];   /* request id of the handshake, for log lines */
+  gpointer data;      /* the main thread's */
+  LaresWsIoFunc func; /* (nullable) where its notices go instead of io->func */
+  gboolean raw;       /* a streamed HTTP response: bytes as given, input dropped */
+  char id[20];        /* request id of the handshake, for log lines */
   GIOStream *stream;
   GSocket *socket;            /* (owned) (nullable) under stream */
   GPollableInputStream *in;   /* (nullable) stream's input, when pollable */
@@ -224,7 +226,8 @@ notice_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   for (unsigned i = 0; i < batch->len; i++)
     {
       Notice *n = &g_array_index (batch, Notice, i);
-      io->func (n->conn, n->conn->data, n->what, n->data, n->code, io->user_data);
+      LaresWsIoFunc func = n->conn->func ? n->conn->func : io->func;
+      func (n->conn, n->conn->data, n->what, n->data, n->code, io->user_data);
       g_clear_pointer (&n->data, g_bytes_unref);
     }
   g_array_set_size (batch, 0);
@@ -332,8 +335,8 @@ static void
 conn_drop (LaresWsConn *conn)
 {
   lares_log_req (G_LOG_LEVEL_WARNING, conn->id,
-                 "websocket: the client stopped reading (over %u KiB waiting); dropping it",
-                 WS_BACKLOG_MAX / 1024);
+                 "%s: the client stopped reading (over %u KiB waiting); dropping it",
+                 conn->raw ? "stream" : "websocket", WS_BACKLOG_MAX / 1024);
   notify (conn->io, LARES_WS_IO_DROPPED, conn, NULL, 0);
   conn_die (conn, LARES_WS_CLOSE_ABNORMAL);
 }
@@ -406,7 +409,9 @@ conn_flush (LaresWsConn *conn)
     conn_flushed (conn);
 }
 
-/* Send our close frame and wait for the client's (RFC 6455 §7.1.2). */
+/* Send our close frame and wait for the client's (RFC 6455 §7.1.2).  A
+ * stream has no frame: once its queue is out it half-closes, which ends a
+ * close-delimited body, and waits for the client's EOF the same way. */
 static void
 conn_start_close (LaresWsConn *conn, GBytes *frame, unsigned short code)
 {
@@ -414,7 +419,10 @@ conn_start_close (LaresWsConn *conn, GBytes *frame, unsigned short code)
   conn->close_code = code;
   conn->deadline = g_get_monotonic_time () + (int64_t)WS_CLOSE_WAIT_MS * 1000;
   g_ptr_array_add (conn->io->closing, conn);
-  conn_queue (conn, frame);
+  if (frame != NULL)
+    conn_queue (conn, frame);
+  else if (g_queue_is_empty (&conn->outq))
+    conn_flushed (conn);
 }
 
 static void
@@ -539,7 +547,8 @@ conn_read (LaresWsConn *conn)
           conn_die (conn, conn->state == CONN_OPEN ? LARES_WS_CLOSE_ABNORMAL : 0);
           return;
         }
-      if (conn->discard)
+      /* A stream's client has nothing more to say: what it sends is dropped. */
+      if (conn->discard || conn->raw)
         continue;
       conn_input (conn, io->scratch, (size_t)n);
       if (conn->state == CONN_DEAD)
@@ -595,7 +604,9 @@ run_command (LaresWsIo *io, Cmd *cmd)
         conn_queue (conn, frame);
       break;
     case CMD_CLOSE:
-      if (conn->state == CONN_OPEN)
+      if (conn->state == CONN_OPEN && conn->raw)
+        conn_start_close (conn, NULL, 0);
+      else if (conn->state == CONN_OPEN)
         {
           size_t size = 0;
           const uint8_t *f = g_bytes_get_data (frame, &size);
@@ -665,7 +676,7 @@ run_timers (LaresWsIo *io)
       while (g_hash_table_iter_next (&iter, &key, NULL))
         {
           LaresWsConn *conn = key;
-          if (conn->state == CONN_OPEN)
+          if (conn->state == CONN_OPEN && !conn->raw)
             conn_queue (conn, io->ping_frame);
         }
       io->next_ping = now + io->ping_interval_us;
@@ -876,8 +887,8 @@ stream_socket (GIOStream *io, gboolean *tls)
   return NULL;
 }
 
-LaresWsConn *
-lares_ws_io_add (LaresWsIo *io, GIOStream *stream, gpointer conn_data, const char *log_id)
+static LaresWsConn *
+conn_new (LaresWsIo *io, GIOStream *stream, gpointer conn_data, const char *log_id)
 {
   LaresWsConn *conn = g_new0 (LaresWsConn, 1);
   GInputStream *in = g_io_stream_get_input_stream (stream);
@@ -899,8 +910,49 @@ lares_ws_io_add (LaresWsIo *io, GIOStream *stream, gpointer conn_data, const cha
     g_warning ("websocket: the connection's stream cannot be polled; it will be closed");
   lares_ws_reader_init (&conn->reader, io->max_message);
   g_queue_init (&conn->outq);
+  return conn;
+}
+
+LaresWsConn *
+lares_ws_io_add (LaresWsIo *io, GIOStream *stream, gpointer conn_data, const char *log_id)
+{
+  LaresWsConn *conn = conn_new (io, stream, conn_data, log_id);
+
   push (io, CMD_ADD, conn, NULL);
   return conn;
+}
+
+LaresWsConn *
+lares_ws_io_add_stream (LaresWsIo *io, GIOStream *stream, GBytes *head, LaresWsIoFunc func,
+                        gpointer conn_data, const char *log_id)
+{
+  LaresWsConn *conn = conn_new (io, stream, conn_data, log_id);
+
+  conn->raw = TRUE;
+  conn->func = func;
+  push (io, CMD_ADD, conn, NULL);
+  push (io, CMD_SEND, conn, g_bytes_ref (head));
+  return conn;
+}
+
+void
+lares_ws_io_set_data (LaresWsConn *conn, gpointer conn_data)
+{
+  conn->data = conn_data;
+}
+
+void
+lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, GBytes *bytes)
+{
+  g_assert (conn->raw);
+  push (io, CMD_SEND, conn, g_bytes_ref (bytes));
+}
+
+void
+lares_ws_io_end_stream (LaresWsIo *io, LaresWsConn *conn)
+{
+  g_assert (conn->raw);
+  push (io, CMD_CLOSE, conn, NULL);
 }
 
 void

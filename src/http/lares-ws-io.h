@@ -1,5 +1,6 @@
 /* lares-ws-io.h — the WebSocket I/O thread: sockets, frames and buffers of
- * every open /ws connection, off the main loop.
+ * every open /ws connection, and of every streamed HTTP response on a plain
+ * connection (lares_ws_io_add_stream), off the main loop.
  *
  * The main thread owns all lares state (bus, chat, policy) and decides what
  * is sent; this thread owns only the connections' streams, read buffers and
@@ -62,6 +63,23 @@ void lares_ws_io_send_text (LaresWsIo *io, LaresWsConn *conn, GBytes *payload);
 /* Start the closing handshake (RFC 6455 §7.1.2).  Nothing more is sent;
  * CLOSED follows once the client answers, or after a timeout. */
 void lares_ws_io_close (LaresWsIo *io, LaresWsConn *conn, unsigned short code, const char *reason);
+
+/* A streamed HTTP response (SSE) on a connection stolen from libsoup once
+ * the request was read: @head (status line, headers and the first bytes;
+ * transfer none) goes out first, then what lares_ws_io_send_bytes queues,
+ * as given.  Whatever the client sends is read and dropped.  Its notices
+ * go to @func instead of the thread's function: DROPPED if the client stops
+ * reading, CLOSED when the client goes or, after lares_ws_io_end_stream,
+ * once everything is out and the client has closed its side (or after the
+ * close timeout).  (transfer none) */
+LaresWsConn *lares_ws_io_add_stream (LaresWsIo *io, GIOStream *stream, GBytes *head,
+                                     LaresWsIoFunc func, gpointer conn_data, const char *log_id);
+void lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, GBytes *bytes);
+/* The response is complete: half-close once it is all out (the end of a
+ * close-delimited body). */
+void lares_ws_io_end_stream (LaresWsIo *io, LaresWsConn *conn);
+/* Change the conn_data later notices carry. */
+void lares_ws_io_set_data (LaresWsConn *conn, gpointer conn_data);
 
 /* The main thread is done with @conn (after CLOSED): free it. */
 void lares_ws_io_release (LaresWsIo *io, LaresWsConn *conn);

@@ -565,6 +565,23 @@ test_tls (void)
     g_assert_false (g_str_has_prefix (resp, "HTTP/1.1 200"));
   }
   tls_ws_check (d);
+  /* A streamed answer over TLS (libsoup writes it, and ends it with the
+   * TLS close, where plain streams go to the I/O thread). */
+  {
+    static const char body[] = "{\"text\":\"hello there\"}";
+    g_autofree char *auth = g_strconcat ("Bearer ", d->token, NULL);
+    const char *h[] = { "Authorization", auth, "Accept", "text/event-stream", NULL };
+    SoupMessageHeaders *rh = NULL;
+    g_autoptr (GBytes) sse = lares_test_http_as (d, h, "POST", "/api/v1/chat", "application/json",
+                                                 body, sizeof body - 1, &status, &rh);
+    g_autofree char *text = g_strndup (g_bytes_get_data (sse, NULL), g_bytes_get_size (sse));
+
+    g_assert_cmpuint (status, ==, 200);
+    g_assert_cmpstr (soup_message_headers_get_content_type (rh, NULL), ==, "text/event-stream");
+    g_assert_true (g_str_has_prefix (text, ": ok\n\nevent: turn_start\n"));
+    g_assert_nonnull (strstr (text, "event: turn_end\n"));
+    soup_message_headers_unref (rh);
+  }
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
   lares_test_daemon_free (d, FALSE);
   lares_test_rmdir (dir);

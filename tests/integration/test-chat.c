@@ -640,6 +640,71 @@ test_cancel (void)
   lares_test_daemon_free (d, TRUE);
 }
 
+/* A streaming client that goes away mid-answer cancels the turn, and the
+ * stream's connection is let go (the I/O thread writes streams; the main
+ * loop must still hear that the client left). */
+static void
+test_sse_client_gone (void)
+{
+  g_autoptr (LaresFakeLlm) fake = lares_fake_llm_start (
+      "delay 200\ntoken one\ntoken \\stwo\ntoken \\sthree\ntoken \\sfour\ntoken \\sfive\n", NULL);
+  LaresTestDaemon *d = start_daemon (fake, NULL, NULL);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *body = chat_body (0, "count slowly");
+  g_autofree char *request = g_strdup_printf ("POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                              "Authorization: Bearer %s\r\n"
+                                              "Accept: text/event-stream\r\n"
+                                              "Content-Type: application/json\r\n"
+                                              "Content-Length: %zu\r\n\r\n%s",
+                                              d->token, strlen (body), body);
+  g_autoptr (GString) got = g_string_new (NULL);
+  g_autofree char *status = NULL;
+  int64_t deadline;
+  char buf[4096];
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", d->port, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
+                             strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* The headers, then the first token. */
+  while (strstr (got->str, "event: token") == NULL)
+    {
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)), buf,
+                                      sizeof buf, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (got, buf, n);
+    }
+  g_assert_true (g_str_has_prefix (got->str, "HTTP/1.1 200 OK\r\n"));
+  g_assert_nonnull (strstr (got->str, "\r\nContent-Type: text/event-stream\r\n"));
+  g_assert_nonnull (strstr (got->str, "\r\nX-Request-Id: "));
+  g_assert_nonnull (strstr (got->str, "\r\n\r\n: ok\n\n"));
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+
+  /* The turn ends as cancelled well before the answer would have. */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC * lares_test_time_scale ();
+  while ((status = db_string (d->data_dir, "SELECT status FROM turns")) == NULL ||
+         strcmp (status, "cancelled") != 0)
+    {
+      g_assert_true (g_strcmp0 (status, "done") != 0);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_clear_pointer (&status, g_free);
+      lares_test_iterate (g_get_monotonic_time () + 20 * 1000);
+    }
+  {
+    unsigned code;
+    g_autoptr (GBytes) m = lares_test_http (d, "GET", "/metrics", NULL, NULL, 0, &code, NULL);
+    g_autofree char *mtext = g_strndup (g_bytes_get_data (m, NULL), g_bytes_get_size (m));
+    g_assert_nonnull (strstr (mtext, "lares_turns_running 0\n"));
+  }
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
+}
+
 typedef struct
 {
   const char *name;
@@ -1081,6 +1146,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chat/tool/invalid-args", test_tool_invalid_args);
   g_test_add_func ("/chat/tool/text-mode", test_tool_text_mode);
   g_test_add_func ("/chat/cancel", test_cancel);
+  g_test_add_func ("/chat/sse-client-gone", test_sse_client_gone);
   g_test_add_func ("/chat/failures", test_failures);
   g_test_add_func ("/chat/llm-down", test_llm_down);
   g_test_add_func ("/chat/budget", test_budget);

@@ -43,8 +43,10 @@ chat_gone (gpointer data)
   ChatCall *c = data;
 
   c->req = NULL;
+  /* Detached, the turn calls nothing back: this is the last use of @c. */
   if (c->turn)
     lares_turn_detach (c->turn);
+  chat_call_free (c);
 }
 
 static void

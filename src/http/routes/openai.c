@@ -47,8 +47,10 @@ completion_gone (gpointer data)
   Completion *c = data;
 
   c->req = NULL;
+  /* Detached, the turn calls nothing back: this is the last use of @c. */
   if (c->turn)
     lares_turn_detach (c->turn);
+  completion_free (c);
 }
 
 /* "data: {head"choices":[{"index":0,"delta":DELTA,"logprobs":null,"finish_reason":FR}]}\n\n" */
