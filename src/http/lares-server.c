@@ -266,7 +266,12 @@ stream_steal (LaresRequest *req, const char *prelude)
   g_string_append (text, "HTTP/1.1 200 OK\r\n");
   soup_message_headers_iter_init (&iter, h);
   while (soup_message_headers_iter_next (&iter, &name, &value))
-    g_string_append_printf (text, "%s: %s\r\n", name, value);
+    {
+      g_string_append (text, name);
+      g_string_append_len (text, ": ", 2);
+      g_string_append (text, value);
+      g_string_append_len (text, "\r\n", 2);
+    }
   g_string_append (text, "\r\n");
   g_string_append (text, prelude);
   head = g_string_free_to_bytes (text);
