@@ -3,13 +3,14 @@
  *
  * Usage: bench-chat [--client raw|soup] [--turns1 N] [--turns10 N]
  *                   [--turns100 N] [--bursts R] [--tput-turns N]
- *                   [--tput-conc C] [--phases LIST] LARES_BINARY FAKE_LLM
+ *                   [--tput-conc C] [--token-delay MS] [--phases LIST]
+ *                   LARES_BINARY FAKE_LLM
  *
- * Starts tests/fake-llm (`--tokens 20 --first-delay 0 --token-delay 0
- * --record FILE`, port 0) and `lares serve` (fresh data directory, port 0,
- * llm.provider=openai pointing at the fake, llm.max_concurrent=128), makes
- * an admin token, waits for /readyz, reads the idle RSS, then runs these
- * phases, each after unrecorded warm-up turns at the same concurrency:
+ * Starts tests/fake-llm (`--tokens 20 --first-delay MS --token-delay MS
+ * --record FILE`, port 0; MS is --token-delay, default 0) and `lares serve` (fresh data directory,
+ * port 0, llm.provider=openai pointing at the fake, llm.max_concurrent=128), makes an admin token,
+ * waits for /readyz, reads the idle RSS, then runs these phases, each after unrecorded warm-up
+ * turns at the same concurrency:
  *
  *   c1     1 connection, turns one after another;
  *   c10    10 connections, each sending its next turn as soon as the last
@@ -1074,7 +1075,8 @@ main (int argc, char **argv)
     {
       fprintf (stderr,
                "usage: bench-chat [--client raw|soup] [--turns1 N] [--turns10 N] [--turns100 N] "
-               "[--bursts R] [--tput-turns N] [--tput-conc C] [--phases LIST] LARES_BINARY "
+               "[--bursts R] [--tput-turns N] [--tput-conc C] [--token-delay MS] [--phases LIST] "
+               "LARES_BINARY "
                "FAKE_LLM%s%s\n",
                error ? ": " : "", error ? error->message : "");
       return 2;
@@ -1145,6 +1147,7 @@ main (int argc, char **argv)
   g_usleep (IDLE_WAIT_MS * 1000);
   printf ("chat.client=%s\n", b.raw ? "raw" : "soup");
   printf ("chat.tokens=%s\n", FAKE_TOKENS);
+  printf ("chat.token_delay_ms=%d\n", delay_ms);
   printf ("chat.max_concurrent=%s\n", MAX_CONCURRENT);
   printf ("chat.idle_wait_ms=%d\n", IDLE_WAIT_MS);
   printf ("chat.idle_rss_kib=%" G_GUINT64_FORMAT "\n", bench_proc_status_kib (d.pid, "VmRSS"));

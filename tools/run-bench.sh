@@ -13,7 +13,8 @@
 #   5. bench-intent: intent engine compile time and per-utterance match time
 #   6. bench-chat: chat turns through /v1/chat/completions against tests/fake-llm,
 #      1 / 10 / 100 connections, bursts of 100, a throughput phase (CHAT_RUNS
-#      runs, medians); then once with the libsoup client
+#      runs, medians); then once with the libsoup client; then once at 1 / 10 /
+#      100 connections with the fake pacing 10 ms a token
 #   7. the peer's own harness (shared/peers/openclaw: fake_llm.py + bench.py)
 #      against lares, 3 times each at 1 and 10 clients (needs python3)
 #   8. bench-notes: full-text search over 100,000 notes
@@ -259,6 +260,12 @@ put chat.runs "$chat_runs"
 say "== bench-chat, libsoup client (1 connection, throughput)"
 "$bench_chat" --client soup --phases c1,tput "$lares" "$fake_llm" >"$out/chat-soup.txt"
 sed 's/^chat\./chatsoup./' "$out/chat-soup.txt" >>"$results"
+# A real server streams: the same turns with the fake pacing 10 ms before each token, the
+# slower phase of OpenClaw's own harness (20 tokens: a turn lasts ~210 ms).
+say "== bench-chat, the fake LLM pacing 10 ms a token (1 / 10 / 100 connections)"
+"$bench_chat" --token-delay 10 --phases c1,c10,c100 --turns1 200 --turns10 600 --turns100 3000 \
+    "$lares" "$fake_llm" >"$out/chat-paced.txt"
+sed 's/^chat\./chatpaced./' "$out/chat-paced.txt" >>"$results"
 
 # ---- 7. the peer's harness against lares --------------------------------------------------
 peer_dir="${PEER_DIR:-}"
@@ -406,6 +413,9 @@ if [ -n "$peer" ] && [ -f "$peer" ]; then
     peer_c1_p99="$(peer_row "1 client, 0 ms/token" 6)"
     peer_c10_p50="$(peer_row "10 concurrent clients, 0 ms/token" 4)"
     peer_c10_p99="$(peer_row "10 concurrent clients, 0 ms/token" 6)"
+    peer_c1d10_p50="$(peer_row "1 client, 10 ms/token" 4)"; peer_c1d10_p99="$(peer_row "1 client, 10 ms/token" 6)"
+    peer_c10d10_p50="$(peer_row "10 concurrent clients, 10 ms/token" 4)"
+    peer_c10d10_p99="$(peer_row "10 concurrent clients, 10 ms/token" 6)"
     peer_nth() { # ROW-LABEL N -> "a / b / c" (the runs) of the Nth row with that label
         awk -F'|' -v l="$1" -v n="$2" '$3 ~ "^ *" l " *$" && ++k == n {
             o = ""; for (i = 4; i < NF; i++) { v = $i; gsub(/^ +| +$/, "", v); o = o (o == "" ? "" : "; ") v }
@@ -421,6 +431,7 @@ if [ -n "$peer" ] && [ -f "$peer" ]; then
     peer_bytes="$(sed -n 's/.*gateway-to-LLM request was ~\([0-9.]* KB\).*/\1/p' "$peer" | head -n 1)"
 fi
 : "${peer_c1_p50:=n/a}" "${peer_c1_p90:=n/a}" "${peer_c1_p99:=n/a}" "${peer_c10_p50:=n/a}" "${peer_c10_p99:=n/a}"
+: "${peer_c1d10_p50:=n/a}" "${peer_c1d10_p99:=n/a}" "${peer_c10d10_p50:=n/a}" "${peer_c10d10_p99:=n/a}"
 : "${peer_c1_tps:=n/a}" "${peer_c10_tps:=n/a}" "${peer_c1_cpu:=n/a}" "${peer_c10_cpu:=n/a}" "${peer_c1_io:=n/a}"
 : "${peer_bytes:=n/a}" "${peer_peak:=n/a}"
 
@@ -465,11 +476,14 @@ verdict_gt() { awk -v v="$1" -v l="$2" 'BEGIN { if (v + 0 > l + 0) print "met"; 
 both() { [ "$1" = met ] && [ "$2" = met ] && echo met || echo "**missed**"; }
 c1_p50="$(get chat.c1.overhead_p50_ms)"; c1_p99="$(get chat.c1.overhead_p99_ms)"
 c100_p99="$(get chat.c100.overhead_p99_ms)"; b100_p99="$(get chat.b100.overhead_p99_ms)"
+p1_p50="$(get chatpaced.c1.overhead_p50_ms)"; p1_p99="$(get chatpaced.c1.overhead_p99_ms)"
+p100_p99="$(get chatpaced.c100.overhead_p99_ms)"
 tput="$(get chat.tput.turns_per_s)"
 chat_bytes="$(get chat.c1.llm_bytes_p50)"
 chat_idle_kib="$(get chat.idle_rss_kib)"
 v_c1="$(both "$(verdict "$c1_p50" 1)" "$(verdict "$c1_p99" 5)")"
 v_c100="$(verdict "$c100_p99" 20)"; v_b100="$(verdict "$b100_p99" 20)"
+v_p1="$(both "$(verdict "$p1_p50" 1)" "$(verdict "$p1_p99" 5)")"; v_p100="$(verdict "$p100_p99" 20)"
 v_tput="$(verdict_gt "$tput" 1000)"
 v_bytes="$(verdict "$chat_bytes" 61000)"
 v_chat_idle="$(verdict "$(mb "$chat_idle_kib")" 15)"
@@ -530,6 +544,8 @@ and are read from its RESULTS.md.
 | added latency to first token (client TTFT − LLM TTFT), 1 client, p50 / p99 | $c1_p50 / $c1_p99 ms | p50 < 1 ms, p99 < 5 ms | $v_c1 | $peer_c1_p50 / $peer_c1_p99 ms (its harness; see below) |
 | the same, 100 concurrent turns (100 connections, closed loop), p50 / p99 | $(get chat.c100.overhead_p50_ms) / $c100_p99 ms | p99 < 20 ms | $v_c100 | 10 clients: $peer_c10_p50 / $peer_c10_p99 ms |
 | the same, bursts of 100 turns sent at once, p50 / p99 | $(get chat.b100.overhead_p50_ms) / $b100_p99 ms | p99 < 20 ms | $v_b100 | — |
+| added latency to first token, the fake LLM pacing 10 ms a token, 1 client, p50 / p99 | $p1_p50 / $p1_p99 ms | p50 < 1 ms, p99 < 5 ms | $v_p1 | $peer_c1d10_p50 / $peer_c1d10_p99 ms |
+| the same, 100 concurrent turns (100 connections, closed loop), p50 / p99 | $(get chatpaced.c100.overhead_p50_ms) / $p100_p99 ms | p99 < 20 ms | $v_p100 | 10 clients: $peer_c10d10_p50 / $peer_c10d10_p99 ms |
 | turns/s against a zero-delay fake LLM ($(get chat.tput.concurrency) connections) | $tput turns/s; daemon CPU $(get chat.tput.daemon_cpu_us_per_turn) µs per turn | > 1,000 | $v_tput | $peer_c10_tps turns/s (10 clients, 3 runs) |
 | bytes sent to the LLM per simple turn | $chat_bytes bytes | report; smaller than OpenClaw's | $v_bytes | ~$peer_bytes |
 | idle RSS with an LLM configured, $(get chat.idle_wait_ms) ms after ready | $(kib_mb "$chat_idle_kib") | < 15 MB | $v_chat_idle | — |
@@ -627,6 +643,24 @@ GLib main loop), one run: 1 connection overhead p50 / p99 $(get chatsoup.c1.over
 $(get chatsoup.tput.turns_per_s) turns/s (raw: $tput) with bench CPU $(get chatsoup.tput.bench_cpu_us_per_turn) µs per turn (raw: $(get chat.tput.bench_cpu_us_per_turn) µs). The bench
 shares the $cores cores with the daemon, so a heavier client lowers turns/s and lengthens the
 tails: the raw client's figures are the ones held against the budgets.
+
+**A paced LLM.** A real server streams its tokens apart. The same bench with the fake waiting
+10 ms before each of its $(get chatpaced.tokens) tokens (the slower phase of OpenClaw's harness; a turn lasts ~210 ms),
+one run. With 100 turns in flight the daemon handles about 21 reads from the LLM and 21 flushes to
+a client per turn, so this phase weighs the per-token cost where the zero-delay phases weigh the
+per-turn cost.
+
+| | 1 connection | 10 connections | 100 connections |
+|---|---|---|---|
+| recorded turns (warm-up turns) | $(get chatpaced.c1.turns) ($(get chatpaced.c1.warmup)) | $(get chatpaced.c10.turns) ($(get chatpaced.c10.warmup)) | $(get chatpaced.c100.turns) ($(get chatpaced.c100.warmup)) |
+| **overhead** p50 / p90 / p99 / max | $(get chatpaced.c1.overhead_p50_ms) / $(get chatpaced.c1.overhead_p90_ms) / $(get chatpaced.c1.overhead_p99_ms) / $(get chatpaced.c1.overhead_max_ms) | $(get chatpaced.c10.overhead_p50_ms) / $(get chatpaced.c10.overhead_p90_ms) / $(get chatpaced.c10.overhead_p99_ms) / $(get chatpaced.c10.overhead_max_ms) | $(get chatpaced.c100.overhead_p50_ms) / $(get chatpaced.c100.overhead_p90_ms) / $(get chatpaced.c100.overhead_p99_ms) / $(get chatpaced.c100.overhead_max_ms) |
+| inbound p50 / p99 | $(get chatpaced.c1.inbound_p50_ms) / $(get chatpaced.c1.inbound_p99_ms) | $(get chatpaced.c10.inbound_p50_ms) / $(get chatpaced.c10.inbound_p99_ms) | $(get chatpaced.c100.inbound_p50_ms) / $(get chatpaced.c100.inbound_p99_ms) |
+| outbound p50 / p99 | $(get chatpaced.c1.outbound_p50_ms) / $(get chatpaced.c1.outbound_p99_ms) | $(get chatpaced.c10.outbound_p50_ms) / $(get chatpaced.c10.outbound_p99_ms) | $(get chatpaced.c100.outbound_p50_ms) / $(get chatpaced.c100.outbound_p99_ms) |
+| fake LLM's own TTFT p50 / p99 | $(get chatpaced.c1.fake_ttft_p50_ms) / $(get chatpaced.c1.fake_ttft_p99_ms) | $(get chatpaced.c10.fake_ttft_p50_ms) / $(get chatpaced.c10.fake_ttft_p99_ms) | $(get chatpaced.c100.fake_ttft_p50_ms) / $(get chatpaced.c100.fake_ttft_p99_ms) |
+| full turn p50 / p99 | $(get chatpaced.c1.turn_p50_ms) / $(get chatpaced.c1.turn_p99_ms) | $(get chatpaced.c10.turn_p50_ms) / $(get chatpaced.c10.turn_p99_ms) | $(get chatpaced.c100.turn_p50_ms) / $(get chatpaced.c100.turn_p99_ms) |
+| turns/s | $(get chatpaced.c1.turns_per_s) | $(get chatpaced.c10.turns_per_s) | $(get chatpaced.c100.turns_per_s) |
+| CPU per turn, µs: daemon / fake LLM / bench client | $(get chatpaced.c1.daemon_cpu_us_per_turn) / $(get chatpaced.c1.fake_cpu_us_per_turn) / $(get chatpaced.c1.bench_cpu_us_per_turn) | $(get chatpaced.c10.daemon_cpu_us_per_turn) / $(get chatpaced.c10.fake_cpu_us_per_turn) / $(get chatpaced.c10.bench_cpu_us_per_turn) | $(get chatpaced.c100.daemon_cpu_us_per_turn) / $(get chatpaced.c100.fake_cpu_us_per_turn) / $(get chatpaced.c100.bench_cpu_us_per_turn) |
+| daemon cores busy / whole machine busy | $(get chatpaced.c1.daemon_cores) / $(get chatpaced.c1.machine_busy_pct) % | $(get chatpaced.c10.daemon_cores) / $(get chatpaced.c10.machine_busy_pct) % | $(get chatpaced.c100.daemon_cores) / $(get chatpaced.c100.machine_busy_pct) % |
 
 ### The peer's harness against lares (shared/peers/openclaw: fake_llm.py + bench.py)
 
