@@ -51,6 +51,7 @@ typedef struct
 
 struct Fx
 {
+  LaresLlmHttpClient http_client; /* the transport under test */
   SoupServer *server;
   char *base; /* "http://127.0.0.1:PORT" */
   const Script *script;
@@ -62,9 +63,12 @@ struct Fx
   char *body;
   char *auth;
   char *accept;
-  GArray *client_ports; /* uint16_t, one per request */
-  unsigned disconnects; /* SoupServerMessage::disconnected */
-  unsigned closes;      /* connections the client closed, seen on the socket */
+  char *user_agent;
+  char *content_type;
+  gboolean accept_encoding; /* libsoup asks for compression; lares's transport does not */
+  GArray *client_ports;     /* uint16_t, one per request */
+  unsigned disconnects;     /* SoupServerMessage::disconnected */
+  unsigned closes;          /* connections the client closed, seen on the socket */
   unsigned finished;
   /* what the client saw */
   GPtrArray *pieces; /* char* on_text pieces */
@@ -205,6 +209,11 @@ server_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
   fx->auth = g_strdup (soup_message_headers_get_one (req_headers, "Authorization"));
   g_free (fx->accept);
   fx->accept = g_strdup (soup_message_headers_get_one (req_headers, "Accept"));
+  g_free (fx->user_agent);
+  fx->user_agent = g_strdup (soup_message_headers_get_one (req_headers, "User-Agent"));
+  g_free (fx->content_type);
+  fx->content_type = g_strdup (soup_message_headers_get_one (req_headers, "Content-Type"));
+  fx->accept_encoding = soup_message_headers_get_one (req_headers, "Accept-Encoding") != NULL;
   g_free (fx->body);
   fx->body = g_strndup (req_body->data, (size_t)req_body->length);
 
@@ -245,6 +254,7 @@ fx_setup (Fx *fx, gconstpointer data)
   GSList *uris;
 
   memset (fx, 0, sizeof *fx);
+  fx->http_client = GPOINTER_TO_INT (data);
   fx->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (fx->server, NULL, server_cb, fx, NULL);
   g_assert_true (soup_server_listen_local (fx->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
@@ -273,6 +283,8 @@ fx_teardown (Fx *fx, gconstpointer data)
   g_free (fx->body);
   g_free (fx->auth);
   g_free (fx->accept);
+  g_free (fx->user_agent);
+  g_free (fx->content_type);
   g_array_unref (fx->client_ports);
   g_ptr_array_unref (fx->pieces);
   g_clear_error (&fx->error);
@@ -364,6 +376,7 @@ make_llm (Fx *fx, LaresLlmProvider provider, uint64_t first_ms, uint64_t total_m
     .first_token_timeout_ms = first_ms,
     .total_timeout_ms = total_ms,
     .max_concurrent = 4,
+    .http_client = fx->http_client,
   };
   LaresLlm *llm = lares_llm_new (&options, &error);
 
@@ -467,6 +480,10 @@ test_stream_text (Fx *fx, gconstpointer data)
   g_assert_cmpstr (fx->path, ==, "/v1/chat/completions");
   g_assert_cmpstr (fx->auth, ==, "Bearer sk-test");
   g_assert_cmpstr (fx->accept, ==, "text/event-stream");
+  g_assert_cmpstr (fx->user_agent, ==, "lares/" LARES_VERSION);
+  g_assert_cmpstr (fx->content_type, ==, "application/json");
+  /* The transport under test carried it. */
+  g_assert_true (fx->accept_encoding == (fx->http_client == LARES_LLM_HTTP_LIBSOUP));
   expected_body = lares_llm_build_request (llm, messages, NULL, &body_len);
   g_assert_cmpstr (fx->body, ==, expected_body);
   g_assert_cmpuint (fx->bytes_sent, ==, body_len);
@@ -502,6 +519,7 @@ test_connection_reuse (Fx *fx, gconstpointer data)
     .first_token_timeout_ms = 3000,
     .total_timeout_ms = 5000,
     .max_concurrent = 1,
+    .http_client = fx->http_client,
   };
   g_autoptr (LaresLlm) llm = lares_llm_new (&options, &error);
 
@@ -901,7 +919,8 @@ test_connection_refused (Fx *fx, gconstpointer data)
                               .connect_timeout_ms = 2000,
                               .first_token_timeout_ms = 2000,
                               .total_timeout_ms = 5000,
-                              .max_concurrent = 1 };
+                              .max_concurrent = 1,
+                              .http_client = fx->http_client };
   g_autoptr (LaresLlm) llm = lares_llm_new (&options, &error);
 
   g_assert_no_error (error);
@@ -1013,7 +1032,8 @@ test_new_errors (Fx *fx, gconstpointer data)
       g_autoptr (GError) error = NULL;
       LaresLlmOptions options = { .provider = cases[i].provider,
                                   .base_url = cases[i].base,
-                                  .model = cases[i].model };
+                                  .model = cases[i].model,
+                                  .http_client = fx->http_client };
       g_autoptr (LaresLlm) llm = lares_llm_new (&options, &error);
 
       g_test_message ("case %zu", i);
@@ -1070,7 +1090,8 @@ test_probe (Fx *fx, gconstpointer data)
                               .base_url = base,
                               .model = "m",
                               .connect_timeout_ms = 1000,
-                              .first_token_timeout_ms = 1000 };
+                              .first_token_timeout_ms = 1000,
+                              .http_client = fx->http_client };
   g_autoptr (LaresLlm) nowhere = lares_llm_new (&options, &error);
   ProbeWait w;
 
@@ -1102,7 +1123,17 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-#define ADD(path, func) g_test_add ("/llm/" path, Fx, NULL, fx_setup, func, fx_teardown)
+  /* Every case runs on both transports: lares's own (the default for a
+   * loopback server) and libsoup. */
+#define ADD(path, func)                                                                            \
+  do                                                                                               \
+    {                                                                                              \
+      g_test_add ("/llm/own/" path, Fx, GINT_TO_POINTER (LARES_LLM_HTTP_AUTO), fx_setup, func,     \
+                  fx_teardown);                                                                    \
+      g_test_add ("/llm/libsoup/" path, Fx, GINT_TO_POINTER (LARES_LLM_HTTP_LIBSOUP), fx_setup,    \
+                  func, fx_teardown);                                                              \
+    }                                                                                              \
+  while (0)
   ADD ("stream-text", test_stream_text);
   ADD ("connection-reuse", test_connection_reuse);
   ADD ("stream-tool-call", test_stream_tool_call);
