@@ -502,9 +502,20 @@ feed_framing_byte (LaresLlmHttp *http, char c, GError **error)
 gboolean
 lares_llm_http_feed (LaresLlmHttp *http, const char *data, size_t len, GError **error)
 {
-  const char *p = data, *end = data + len;
+  const char *p, *end;
 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (http->state == LARES_LLM_HTTP_FAILED)
+    {
+      g_set_error_literal (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL,
+                           "the LLM server's answer could not be read");
+      return FALSE;
+    }
+  if (len == 0)
+    return TRUE;
+  p = data;
+  end = data + len;
 
   while (p < end)
     {
@@ -544,10 +555,6 @@ lares_llm_http_feed (LaresLlmHttp *http, const char *data, size_t len, GError **
           http->trailing = TRUE;
           p = end;
           break;
-        case LARES_LLM_HTTP_FAILED:
-          g_set_error_literal (error, LARES_LLM_ERROR, LARES_LLM_ERROR_PROTOCOL,
-                               "the LLM server's answer could not be read");
-          return FALSE;
         default:
           if (!feed_framing_byte (http, *p++, error))
             return FALSE;

@@ -92,7 +92,7 @@ run (const char *input, size_t len, const size_t *cuts, size_t n_cuts, gboolean 
   for (size_t i = 0; i <= n_cuts && ok; i++)
     {
       size_t n = i < n_cuts ? MIN (cuts[i], len - at) : len - at;
-      g_autofree char *piece = g_memdup2 (input + at, n);
+      g_autofree char *piece = g_memdup2 (input + at, MAX (n, 1));
 
       if (n == 0 && i < n_cuts)
         continue;
