@@ -114,7 +114,7 @@ uri_below (const char *base, const char *path, GError **error)
  * (RFC 9112 §3, §6.2): request line, Host, and the headers the libsoup
  * path sends too. */
 static void
-own_transport_init (LaresLlm *llm, const LaresLlmOptions *options, unsigned conns)
+own_transport_init (LaresLlm *llm, unsigned conns)
 {
   const char *host = g_uri_get_host (llm->chat_uri);
   int port = g_uri_get_port (llm->chat_uri);
@@ -233,7 +233,7 @@ lares_llm_new (const LaresLlmOptions *options, GError **error)
       host_is_loopback (host) &&
       host[strspn (host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:")] ==
           '\0')
-    own_transport_init (llm, options, conns);
+    own_transport_init (llm, conns);
   return g_steal_pointer (&llm);
 }
 
@@ -1013,9 +1013,11 @@ own_broken (Request *req, const GError *io_error)
 {
   g_autoptr (GError) error = NULL;
 
-  /* A kept-alive connection the server closed before answering: it
-   * never processed the request, so it goes once more on a new
-   * connection (the rule libsoup applies to idempotent messages). */
+  /* A kept-alive connection the server closed before answering (its
+   * idle timeout raced our request): it never processed the request, so
+   * it goes once more on a new connection (RFC 9112 §9.3.1; a chat
+   * request changes nothing on the server).  Only once, and never after
+   * an answer byte. */
   if (!req->got_response && req->conn->reused && !req->retried)
     {
       g_debug ("LLM connection was closed before the answer; retrying on a new one");
