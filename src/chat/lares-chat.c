@@ -388,6 +388,8 @@ lares_chat_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError
         .first_token_timeout_ms = cfg->llm_first_token_timeout_ms,
         .total_timeout_ms = cfg->llm_total_timeout_ms,
         .max_concurrent = (unsigned)cfg->llm_max_concurrent,
+        .http_client = g_strcmp0 (cfg->llm_http_client, "libsoup") == 0 ? LARES_LLM_HTTP_LIBSOUP
+                                                                        : LARES_LLM_HTTP_AUTO,
       };
       chat->llm = lares_llm_new (&opt, error);
       if (chat->llm == NULL)

@@ -107,6 +107,7 @@ validate_cidr_list (const char *value, char **why)
 static const char *const log_levels[] = { "debug", "info", "warning", NULL };
 static const char *const llm_providers[] = { "none", "openai", "ollama", NULL };
 static const char *const llm_tool_modes[] = { "native", "text", "none", NULL };
+static const char *const llm_http_clients[] = { "auto", "libsoup", NULL };
 
 /* A non-negative decimal amount of money: "0", "2.50". */
 static gboolean
@@ -211,6 +212,9 @@ static const ConfigRow config_table[] = {
     "rounds of tool calls the LLM may make in one turn" },
   { "llm.max_concurrent", TYPE_INT, "16", OFF (llm_max_concurrent), 1, 1024, NULL, 0, NULL,
     "requests to the LLM server at once; more wait in a queue" },
+  { "llm.http_client", TYPE_STRING, "auto", OFF (llm_http_client), 0, 0, llm_http_clients, 0, NULL,
+    "HTTP client for chat requests: auto (lares's own for an http:// server on this machine, "
+    "else libsoup) or libsoup" },
   { "llm.tools", TYPE_STRING, "native", OFF (llm_tools), 0, 0, llm_tool_modes, 0, NULL,
     "native tool calls, text (JSON in the reply, for models without them) or none" },
   { "llm.prices", TYPE_STRING, "", OFF (llm_prices), 0, 0, NULL, 0, validate_prices,

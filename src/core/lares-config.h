@@ -75,6 +75,7 @@ struct _LaresConfig
   int64_t llm_max_tool_steps;          /* LLM calls per turn that may use tools */
   int64_t llm_max_concurrent;          /* parallel requests to the LLM server */
   char *llm_tools;                     /* native | text | none (owned) */
+  char *llm_http_client;               /* auto | libsoup (owned) */
   char *llm_prices;                    /* "model=in/out,..." USD per million tokens (owned) */
   /* [chat] */
   int64_t chat_history_turns;  /* recent turns sent as context */

@@ -25,19 +25,39 @@
  *   first token (the first text or tool-call piece), total.  0 disables one.
  * - Cancelling `io` is what aborts upstream: libsoup drops the connection
  *   of a message cancelled before its body was read to the end.
+ * - lares's own transport (plain HTTP to a loopback server, LaresLlm.pool
+ *   set) keeps the same Request and the same endings: after the connect
+ *   (an async GSocketClient operation, or a kept-alive connection taken
+ *   from the pool) the Request drives the non-blocking fd itself, with one
+ *   fd source: the request goes out with one sendmsg() where the kernel
+ *   takes it (the rest on POLLOUT), then each readable event is one recv()
+ *   into `buf`, fed to the response reader (lares-llm-http.c) whose body
+ *   bytes go to the same parsers.  The pending operation there is the fd
+ *   source, which cannot fail with CANCELLED, so a GCancellableSource on
+ *   `io` ends the request with the recorded reason: still from a source
+ *   dispatch, never inside g_cancellable_cancel().  A connection whose
+ *   response was read to its end and may be kept goes back to the pool
+ *   before on_done runs; any other is closed at the end, so the server
+ *   sees a stopped request at once.
  */
 #include "config.h"
 
 #include "lares-llm.h"
+#include "lares-llm-http.h"
+#include "lares-llm-pool.h"
 #include "lares-llm-stream.h"
 
+#include <errno.h>
+#include <glib-unix.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #define READ_CHUNK       (16 * 1024)
 #define ERROR_BODY_MAX   (64 * 1024)
 #define ERROR_TEXT_CHARS 200
-#define IDLE_TIMEOUT_S   300
+#define IDLE_TIMEOUT_S   LARES_LLM_POOL_IDLE_S
 #define PROBE_DEFAULT_MS 10000
 
 struct _LaresLlm
@@ -51,6 +71,10 @@ struct _LaresLlm
   uint64_t first_token_timeout_ms;
   uint64_t total_timeout_ms;
   SoupSession *session; /* (owned; each Request holds its own ref) */
+  /* lares's own transport, for plain HTTP to a loopback server; NULL when
+   * chat requests go through @session. */
+  LaresLlmPool *pool; /* (owned ref; each Request holds its own) */
+  char *head_fixed;   /* the request head up to Content-Length's value (owned) */
   /* The last tools array serialized, kept because it is the same registry
    * array on every request (~6 KB of JSON for the built-in tools). */
   JsonNode *tools_node; /* (owned ref): the address stays unique while held */
@@ -84,6 +108,37 @@ uri_below (const char *base, const char *path, GError **error)
       return NULL;
     }
   return uri;
+}
+
+/* Everything of the request head but the body length, which comes last
+ * (RFC 9112 §3, §6.2): request line, Host, and the headers the libsoup
+ * path sends too. */
+static void
+own_transport_init (LaresLlm *llm, unsigned conns)
+{
+  const char *host = g_uri_get_host (llm->chat_uri);
+  int port = g_uri_get_port (llm->chat_uri);
+  const char *query = g_uri_get_query (llm->chat_uri);
+  const char *path = g_uri_get_path (llm->chat_uri);
+  GString *head = g_string_sized_new (256);
+  gboolean v6 = strchr (host, ':') != NULL;
+
+  if (port <= 0)
+    port = 80;
+  llm->pool = lares_llm_pool_new (host, (uint16_t)port, conns);
+  g_string_append_printf (head, "POST %s%s%s HTTP/1.1\r\nHost: %s%s%s", *path ? path : "/",
+                          query != NULL ? "?" : "", query != NULL ? query : "", v6 ? "[" : "", host,
+                          v6 ? "]" : "");
+  if (g_uri_get_port (llm->chat_uri) > 0)
+    g_string_append_printf (head, ":%d", port);
+  g_string_append (head, "\r\nUser-Agent: lares/" LARES_VERSION "\r\nAccept: ");
+  g_string_append (head, llm->provider == LARES_LLM_OLLAMA ? "application/x-ndjson"
+                                                           : "text/event-stream");
+  g_string_append (head, "\r\nContent-Type: application/json\r\n");
+  if (llm->api_key != NULL)
+    g_string_append_printf (head, "Authorization: Bearer %s\r\n", llm->api_key);
+  g_string_append (head, "Content-Length: ");
+  llm->head_fixed = g_string_free (head, FALSE);
 }
 
 LaresLlm *
@@ -166,6 +221,19 @@ lares_llm_new (const LaresLlmOptions *options, GError **error)
         soup_session_new_with_options ("timeout", 0, "idle-timeout", IDLE_TIMEOUT_S, "max-conns",
                                        conns, "max-conns-per-host", conns, NULL);
   soup_session_set_user_agent (llm->session, "lares/" LARES_VERSION);
+  if (llm->api_key != NULL && strpbrk (llm->api_key, "\r\n") != NULL)
+    {
+      g_set_error_literal (error, LARES_LLM_ERROR, LARES_LLM_ERROR_UNCONFIGURED,
+                           "the LLM API key holds a line break");
+      return NULL;
+    }
+  /* The host goes into our Host header as it is: plain names and
+   * address literals only. */
+  if (options->http_client == LARES_LLM_HTTP_AUTO && g_ascii_strcasecmp (scheme, "http") == 0 &&
+      host_is_loopback (host) &&
+      host[strspn (host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:")] ==
+          '\0')
+    own_transport_init (llm, conns);
   return g_steal_pointer (&llm);
 }
 
@@ -179,6 +247,13 @@ lares_llm_free (LaresLlm *llm)
   g_clear_pointer (&llm->chat_uri, g_uri_unref);
   g_clear_pointer (&llm->probe_uri, g_uri_unref);
   g_clear_object (&llm->session);
+  if (llm->pool != NULL)
+    {
+      /* Requests still running hold their own refs. */
+      lares_llm_pool_shutdown (llm->pool);
+      g_clear_pointer (&llm->pool, lares_llm_pool_unref);
+    }
+  g_free (llm->head_fixed);
   g_clear_pointer (&llm->tools_node, json_node_unref);
   g_free (llm->tools_json);
   g_free (llm);
@@ -425,13 +500,26 @@ typedef struct
 {
   unsigned refs; /* main context only */
   LaresLlmProvider provider;
-  SoupSession *session;  /* (owned ref) */
-  SoupMessage *msg;      /* (owned) */
-  GInputStream *body;    /* the response body once headers arrived (owned) */
-  GCancellable *caller;  /* the caller's, nullable (owned ref) */
-  gulong caller_handler; /* on @caller, 0 if none */
-  GCancellable *io;      /* cancels the pending send/read (owned) */
-  GMainContext *context; /* where timers run (owned ref) */
+  SoupSession *session; /* (owned ref) */
+  SoupMessage *msg;     /* (owned) (nullable: NULL on lares's own transport) */
+  GInputStream *body;   /* the response body once headers arrived (owned) */
+  /* lares's own transport */
+  LaresLlmPool *pool;     /* (owned ref) (nullable: NULL on libsoup) */
+  LaresLlmConn *conn;     /* the connection in use (owned) */
+  char *out_head;         /* the request head (owned) */
+  size_t out_head_len;    /* bytes of @out_head */
+  GBytes *out_body;       /* the request body (owned) */
+  size_t out_off;         /* bytes of head + body written on @conn */
+  GSource *fd_source;     /* @conn's fd: POLLOUT while writing, then POLLIN (owned) */
+  GSource *cancel_source; /* fires once @io is cancelled (owned) */
+  LaresLlmHttp http;      /* the response reader */
+  gboolean got_response;  /* a response byte arrived on @conn */
+  gboolean retried;       /* a reused connection failed once already */
+  gboolean in_io;         /* inside own_ready_cb (it may be dispatched recursively) */
+  GCancellable *caller;   /* the caller's, nullable (owned ref) */
+  gulong caller_handler;  /* on @caller, 0 if none */
+  GCancellable *io;       /* cancels the pending send/read (owned) */
+  GMainContext *context;  /* where timers run (owned ref) */
   LaresLlmCallbacks callbacks;
   gpointer user_data;
   LaresLlmAccum *acc;     /* (owned) */
@@ -477,6 +565,11 @@ request_unref (Request *req)
   if (--req->refs > 0)
     return;
   g_assert (req->done);
+  g_assert (req->fd_source == NULL && req->cancel_source == NULL && req->conn == NULL);
+  g_clear_pointer (&req->pool, lares_llm_pool_unref);
+  g_free (req->out_head);
+  g_clear_pointer (&req->out_body, g_bytes_unref);
+  lares_llm_http_clear (&req->http);
   g_clear_object (&req->body);
   g_clear_object (&req->msg);
   g_clear_object (&req->caller);
@@ -514,6 +607,7 @@ request_finish (Request *req, GError *error)
       return;
     }
   req->done = TRUE;
+  request_ref (req); /* destroying the sources below drops theirs */
   /* A cancelled caller gets CANCELLED whatever else went wrong meanwhile. */
   if (req->caller != NULL && g_cancellable_is_cancelled (req->caller))
     {
@@ -527,11 +621,17 @@ request_finish (Request *req, GError *error)
   if (req->caller_handler != 0)
     g_cancellable_disconnect (req->caller, req->caller_handler);
   req->caller_handler = 0;
-  g_signal_handlers_disconnect_by_data (req->msg, req);
+  if (req->msg != NULL)
+    g_signal_handlers_disconnect_by_data (req->msg, req);
   /* Drop the upstream request unless its body was read to the end: then
-   * the connection goes back to the pool for the next request. */
+   * the connection goes back to the pool for the next request.  (On our
+   * own transport such a connection went back already; any still held
+   * here is half read, or was never answered.) */
   if (!req->eof)
     g_cancellable_cancel (req->io);
+  destroy_source (&req->fd_source);
+  destroy_source (&req->cancel_source);
+  g_clear_pointer (&req->conn, lares_llm_conn_close);
 
   result = lares_llm_accum_result (req->acc);
   result->http_status = req->status;
@@ -543,6 +643,7 @@ request_finish (Request *req, GError *error)
     g_debug ("LLM request ended: %s", error->message);
   req->callbacks.on_done (result, error, req->user_data);
   g_clear_error (&error);
+  request_unref (req);
 }
 
 static void
@@ -669,7 +770,7 @@ stop_reason (Request *req)
 
 /* The stream is over (EOF or a broken connection): decide how it ended. */
 static void
-stream_ended (Request *req, GError *read_error)
+stream_ended (Request *req, const GError *read_error)
 {
   g_autoptr (GError) error = NULL;
   LaresLlmResult *result = lares_llm_accum_result (req->acc);
@@ -715,7 +816,8 @@ http_error_finish (Request *req)
   const char *data = req->error_body != NULL ? (const char *)req->error_body->data : "";
   size_t len = req->error_body != NULL ? req->error_body->len : 0;
   g_autofree char *text = lares_llm_error_text (data, len, ERROR_TEXT_CHARS);
-  const char *phrase = soup_message_get_reason_phrase (req->msg);
+  const char *phrase =
+      req->msg != NULL ? soup_message_get_reason_phrase (req->msg) : req->http.reason;
 
   if (*text == '\0')
     request_finish (req,
@@ -822,6 +924,329 @@ out:
   request_unref (req);
 }
 
+/* ---- lares's own transport ------------------------------------------- */
+
+static void own_connect (Request *req);
+
+/* @io was cancelled (caller, timer, or on_text): end with the reason. */
+static void
+own_stopped (Request *req)
+{
+  /* A timeout after the answer finished (the server kept the body open)
+   * is not a failure. */
+  if (req->stop != NULL && req->error_body == NULL && lares_llm_accum_result (req->acc)->finished)
+    request_finish (req, NULL);
+  else
+    request_finish (req, stop_reason (req));
+}
+
+static gboolean
+own_cancelled_cb (GCancellable *cancellable, gpointer user_data)
+{
+  Request *req = user_data;
+
+  g_clear_pointer (&req->cancel_source, g_source_unref);
+  if (!req->done)
+    own_stopped (req);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+own_head_cb (const LaresLlmHttp *http, gpointer user_data, GError **error)
+{
+  Request *req = user_data;
+
+  req->status = http->status;
+  if (!SOUP_STATUS_IS_SUCCESSFUL (req->status))
+    req->error_body = g_byte_array_new ();
+  return TRUE;
+}
+
+static gboolean
+own_body_cb (const char *data, size_t len, gpointer user_data, GError **error)
+{
+  Request *req = user_data;
+
+  /* Body bytes, as libsoup counts them: framing left out. */
+  req->bytes_received += len;
+  if (req->error_body != NULL)
+    {
+      size_t room = ERROR_BODY_MAX - req->error_body->len;
+
+      g_byte_array_append (req->error_body, (const uint8_t *)data, (guint)MIN (len, room));
+      return TRUE;
+    }
+  return req->provider == LARES_LLM_OLLAMA
+             ? lares_llm_lines_feed (&req->lines, data, len, chunk_cb, req, error)
+             : lares_llm_sse_feed (&req->sse, data, len, error);
+}
+
+/* The response was read to its end: keep the connection if HTTP allows,
+ * before on_done, so the next request (a tool round) can take it. */
+static void
+own_release (Request *req)
+{
+  LaresLlmConn *conn = g_steal_pointer (&req->conn);
+
+  destroy_source (&req->fd_source);
+  req->eof = TRUE;
+  if (lares_llm_http_keep_alive (&req->http))
+    lares_llm_pool_put (req->pool, conn, req->context);
+  else
+    lares_llm_conn_close (conn);
+}
+
+/* The response is complete (after the end of its body, or at EOF). */
+static void
+own_complete (Request *req)
+{
+  own_release (req);
+  if (req->error_body != NULL)
+    http_error_finish (req);
+  else
+    stream_ended (req, NULL);
+}
+
+/* The connection ended: EOF (@io_error NULL) or a failed send/recv. */
+static void
+own_broken (Request *req, const GError *io_error)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* A kept-alive connection the server closed before answering (its
+   * idle timeout raced our request): it never processed the request, so
+   * it goes once more on a new connection (RFC 9112 §9.3.1; a chat
+   * request changes nothing on the server).  Only once, and never after
+   * an answer byte. */
+  if (!req->got_response && req->conn->reused && !req->retried)
+    {
+      g_debug ("LLM connection was closed before the answer; retrying on a new one");
+      req->retried = TRUE;
+      destroy_source (&req->fd_source);
+      g_clear_pointer (&req->conn, lares_llm_conn_close);
+      own_connect (req);
+      return;
+    }
+  if (!lares_llm_http_head_done (&req->http))
+    {
+      request_finish (req, g_error_new (LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT,
+                                        "could not reach the LLM server: %s",
+                                        io_error != NULL ? io_error->message
+                                                         : "the connection closed before the "
+                                                           "answer"));
+      return;
+    }
+  if (io_error == NULL && lares_llm_http_finish (&req->http, &error))
+    {
+      own_complete (req); /* a close-delimited body ends here */
+      return;
+    }
+  g_clear_pointer (&req->conn, lares_llm_conn_close);
+  if (req->error_body != NULL)
+    http_error_finish (req);
+  else
+    stream_ended (req, io_error != NULL ? io_error : error);
+}
+
+static void
+own_errno (Request *req, int err, const char *what)
+{
+  g_autoptr (GError) error =
+      g_error_new (G_IO_ERROR, g_io_error_from_errno (err), "%s: %s", what, g_strerror (err));
+
+  own_broken (req, error);
+}
+
+static gboolean own_ready_cb (int fd, GIOCondition condition, gpointer user_data);
+
+/* Watch the connection's fd for @condition, with one source.  It may be
+ * dispatched recursively: without that GLib 2.74 removes its fd from the
+ * poll set for every dispatch and adds it back afterwards, and each add
+ * writes the context's wake-up eventfd (a write and one more loop
+ * iteration per readable event).  own_ready_cb ignores a nested call. */
+static void
+own_watch (Request *req, GIOCondition condition)
+{
+  destroy_source (&req->fd_source);
+  req->fd_source = g_unix_fd_source_new (req->conn->fd, condition);
+  g_source_set_can_recurse (req->fd_source, TRUE);
+  g_source_set_callback (req->fd_source, G_SOURCE_FUNC (own_ready_cb), request_ref (req),
+                         (GDestroyNotify)request_unref);
+  g_source_attach (req->fd_source, req->context);
+}
+
+/* Write what the kernel takes of the request; then wait for the answer. */
+static void
+own_write (Request *req)
+{
+  size_t body_len = g_bytes_get_size (req->out_body);
+  const char *body = g_bytes_get_data (req->out_body, NULL);
+
+  while (req->out_off < req->out_head_len + body_len)
+    {
+      struct iovec iov[2];
+      struct msghdr msg = { .msg_iov = iov };
+      ssize_t n;
+
+      if (req->out_off < req->out_head_len)
+        {
+          iov[0].iov_base = req->out_head + req->out_off;
+          iov[0].iov_len = req->out_head_len - req->out_off;
+          iov[1].iov_base = (void *)body;
+          iov[1].iov_len = body_len;
+          msg.msg_iovlen = 2;
+        }
+      else
+        {
+          iov[0].iov_base = (void *)(body + (req->out_off - req->out_head_len));
+          iov[0].iov_len = req->out_head_len + body_len - req->out_off;
+          msg.msg_iovlen = 1;
+        }
+      n = sendmsg (req->conn->fd, &msg, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+          if (req->fd_source == NULL)
+            own_watch (req, G_IO_OUT);
+          return;
+        }
+      if (n < 0)
+        {
+          own_errno (req, errno, "could not send the request");
+          return;
+        }
+      req->out_off += (size_t)n;
+    }
+  own_watch (req, G_IO_IN);
+}
+
+/* One recv() per readable event, fed to the response reader. */
+static void
+own_read (Request *req)
+{
+  g_autoptr (GError) error = NULL;
+  ssize_t n;
+  gboolean ok;
+
+  do
+    n = recv (req->conn->fd, req->buf, sizeof req->buf, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    {
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        own_errno (req, errno, "the connection broke");
+      return;
+    }
+  if (n == 0)
+    {
+      own_broken (req, NULL);
+      return;
+    }
+  req->got_response = TRUE;
+  ok = lares_llm_http_feed (&req->http, (const char *)req->buf, (size_t)n, &error);
+  if (g_cancellable_is_cancelled (req->io))
+    own_stopped (req);
+  else if (!ok)
+    request_finish (req, g_steal_pointer (&error));
+  else if (lares_llm_http_done (&req->http))
+    own_complete (req);
+  else if (req->error_body != NULL && req->error_body->len >= ERROR_BODY_MAX)
+    http_error_finish (req);
+}
+
+static gboolean
+own_ready_cb (int fd, GIOCondition condition, gpointer user_data)
+{
+  Request *req = user_data;
+
+  if (req->done || req->in_io)
+    return G_SOURCE_CONTINUE;
+  req->in_io = TRUE;
+  request_ref (req);
+  if (g_cancellable_is_cancelled (req->io))
+    own_stopped (req);
+  else if (req->out_off < req->out_head_len + g_bytes_get_size (req->out_body))
+    own_write (req);
+  else
+    own_read (req);
+  req->in_io = FALSE;
+  request_unref (req);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Send the request on @conn (transfer full), fresh or from the pool. */
+static void
+own_begin (Request *req, LaresLlmConn *conn)
+{
+  req->conn = conn;
+  req->out_off = 0;
+  req->got_response = FALSE;
+  lares_llm_http_clear (&req->http);
+  lares_llm_http_init (&req->http, own_head_cb, own_body_cb, req);
+  own_write (req);
+}
+
+static void
+own_connect_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Request *req = user_data;
+  g_autoptr (GError) error = NULL;
+  LaresLlmConn *conn = lares_llm_pool_connect_finish (req->pool, res, &error);
+
+  if (req->done)
+    lares_llm_conn_close (conn);
+  else if (conn == NULL)
+    {
+      if (g_cancellable_is_cancelled (req->io))
+        request_finish (req, stop_reason (req));
+      else
+        request_finish (req, g_error_new (LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT,
+                                          "could not reach the LLM server: %s", error->message));
+    }
+  else
+    {
+      mark_connected (req);
+      own_begin (req, conn);
+    }
+  request_unref (req);
+}
+
+static void
+own_connect (Request *req)
+{
+  lares_llm_pool_connect_async (req->pool, req->io, own_connect_cb, request_ref (req));
+}
+
+/* Start @req on lares's own transport.  Nothing here ends the request:
+ * a failure of a kept-alive connection is retried on a new one, whose
+ * outcome arrives from the main loop, and a caller's cancellable already
+ * cancelled fires the cancel source on the next iteration. */
+static void
+own_start (Request *req, LaresLlm *llm, GBytes *body)
+{
+  LaresLlmConn *conn;
+
+  req->pool = lares_llm_pool_ref (llm->pool);
+  req->out_head = g_strdup_printf ("%s%zu\r\n\r\n", llm->head_fixed, g_bytes_get_size (body));
+  req->out_head_len = strlen (req->out_head);
+  req->out_body = g_bytes_ref (body);
+  req->cancel_source = g_cancellable_source_new (req->io);
+  g_source_set_callback (req->cancel_source, G_SOURCE_FUNC (own_cancelled_cb), request_ref (req),
+                         (GDestroyNotify)request_unref);
+  g_source_attach (req->cancel_source, req->context);
+  if (g_cancellable_is_cancelled (req->io))
+    return;
+  conn = lares_llm_pool_take (req->pool);
+  if (conn == NULL)
+    {
+      own_connect (req);
+      return;
+    }
+  mark_connected (req);
+  own_begin (req, conn);
+}
+
 void
 lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable *cancellable,
                 const LaresLlmCallbacks *callbacks, gpointer user_data)
@@ -842,7 +1267,6 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
   req = g_new0 (Request, 1);
   req->refs = 1;
   req->provider = llm->provider;
-  req->session = g_object_ref (llm->session);
   req->io = g_cancellable_new ();
   req->context = g_main_context_ref_thread_default ();
   req->callbacks = *callbacks;
@@ -854,6 +1278,26 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
   req->first_token_timeout_ms = llm->first_token_timeout_ms;
   req->bytes_sent = len;
 
+  req->start_us = g_get_monotonic_time ();
+  req->connect_timer = start_timer (req, llm->connect_timeout_ms, connect_timeout_cb);
+  req->first_timer = start_timer (req, llm->first_token_timeout_ms, first_token_timeout_cb);
+  req->total_timer = start_timer (req, llm->total_timeout_ms, total_timeout_cb);
+  if (cancellable != NULL)
+    {
+      req->caller = g_object_ref (cancellable);
+      /* Runs the handler at once if already cancelled: the send then
+       * fails with CANCELLED right away. */
+      req->caller_handler =
+          g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb), req, NULL);
+    }
+  g_debug ("LLM request: POST %s (%zu bytes)", g_uri_get_path (llm->chat_uri), len);
+  if (llm->pool != NULL)
+    {
+      own_start (req, llm, bytes);
+      request_unref (req); /* the sources and the connect hold their own */
+      return;
+    }
+  req->session = g_object_ref (llm->session);
   req->msg = soup_message_new_from_uri (SOUP_METHOD_POST, llm->chat_uri);
   /* A redirect would turn the POST into a GET: report it instead.
    * libsoup opens a fresh connection for every POST unless told it is
@@ -874,19 +1318,6 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
   g_signal_connect (req->msg, "network-event", G_CALLBACK (on_network_event), req);
   g_signal_connect (req->msg, "wrote-headers", G_CALLBACK (on_wrote_headers), req);
 
-  req->start_us = g_get_monotonic_time ();
-  req->connect_timer = start_timer (req, llm->connect_timeout_ms, connect_timeout_cb);
-  req->first_timer = start_timer (req, llm->first_token_timeout_ms, first_token_timeout_cb);
-  req->total_timer = start_timer (req, llm->total_timeout_ms, total_timeout_cb);
-  if (cancellable != NULL)
-    {
-      req->caller = g_object_ref (cancellable);
-      /* Runs the handler at once if already cancelled: the send then
-       * fails with CANCELLED right away. */
-      req->caller_handler =
-          g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb), req, NULL);
-    }
-  g_debug ("LLM request: POST %s (%zu bytes)", g_uri_get_path (llm->chat_uri), len);
   soup_session_send_async (req->session, req->msg, G_PRIORITY_DEFAULT, req->io, send_cb, req);
 }
 

@@ -1,7 +1,10 @@
 /* lares-llm.h — one streaming interface over the LLM providers.
  *
  * A LaresLlm is a configured client (provider, base URL, model, key,
- * timeouts) holding one SoupSession tuned for long streams.  Each
+ * timeouts) holding one SoupSession tuned for long streams and, for a
+ * plain-HTTP server on the loopback interface, lares's own HTTP/1.1
+ * transport with its keep-alive pool (docs/internals/llm.md), which then
+ * carries the chat requests; the probe always uses the SoupSession.  Each
  * lares_llm_chat() sends one request and streams the answer back on the
  * caller's main context: on_text for each piece of assistant text as it
  * arrives, then on_done exactly once with the assembled result or an error.
@@ -41,6 +44,13 @@ typedef enum
   LARES_LLM_OLLAMA,
 } LaresLlmProvider;
 
+/* Which HTTP client carries chat requests (llm.http_client). */
+typedef enum
+{
+  LARES_LLM_HTTP_AUTO,    /* lares's own transport for http:// loopback servers, else libsoup */
+  LARES_LLM_HTTP_LIBSOUP, /* libsoup for every server */
+} LaresLlmHttpClient;
+
 typedef struct
 {
   LaresLlmProvider provider;
@@ -51,7 +61,9 @@ typedef struct
   uint64_t connect_timeout_ms;
   uint64_t first_token_timeout_ms; /* request sent -> first text or tool-call piece */
   uint64_t total_timeout_ms;       /* request sent -> end of stream */
-  unsigned max_concurrent;         /* SoupSession max-conns(-per-host) */
+  unsigned max_concurrent;         /* connections kept: SoupSession max-conns(-per-host),
+                                      idle connections of lares's own transport */
+  LaresLlmHttpClient http_client;
 } LaresLlmOptions;
 
 typedef struct

@@ -11,9 +11,13 @@
 #include "lares-llm.h"
 
 #include <libsoup/soup.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 typedef struct
 {
@@ -51,6 +55,10 @@ typedef struct
 
 struct Fx
 {
+  LaresLlmHttpClient http_client; /* the transport under test */
+  SoupEncoding framing;           /* of the chat responses: chunked unless a test says */
+  unsigned drop_next;             /* requests to drop unanswered (connection shut down) */
+  GSocket *last_socket;           /* the connection of the last request (owned) */
   SoupServer *server;
   char *base; /* "http://127.0.0.1:PORT" */
   const Script *script;
@@ -62,9 +70,12 @@ struct Fx
   char *body;
   char *auth;
   char *accept;
-  GArray *client_ports; /* uint16_t, one per request */
-  unsigned disconnects; /* SoupServerMessage::disconnected */
-  unsigned closes;      /* connections the client closed, seen on the socket */
+  char *user_agent;
+  char *content_type;
+  gboolean accept_encoding; /* libsoup asks for compression; lares's transport does not */
+  GArray *client_ports;     /* uint16_t, one per request */
+  unsigned disconnects;     /* SoupServerMessage::disconnected */
+  unsigned closes;          /* connections the client closed, seen on the socket */
   unsigned finished;
   /* what the client saw */
   GPtrArray *pieces; /* char* on_text pieces */
@@ -185,6 +196,16 @@ socket_readable_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static size_t
+script_bytes (const Script *script)
+{
+  size_t n = 0;
+
+  for (size_t i = 0; i < script->n_steps; i++)
+    n += strlen (script->steps[i].bytes);
+  return n;
+}
+
 static void
 server_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
            gpointer user_data)
@@ -205,6 +226,11 @@ server_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
   fx->auth = g_strdup (soup_message_headers_get_one (req_headers, "Authorization"));
   g_free (fx->accept);
   fx->accept = g_strdup (soup_message_headers_get_one (req_headers, "Accept"));
+  g_free (fx->user_agent);
+  fx->user_agent = g_strdup (soup_message_headers_get_one (req_headers, "User-Agent"));
+  g_free (fx->content_type);
+  fx->content_type = g_strdup (soup_message_headers_get_one (req_headers, "Content-Type"));
+  fx->accept_encoding = soup_message_headers_get_one (req_headers, "Accept-Encoding") != NULL;
   g_free (fx->body);
   fx->body = g_strndup (req_body->data, (size_t)req_body->length);
 
@@ -220,8 +246,20 @@ server_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTa
       return;
     }
 
+  g_clear_object (&fx->last_socket);
+  fx->last_socket = g_object_ref (soup_server_message_get_socket (msg));
+  if (fx->drop_next > 0)
+    {
+      /* Never answered: the connection goes away with the request unread. */
+      fx->drop_next--;
+      soup_server_message_set_status (msg, 500, NULL);
+      g_socket_shutdown (fx->last_socket, TRUE, TRUE, NULL);
+      return;
+    }
   soup_server_message_set_status (msg, fx->script->status, NULL);
-  soup_message_headers_set_encoding (resp_headers, SOUP_ENCODING_CHUNKED);
+  soup_message_headers_set_encoding (resp_headers, fx->framing);
+  if (fx->framing == SOUP_ENCODING_CONTENT_LENGTH)
+    soup_message_headers_set_content_length (resp_headers, (goffset)script_bytes (fx->script));
   soup_message_headers_replace (resp_headers, "Content-Type", fx->script->content_type);
   play = g_new0 (Play, 1);
   play->fx = fx;
@@ -245,6 +283,8 @@ fx_setup (Fx *fx, gconstpointer data)
   GSList *uris;
 
   memset (fx, 0, sizeof *fx);
+  fx->http_client = GPOINTER_TO_INT (data);
+  fx->framing = SOUP_ENCODING_CHUNKED;
   fx->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (fx->server, NULL, server_cb, fx, NULL);
   g_assert_true (soup_server_listen_local (fx->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
@@ -263,6 +303,7 @@ static void
 fx_teardown (Fx *fx, gconstpointer data)
 {
   g_ptr_array_unref (fx->plays);
+  g_clear_object (&fx->last_socket);
   soup_server_disconnect (fx->server);
   g_object_unref (fx->server);
   /* Let the closed connections' sources run down. */
@@ -273,6 +314,8 @@ fx_teardown (Fx *fx, gconstpointer data)
   g_free (fx->body);
   g_free (fx->auth);
   g_free (fx->accept);
+  g_free (fx->user_agent);
+  g_free (fx->content_type);
   g_array_unref (fx->client_ports);
   g_ptr_array_unref (fx->pieces);
   g_clear_error (&fx->error);
@@ -364,6 +407,7 @@ make_llm (Fx *fx, LaresLlmProvider provider, uint64_t first_ms, uint64_t total_m
     .first_token_timeout_ms = first_ms,
     .total_timeout_ms = total_ms,
     .max_concurrent = 4,
+    .http_client = fx->http_client,
   };
   LaresLlm *llm = lares_llm_new (&options, &error);
 
@@ -398,16 +442,6 @@ chat (Fx *fx, LaresLlm *llm, JsonNode *tools, GCancellable *cancellable)
   g_assert_false (fx->done); /* never called back from inside lares_llm_chat */
   wait_for (&fx->done_calls, 1, 10000);
   g_assert_cmpuint (fx->done_calls, ==, 1);
-}
-
-static size_t
-script_bytes (const Script *script)
-{
-  size_t n = 0;
-
-  for (size_t i = 0; i < script->n_steps; i++)
-    n += strlen (script->steps[i].bytes);
-  return n;
 }
 
 static char *
@@ -467,6 +501,10 @@ test_stream_text (Fx *fx, gconstpointer data)
   g_assert_cmpstr (fx->path, ==, "/v1/chat/completions");
   g_assert_cmpstr (fx->auth, ==, "Bearer sk-test");
   g_assert_cmpstr (fx->accept, ==, "text/event-stream");
+  g_assert_cmpstr (fx->user_agent, ==, "lares/" LARES_VERSION);
+  g_assert_cmpstr (fx->content_type, ==, "application/json");
+  /* The transport under test carried it. */
+  g_assert_true (fx->accept_encoding == (fx->http_client == LARES_LLM_HTTP_LIBSOUP));
   expected_body = lares_llm_build_request (llm, messages, NULL, &body_len);
   g_assert_cmpstr (fx->body, ==, expected_body);
   g_assert_cmpuint (fx->bytes_sent, ==, body_len);
@@ -502,6 +540,7 @@ test_connection_reuse (Fx *fx, gconstpointer data)
     .first_token_timeout_ms = 3000,
     .total_timeout_ms = 5000,
     .max_concurrent = 1,
+    .http_client = fx->http_client,
   };
   g_autoptr (LaresLlm) llm = lares_llm_new (&options, &error);
 
@@ -716,6 +755,11 @@ static const Step e500_steps[] = {
 static const Script e500_script = { 500, "text/plain", e500_steps, G_N_ELEMENTS (e500_steps),
                                     END_COMPLETE };
 static const Script e503_script = { 503, "text/plain", NULL, 0, END_COMPLETE };
+static const Step e500_json_steps[] = {
+  { 0, "{\"error\":{\"code\":500,\"message\":\"the model crashed\",\"type\":\"server_error\"}}" },
+};
+static const Script e500_json_script = { 500, "application/json", e500_json_steps,
+                                         G_N_ELEMENTS (e500_json_steps), END_COMPLETE };
 
 static void
 test_http_errors (Fx *fx, gconstpointer data)
@@ -745,6 +789,18 @@ test_http_errors (Fx *fx, gconstpointer data)
   g_assert_error (fx->error, LARES_LLM_ERROR, LARES_LLM_ERROR_HTTP);
   g_assert_cmpstr (fx->error->message, ==, "LLM server answered 503 Service Unavailable");
   g_assert_cmpuint (fx->http_status, ==, 503);
+
+  fx->done_calls = 0;
+  fx->done = FALSE;
+  fx->script = &e500_json_script;
+  chat (fx, llm, NULL, NULL);
+  g_assert_error (fx->error, LARES_LLM_ERROR, LARES_LLM_ERROR_HTTP);
+  g_assert_cmpstr (fx->error->message, ==, "LLM server answered 500: the model crashed");
+  g_assert_cmpuint (fx->http_status, ==, 500);
+  /* Error bodies read to their end leave the connection fit for reuse. */
+  g_assert_cmpuint (fx->client_ports->len, ==, 4);
+  g_assert_cmpuint (g_array_index (fx->client_ports, uint16_t, 3), ==,
+                    g_array_index (fx->client_ports, uint16_t, 0));
 }
 
 static const Step garbage_steps[] = { { 0, "data: {\"choices\": oops}\n\n" } };
@@ -901,7 +957,8 @@ test_connection_refused (Fx *fx, gconstpointer data)
                               .connect_timeout_ms = 2000,
                               .first_token_timeout_ms = 2000,
                               .total_timeout_ms = 5000,
-                              .max_concurrent = 1 };
+                              .max_concurrent = 1,
+                              .http_client = fx->http_client };
   g_autoptr (LaresLlm) llm = lares_llm_new (&options, &error);
 
   g_assert_no_error (error);
@@ -990,6 +1047,193 @@ test_cancel_early (Fx *fx, gconstpointer data)
 }
 
 static void
+reset_client (Fx *fx)
+{
+  fx->done_calls = 0;
+  fx->done = FALSE;
+  g_ptr_array_set_size (fx->pieces, 0);
+}
+
+static uint16_t
+port_of (Fx *fx, unsigned request)
+{
+  g_assert_cmpuint (request, <, fx->client_ports->len);
+  return g_array_index (fx->client_ports, uint16_t, request);
+}
+
+static const Step quick_steps[] = { { 0, TOKEN ("hi") "data: [DONE]\n\n" } };
+static const Script quick_script = { 200, "text/event-stream", quick_steps,
+                                     G_N_ELEMENTS (quick_steps), END_COMPLETE };
+
+/* The same stream in every framing a server may use: chunked, a
+ * Content-Length, and until the connection closes.  A close-delimited
+ * answer leaves nothing to reuse. */
+static void
+test_framings (Fx *fx, gconstpointer data)
+{
+  static const SoupEncoding framings[] = { SOUP_ENCODING_CHUNKED, SOUP_ENCODING_CONTENT_LENGTH,
+                                           SOUP_ENCODING_EOF };
+  g_autoptr (LaresLlm) llm = make_llm (fx, LARES_LLM_OPENAI, 2000, 5000);
+
+  fx->script = &text_script;
+  for (size_t i = 0; i < G_N_ELEMENTS (framings); i++)
+    {
+      unsigned first = fx->requests;
+
+      g_test_message ("framing %d", framings[i]);
+      fx->framing = framings[i];
+      for (int round = 0; round < 2; round++)
+        {
+          g_autofree char *pieces = NULL;
+
+          reset_client (fx);
+          chat (fx, llm, NULL, NULL);
+          g_assert_no_error (fx->error);
+          pieces = joined_pieces (fx);
+          g_assert_cmpstr (pieces, ==, "Hel|lo|,| world");
+          g_assert_true (fx->finished_flag);
+          g_assert_cmpint (fx->completion_tokens, ==, 4);
+          g_assert_cmpuint (fx->bytes_received, ==, script_bytes (&text_script));
+        }
+      if (framings[i] == SOUP_ENCODING_EOF)
+        g_assert_cmpuint (port_of (fx, first), !=, port_of (fx, first + 1));
+      else
+        g_assert_cmpuint (port_of (fx, first), ==, port_of (fx, first + 1));
+    }
+}
+
+/* The server closed the kept-alive connection while it was idle: the next
+ * request goes on a new one and succeeds. */
+static void
+test_idle_closed (Fx *fx, gconstpointer data)
+{
+  g_autoptr (LaresLlm) llm = make_llm (fx, LARES_LLM_OPENAI, 2000, 5000);
+
+  fx->script = &quick_script;
+  chat (fx, llm, NULL, NULL);
+  g_assert_no_error (fx->error);
+  g_socket_shutdown (fx->last_socket, TRUE, TRUE, NULL);
+  reset_client (fx);
+  chat (fx, llm, NULL, NULL);
+  g_assert_no_error (fx->error);
+  g_assert_cmpstr (fx->text, ==, "hi");
+  g_assert_cmpuint (fx->requests, ==, 2);
+  g_assert_cmpuint (port_of (fx, 0), !=, port_of (fx, 1));
+}
+
+/* A kept-alive connection that breaks before any answer byte: the server
+ * never processed the request, so lares's transport sends it once more on
+ * a new connection.  (libsoup 3.2 reports CONNECT here even for an
+ * idempotent message; it only avoids idle connections it sees closed.)
+ * A new connection that does the same is an error on both. */
+static void
+test_retry_once (Fx *fx, gconstpointer data)
+{
+  g_autoptr (LaresLlm) llm = make_llm (fx, LARES_LLM_OPENAI, 2000, 5000);
+  g_autoptr (LaresLlm) fresh = make_llm (fx, LARES_LLM_OPENAI, 2000, 5000);
+
+  fx->script = &quick_script;
+  if (fx->http_client == LARES_LLM_HTTP_LIBSOUP)
+    {
+      fx->drop_next = 1;
+      chat (fx, fresh, NULL, NULL);
+      g_assert_error (fx->error, LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT);
+      g_assert_cmpuint (fx->requests, ==, 1);
+      return;
+    }
+  chat (fx, llm, NULL, NULL);
+  g_assert_no_error (fx->error);
+  fx->drop_next = 1;
+  reset_client (fx);
+  chat (fx, llm, NULL, NULL);
+  g_assert_no_error (fx->error);
+  g_assert_cmpstr (fx->text, ==, "hi");
+  g_assert_cmpuint (fx->requests, ==, 3);
+  g_assert_cmpuint (port_of (fx, 1), ==, port_of (fx, 0)); /* dropped on the kept one */
+  g_assert_cmpuint (port_of (fx, 2), !=, port_of (fx, 0)); /* sent again on a new one */
+
+  fx->drop_next = 1;
+  reset_client (fx);
+  chat (fx, fresh, NULL, NULL);
+  g_assert_error (fx->error, LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT);
+  g_assert_cmpuint (fx->requests, ==, 4);
+}
+
+/* Freeing the LaresLlm closes its idle connections. */
+static void
+test_free_closes_idle (Fx *fx, gconstpointer data)
+{
+  LaresLlm *llm = make_llm (fx, LARES_LLM_OPENAI, 2000, 5000);
+
+  fx->script = &quick_script;
+  chat (fx, llm, NULL, NULL);
+  g_assert_no_error (fx->error);
+  g_assert_cmpuint (fx->closes, ==, 0);
+  lares_llm_free (llm);
+  wait_for (&fx->closes, 1, 5000);
+}
+
+/* A listener whose accept queue is full: a further connect gets no answer
+ * to its SYN.  Fillers are added until one stays unconnected. */
+static int
+full_listener (uint16_t *port, GArray *fillers)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof addr;
+  int lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (lfd, >=, 0);
+  g_assert_cmpint (bind (lfd, (struct sockaddr *)&addr, sizeof addr), ==, 0);
+  g_assert_cmpint (listen (lfd, 0), ==, 0);
+  g_assert_cmpint (getsockname (lfd, (struct sockaddr *)&addr, &len), ==, 0);
+  *port = ntohs (addr.sin_port);
+  for (int i = 0; i < 16; i++)
+    {
+      int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+      g_array_append_val (fillers, fd);
+      if (connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0)
+        continue;
+      g_assert_cmpint (errno, ==, EINPROGRESS);
+      if (poll (&pfd, 1, 300) == 0)
+        return lfd; /* this one waits: the queue is full */
+    }
+  g_assert_not_reached ();
+}
+
+static void
+test_connect_timeout (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GArray) fillers = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = NULL;
+  g_autoptr (LaresLlm) llm = NULL;
+  uint16_t port;
+  int lfd = full_listener (&port, fillers);
+  LaresLlmOptions options = { .provider = LARES_LLM_OPENAI,
+                              .model = "m",
+                              .connect_timeout_ms = 200,
+                              .first_token_timeout_ms = 5000,
+                              .total_timeout_ms = 10000,
+                              .max_concurrent = 1,
+                              .http_client = fx->http_client };
+
+  base = g_strdup_printf ("http://127.0.0.1:%u/v1", port);
+  options.base_url = base;
+  llm = lares_llm_new (&options, &error);
+  g_assert_no_error (error);
+  chat (fx, llm, NULL, NULL);
+  g_assert_error (fx->error, LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT);
+  g_assert_nonnull (strstr (fx->error->message, "connect timeout"));
+  g_assert_cmpint (fx->total_us, >=, 200000);
+  g_assert_cmpint (fx->total_us, <, 2000000);
+  for (unsigned i = 0; i < fillers->len; i++)
+    close (g_array_index (fillers, int, i));
+  close (lfd);
+}
+
+static void
 test_new_errors (Fx *fx, gconstpointer data)
 {
   static const struct
@@ -1013,7 +1257,8 @@ test_new_errors (Fx *fx, gconstpointer data)
       g_autoptr (GError) error = NULL;
       LaresLlmOptions options = { .provider = cases[i].provider,
                                   .base_url = cases[i].base,
-                                  .model = cases[i].model };
+                                  .model = cases[i].model,
+                                  .http_client = fx->http_client };
       g_autoptr (LaresLlm) llm = lares_llm_new (&options, &error);
 
       g_test_message ("case %zu", i);
@@ -1070,7 +1315,8 @@ test_probe (Fx *fx, gconstpointer data)
                               .base_url = base,
                               .model = "m",
                               .connect_timeout_ms = 1000,
-                              .first_token_timeout_ms = 1000 };
+                              .first_token_timeout_ms = 1000,
+                              .http_client = fx->http_client };
   g_autoptr (LaresLlm) nowhere = lares_llm_new (&options, &error);
   ProbeWait w;
 
@@ -1102,7 +1348,17 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-#define ADD(path, func) g_test_add ("/llm/" path, Fx, NULL, fx_setup, func, fx_teardown)
+  /* Every case runs on both transports: lares's own (the default for a
+   * loopback server) and libsoup. */
+#define ADD(path, func)                                                                            \
+  do                                                                                               \
+    {                                                                                              \
+      g_test_add ("/llm/own/" path, Fx, GINT_TO_POINTER (LARES_LLM_HTTP_AUTO), fx_setup, func,     \
+                  fx_teardown);                                                                    \
+      g_test_add ("/llm/libsoup/" path, Fx, GINT_TO_POINTER (LARES_LLM_HTTP_LIBSOUP), fx_setup,    \
+                  func, fx_teardown);                                                              \
+    }                                                                                              \
+  while (0)
   ADD ("stream-text", test_stream_text);
   ADD ("connection-reuse", test_connection_reuse);
   ADD ("stream-tool-call", test_stream_tool_call);
@@ -1117,6 +1373,11 @@ main (int argc, char **argv)
   ADD ("cancel-mid-stream", test_cancel_mid_stream);
   ADD ("cancel-early", test_cancel_early);
   ADD ("new-errors", test_new_errors);
+  ADD ("framings", test_framings);
+  ADD ("idle-closed", test_idle_closed);
+  ADD ("retry-once", test_retry_once);
+  ADD ("free-closes-idle", test_free_closes_idle);
+  ADD ("connect-timeout", test_connect_timeout);
   ADD ("probe", test_probe);
 #undef ADD
   return g_test_run ();
