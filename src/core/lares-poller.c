@@ -6,6 +6,8 @@
  *   Level-triggered, so a watch that leaves input unread is called again on
  *   the next pass, and a batch bounded by POLLER_BATCH leaves the others
  *   for the next pass rather than starving the rest of the main loop.
+ * - The source may recurse, which spares GLib's eventfd write per dispatch;
+ *   a nested dispatch returns at once.
  * - Removal during a dispatch: the batch being worked on is kept in the
  *   poller, and lares_poller_remove clears the removed watch's entries in
  *   it, so a callback may remove (and free) any watch, its own included.
@@ -35,13 +37,20 @@ struct _LaresPoller
   gpointer tag;    /* the epoll fd in the source */
   struct epoll_event batch[POLLER_BATCH];
   int n_batch; /* entries of batch still to be called; 0 outside dispatch */
+  gboolean dispatching;
 };
 
 static gboolean
 poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   LaresPoller *poller = ((PollerSource *)source)->poller;
-  int n = epoll_wait (poller->epfd, poller->batch, POLLER_BATCH, 0);
+  int n;
+
+  /* A callback ran a nested main loop: the outer dispatch owns the batch,
+   * and what is ready stays ready (level-triggered) until it returns. */
+  if (poller->dispatching)
+    return G_SOURCE_CONTINUE;
+  n = epoll_wait (poller->epfd, poller->batch, POLLER_BATCH, 0);
 
   if (n < 0)
     {
@@ -50,6 +59,7 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
   poller->n_batch = n;
+  poller->dispatching = TRUE;
   for (int i = 0; i < n; i++)
     {
       LaresPollerWatch *w = poller->batch[i].data.ptr;
@@ -59,6 +69,7 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       w->func (w, poller->batch[i].events, w->data);
     }
   poller->n_batch = 0;
+  poller->dispatching = FALSE;
   return G_SOURCE_CONTINUE;
 }
 
@@ -85,6 +96,11 @@ lares_poller_new (GMainContext *context, GError **error)
   ((PollerSource *)poller->source)->poller = poller;
   g_source_set_name (poller->source, "lares poller");
   poller->tag = g_source_add_unix_fd (poller->source, epfd, G_IO_IN);
+  /* GLib 2.74 takes a source's fds out of the poll set while it dispatches
+   * and puts them back after, and each put-back writes the context's
+   * wake-up eventfd: a system call and one more loop pass per dispatch.  A
+   * source that may recurse keeps its fds (see the guard above). */
+  g_source_set_can_recurse (poller->source, TRUE);
   g_source_attach (poller->source, context);
   return poller;
 }

@@ -25,6 +25,10 @@ struct _LaresLlmPool
   GQueue idle;                /* LaresLlmConn* (owned), most recent first */
   unsigned max_idle;
   gboolean shut;
+  /* Requests run on their thread-default context: one poller for each
+   * context seen, in practice one (the daemon's main context). */
+  GPtrArray *contexts; /* GMainContext* (owned refs) */
+  GPtrArray *pollers;  /* LaresPoller* (owned), same index */
 };
 
 LaresLlmPool *
@@ -67,9 +71,39 @@ lares_llm_pool_unref (LaresLlmPool *pool)
   if (--pool->refs > 0)
     return;
   lares_llm_pool_shutdown (pool);
+  if (pool->pollers)
+    for (unsigned i = 0; i < pool->pollers->len; i++)
+      {
+        lares_poller_free (pool->pollers->pdata[i]);
+        g_main_context_unref (pool->contexts->pdata[i]);
+      }
+  g_clear_pointer (&pool->pollers, g_ptr_array_unref);
+  g_clear_pointer (&pool->contexts, g_ptr_array_unref);
   g_clear_object (&pool->client);
   g_clear_object (&pool->target);
   g_free (pool);
+}
+
+LaresPoller *
+lares_llm_pool_poller (LaresLlmPool *pool, GMainContext *context)
+{
+  LaresPoller *poller;
+  g_autoptr (GError) error = NULL;
+
+  if (pool->pollers == NULL)
+    {
+      pool->pollers = g_ptr_array_new ();
+      pool->contexts = g_ptr_array_new ();
+    }
+  for (unsigned i = 0; i < pool->contexts->len; i++)
+    if (pool->contexts->pdata[i] == context)
+      return pool->pollers->pdata[i];
+  poller = lares_poller_new (context, &error);
+  if (poller == NULL)
+    g_error ("LLM connections: %s", error->message); /* out of fds or memory at start */
+  g_ptr_array_add (pool->pollers, poller);
+  g_ptr_array_add (pool->contexts, g_main_context_ref (context));
+  return poller;
 }
 
 void

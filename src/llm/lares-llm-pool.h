@@ -18,6 +18,8 @@
 #include <gio/gio.h>
 #include <stdint.h>
 
+#include "lares-poller.h"
+
 G_BEGIN_DECLS
 
 #define LARES_LLM_POOL_IDLE_S 300
@@ -55,6 +57,10 @@ void lares_llm_pool_connect_async (LaresLlmPool *pool, GCancellable *cancellable
 /* (transfer full) */
 LaresLlmConn *lares_llm_pool_connect_finish (LaresLlmPool *pool, GAsyncResult *result,
                                              GError **error);
+
+/* The poller that watches this pool's connections for requests running on
+ * @context, made on first use and kept as long as the pool. */
+LaresPoller *lares_llm_pool_poller (LaresLlmPool *pool, GMainContext *context);
 
 /* Close and free @conn (nullable). */
 void lares_llm_conn_close (LaresLlmConn *conn);

@@ -19,8 +19,9 @@
  *   g_cancellable_cancel() (whose handler could not disconnect itself), and
  *   exactly once: request_finish() sets `done`, and every later callback
  *   only drops its reference.
- * - Timers (GSources on the caller's thread-default context) all count
- *   from the send: connect (until the connection is up: a network-event
+ * - Timeouts (one GSource per request on the caller's thread-default
+ *   context, ready at the earliest deadline still armed) all count from
+ *   the send: connect (until the connection is up: a network-event
  *   COMPLETE, or the request headers written on a reused connection),
  *   first token (the first text or tool-call piece), total.  0 disables one.
  * - Cancelling `io` is what aborts upstream: libsoup drops the connection
@@ -48,8 +49,8 @@
 #include "lares-llm-stream.h"
 
 #include <errno.h>
-#include <glib-unix.h>
 #include <libsoup/soup.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -510,7 +511,8 @@ typedef struct
   size_t out_head_len;    /* bytes of @out_head */
   GBytes *out_body;       /* the request body (owned) */
   size_t out_off;         /* bytes of head + body written on @conn */
-  GSource *fd_source;     /* @conn's fd: POLLOUT while writing, then POLLIN (owned) */
+  LaresPoller *poller;    /* the pool's, for @context */
+  LaresPollerWatch watch; /* @conn's fd: EPOLLOUT while writing, then EPOLLIN; holds a ref */
   GSource *cancel_source; /* fires once @io is cancelled (owned) */
   LaresLlmHttp http;      /* the response reader */
   gboolean got_response;  /* a response byte arrived on @conn */
@@ -522,13 +524,17 @@ typedef struct
   GMainContext *context;  /* where timers run (owned ref) */
   LaresLlmCallbacks callbacks;
   gpointer user_data;
-  LaresLlmAccum *acc;     /* (owned) */
-  LaresLlmSse sse;        /* openai */
-  LaresLlmLines lines;    /* ollama */
-  GError *stop;           /* why we cancelled @io ourselves (owned) */
-  GSource *connect_timer; /* (owned), NULL once connected or disabled */
-  GSource *first_timer;   /* (owned), NULL after the first token or disabled */
-  GSource *total_timer;   /* (owned), NULL if disabled */
+  LaresLlmAccum *acc;  /* (owned) */
+  LaresLlmSse sse;     /* openai */
+  LaresLlmLines lines; /* ollama */
+  GError *stop;        /* why we cancelled @io ourselves (owned) */
+  /* The three timeouts share one source, ready at the earliest deadline
+   * still armed (monotonic µs; 0: disarmed): with 100 streams open, every
+   * main-loop pass visits each source, so fewer is cheaper. */
+  GSource *timer;           /* (owned), NULL once done */
+  int64_t connect_deadline; /* until connected */
+  int64_t first_deadline;   /* until the first token */
+  int64_t total_deadline;   /* until the end */
   uint64_t first_token_timeout_ms;
   int64_t start_us;       /* g_get_monotonic_time() at the send */
   int64_t first_token_us; /* since @start_us; -1 until then */
@@ -558,6 +564,29 @@ destroy_source (GSource **source)
     }
 }
 
+typedef struct
+{
+  GSource base;
+  Request *req; /* the request owns the source, not the other way round */
+} TimerSource;
+
+/* Ready at the earliest deadline still armed, never if none. */
+static void
+timer_rearm (Request *req)
+{
+  int64_t next = G_MAXINT64;
+
+  if (req->timer == NULL)
+    return;
+  if (req->connect_deadline != 0)
+    next = MIN (next, req->connect_deadline);
+  if (req->first_deadline != 0)
+    next = MIN (next, req->first_deadline);
+  if (req->total_deadline != 0)
+    next = MIN (next, req->total_deadline);
+  g_source_set_ready_time (req->timer, next == G_MAXINT64 ? -1 : next);
+}
+
 static void
 request_unref (Request *req)
 {
@@ -565,7 +594,7 @@ request_unref (Request *req)
   if (--req->refs > 0)
     return;
   g_assert (req->done);
-  g_assert (req->fd_source == NULL && req->cancel_source == NULL && req->conn == NULL);
+  g_assert (!req->watch.added && req->cancel_source == NULL && req->conn == NULL);
   g_clear_pointer (&req->pool, lares_llm_pool_unref);
   g_free (req->out_head);
   g_clear_pointer (&req->out_body, g_bytes_unref);
@@ -582,6 +611,17 @@ request_unref (Request *req)
   g_clear_pointer (&req->error_body, g_byte_array_unref);
   g_clear_error (&req->stop);
   g_free (req);
+}
+
+/* Stop watching the connection's fd (lares's own transport), dropping the
+ * watch's reference: callers hold one of their own. */
+static void
+own_unwatch (Request *req)
+{
+  if (!req->watch.added)
+    return;
+  lares_poller_remove (req->poller, &req->watch);
+  request_unref (req);
 }
 
 /* Cancel the upstream request, remembering @why (owned) as the reason. */
@@ -615,9 +655,7 @@ request_finish (Request *req, GError *error)
       error =
           g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "the LLM request was cancelled");
     }
-  destroy_source (&req->connect_timer);
-  destroy_source (&req->first_timer);
-  destroy_source (&req->total_timer);
+  destroy_source (&req->timer);
   if (req->caller_handler != 0)
     g_cancellable_disconnect (req->caller, req->caller_handler);
   req->caller_handler = 0;
@@ -629,7 +667,7 @@ request_finish (Request *req, GError *error)
    * here is half read, or was never answered.) */
   if (!req->eof)
     g_cancellable_cancel (req->io);
-  destroy_source (&req->fd_source);
+  own_unwatch (req);
   destroy_source (&req->cancel_source);
   g_clear_pointer (&req->conn, lares_llm_conn_close);
 
@@ -650,7 +688,8 @@ static void
 mark_connected (Request *req)
 {
   req->connected = TRUE;
-  destroy_source (&req->connect_timer);
+  req->connect_deadline = 0;
+  timer_rearm (req);
 }
 
 static void
@@ -669,52 +708,56 @@ on_wrote_headers (SoupMessage *msg, gpointer user_data)
 }
 
 static gboolean
-connect_timeout_cb (gpointer user_data)
+timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
-  Request *req = user_data;
+  Request *req = ((TimerSource *)source)->req;
+  int64_t now = g_source_get_time (source);
 
-  g_clear_pointer (&req->connect_timer, g_source_unref);
-  request_stop (req, g_error_new_literal (LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT,
-                                          "the LLM server did not accept a connection within the "
-                                          "connect timeout"));
-  return G_SOURCE_REMOVE;
+  if (req->connect_deadline != 0 && now >= req->connect_deadline)
+    {
+      req->connect_deadline = 0;
+      request_stop (req, g_error_new_literal (LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT,
+                                              "the LLM server did not accept a connection within "
+                                              "the connect timeout"));
+    }
+  else if (req->first_deadline != 0 && now >= req->first_deadline)
+    {
+      req->first_deadline = 0;
+      request_stop (req, g_error_new (LARES_LLM_ERROR, LARES_LLM_ERROR_TIMEOUT,
+                                      "no first token from the LLM within the first-token "
+                                      "timeout (%" G_GUINT64_FORMAT " ms)",
+                                      req->first_token_timeout_ms));
+    }
+  else if (req->total_deadline != 0 && now >= req->total_deadline)
+    {
+      req->total_deadline = 0;
+      request_stop (req, g_error_new_literal (LARES_LLM_ERROR, LARES_LLM_ERROR_TIMEOUT,
+                                              "the LLM answer did not end within the total "
+                                              "timeout"));
+    }
+  timer_rearm (req);
+  return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-first_token_timeout_cb (gpointer user_data)
+static GSourceFuncs timer_funcs = {
+  .dispatch = timer_dispatch,
+};
+
+/* Arm the three timeouts (0 ms: that one is off), counting from now. */
+static void
+timer_start (Request *req, uint64_t connect_ms, uint64_t first_ms, uint64_t total_ms)
 {
-  Request *req = user_data;
+  int64_t now = g_get_monotonic_time ();
 
-  g_clear_pointer (&req->first_timer, g_source_unref);
-  request_stop (req, g_error_new (LARES_LLM_ERROR, LARES_LLM_ERROR_TIMEOUT,
-                                  "no first token from the LLM within the first-token timeout "
-                                  "(%" G_GUINT64_FORMAT " ms)",
-                                  req->first_token_timeout_ms));
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-total_timeout_cb (gpointer user_data)
-{
-  Request *req = user_data;
-
-  g_clear_pointer (&req->total_timer, g_source_unref);
-  request_stop (req, g_error_new_literal (LARES_LLM_ERROR, LARES_LLM_ERROR_TIMEOUT,
-                                          "the LLM answer did not end within the total timeout"));
-  return G_SOURCE_REMOVE;
-}
-
-static GSource *
-start_timer (Request *req, uint64_t ms, GSourceFunc func)
-{
-  GSource *source;
-
-  if (ms == 0)
-    return NULL;
-  source = g_timeout_source_new ((guint)MIN (ms, (uint64_t)G_MAXUINT));
-  g_source_set_callback (source, func, req, NULL);
-  g_source_attach (source, req->context);
-  return source;
+  req->connect_deadline =
+      connect_ms ? now + (int64_t)MIN (connect_ms, G_MAXINT64 / 2000) * 1000 : 0;
+  req->first_deadline = first_ms ? now + (int64_t)MIN (first_ms, G_MAXINT64 / 2000) * 1000 : 0;
+  req->total_deadline = total_ms ? now + (int64_t)MIN (total_ms, G_MAXINT64 / 2000) * 1000 : 0;
+  req->timer = g_source_new (&timer_funcs, sizeof (TimerSource));
+  ((TimerSource *)req->timer)->req = req;
+  g_source_set_name (req->timer, "lares LLM timeouts");
+  timer_rearm (req);
+  g_source_attach (req->timer, req->context);
 }
 
 /* Runs in whatever thread cancels; only touches the thread-safe @io. */
@@ -732,7 +775,8 @@ first_token (Request *req)
   if (req->first_token_us >= 0)
     return;
   req->first_token_us = g_get_monotonic_time () - req->start_us;
-  destroy_source (&req->first_timer);
+  req->first_deadline = 0;
+  timer_rearm (req);
 }
 
 /* One SSE event (openai) or one NDJSON line (ollama). */
@@ -988,7 +1032,7 @@ own_release (Request *req)
 {
   LaresLlmConn *conn = g_steal_pointer (&req->conn);
 
-  destroy_source (&req->fd_source);
+  own_unwatch (req);
   req->eof = TRUE;
   if (lares_llm_http_keep_alive (&req->http))
     lares_llm_pool_put (req->pool, conn, req->context);
@@ -1022,7 +1066,7 @@ own_broken (Request *req, const GError *io_error)
     {
       g_debug ("LLM connection was closed before the answer; retrying on a new one");
       req->retried = TRUE;
-      destroy_source (&req->fd_source);
+      own_unwatch (req);
       g_clear_pointer (&req->conn, lares_llm_conn_close);
       own_connect (req);
       return;
@@ -1057,22 +1101,30 @@ own_errno (Request *req, int err, const char *what)
   own_broken (req, error);
 }
 
-static gboolean own_ready_cb (int fd, GIOCondition condition, gpointer user_data);
+static void own_ready_cb (LaresPollerWatch *watch, uint32_t events, gpointer user_data);
 
-/* Watch the connection's fd for @condition, with one source.  It may be
- * dispatched recursively: without that GLib 2.74 removes its fd from the
- * poll set for every dispatch and adds it back afterwards, and each add
- * writes the context's wake-up eventfd (a write and one more loop
- * iteration per readable event).  own_ready_cb ignores a nested call. */
+/* Watch the connection's fd for @events (EPOLLIN or EPOLLOUT) through the
+ * pool's poller: one GSource for all the connections, so a wakeup of the
+ * main loop costs the same with 1 or 100 streams open.  The watch holds a
+ * reference on @req. */
 static void
-own_watch (Request *req, GIOCondition condition)
+own_watch (Request *req, uint32_t events)
 {
-  destroy_source (&req->fd_source);
-  req->fd_source = g_unix_fd_source_new (req->conn->fd, condition);
-  g_source_set_can_recurse (req->fd_source, TRUE);
-  g_source_set_callback (req->fd_source, G_SOURCE_FUNC (own_ready_cb), request_ref (req),
-                         (GDestroyNotify)request_unref);
-  g_source_attach (req->fd_source, req->context);
+  g_autoptr (GError) error = NULL;
+
+  if (req->watch.added)
+    {
+      if (!lares_poller_modify (req->poller, &req->watch, events))
+        own_errno (req, errno, "could not watch the connection");
+      return;
+    }
+  if (!lares_poller_add (req->poller, &req->watch, req->conn->fd, events, own_ready_cb, req,
+                         &error))
+    {
+      own_broken (req, error);
+      return;
+    }
+  request_ref (req);
 }
 
 /* Write what the kernel takes of the request; then wait for the answer. */
@@ -1107,8 +1159,8 @@ own_write (Request *req)
         continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         {
-          if (req->fd_source == NULL)
-            own_watch (req, G_IO_OUT);
+          if (!req->watch.added)
+            own_watch (req, EPOLLOUT);
           return;
         }
       if (n < 0)
@@ -1118,7 +1170,7 @@ own_write (Request *req)
         }
       req->out_off += (size_t)n;
     }
-  own_watch (req, G_IO_IN);
+  own_watch (req, EPOLLIN);
 }
 
 /* One recv() per readable event, fed to the response reader. */
@@ -1155,13 +1207,13 @@ own_read (Request *req)
     http_error_finish (req);
 }
 
-static gboolean
-own_ready_cb (int fd, GIOCondition condition, gpointer user_data)
+static void
+own_ready_cb (LaresPollerWatch *watch, uint32_t events, gpointer user_data)
 {
   Request *req = user_data;
 
   if (req->done || req->in_io)
-    return G_SOURCE_CONTINUE;
+    return;
   req->in_io = TRUE;
   request_ref (req);
   if (g_cancellable_is_cancelled (req->io))
@@ -1172,7 +1224,6 @@ own_ready_cb (int fd, GIOCondition condition, gpointer user_data)
     own_read (req);
   req->in_io = FALSE;
   request_unref (req);
-  return G_SOURCE_CONTINUE;
 }
 
 /* Send the request on @conn (transfer full), fresh or from the pool. */
@@ -1228,6 +1279,7 @@ own_start (Request *req, LaresLlm *llm, GBytes *body)
   LaresLlmConn *conn;
 
   req->pool = lares_llm_pool_ref (llm->pool);
+  req->poller = lares_llm_pool_poller (req->pool, req->context);
   req->out_head = g_strdup_printf ("%s%zu\r\n\r\n", llm->head_fixed, g_bytes_get_size (body));
   req->out_head_len = strlen (req->out_head);
   req->out_body = g_bytes_ref (body);
@@ -1279,9 +1331,7 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
   req->bytes_sent = len;
 
   req->start_us = g_get_monotonic_time ();
-  req->connect_timer = start_timer (req, llm->connect_timeout_ms, connect_timeout_cb);
-  req->first_timer = start_timer (req, llm->first_token_timeout_ms, first_token_timeout_cb);
-  req->total_timer = start_timer (req, llm->total_timeout_ms, total_timeout_cb);
+  timer_start (req, llm->connect_timeout_ms, llm->first_token_timeout_ms, llm->total_timeout_ms);
   if (cancellable != NULL)
     {
       req->caller = g_object_ref (cancellable);
