@@ -900,43 +900,45 @@ EOF
   value at once, although only the winning path's values are used.
 EOF
     fi
-    if [ "$v_c1" != "met" ] || [ "$v_c100" != "met" ] || [ "$v_b100" != "met" ] || [ "$v_tput" != "met" ]; then
+    if [ "$v_c1" != "met" ] || [ "$v_c100" != "met" ] || [ "$v_b100" != "met" ] || [ "$v_tput" != "met" ] ||
+        [ "$v_p1" != "met" ] || [ "$v_p100" != "met" ]; then
         n=$((n + 1))
         c100_tps="$(get chat.c100.turns_per_s)"
         cat <<EOF
-- **Chat budgets missed:** added latency at 1 client p50 $c1_p50 ms / p99 $c1_p99 ms (budget
-  < 1 / < 5 ms; $v_c1), at 100 concurrent turns p99 $c100_p99 ms closed loop and $b100_p99 ms in bursts
-  (budget < 20 ms; $v_c100 / $v_b100), $tput turns/s (budget > 1,000; $v_tput).
-  - *Why 100 turns in flight wait:* the daemon serves $c100_tps turns/s with 100 connections,
-    so by Little's law each turn spends about $(awk -v t="$c100_tps" 'BEGIN { if (t > 0) printf "%.0f", 100 * 1000 / t; else print "?" }') ms in the daemon, and the first token
-    waits its turn behind the others' work (inbound p50 $(get chat.c100.inbound_p50_ms) ms, outbound p50
-    $(get chat.c100.outbound_p50_ms) ms). The latency budget at 100 needs the per-turn cost cut by several times.
-  - *Why turns/s is low:* each turn costs the daemon $(get chat.tput.daemon_cpu_us_per_turn) µs of CPU, the fake LLM
-    $(get chat.tput.fake_cpu_us_per_turn) µs and the bench client $(get chat.tput.bench_cpu_us_per_turn) µs, all on the same $cores cores: $(awk -v a="$(get chat.tput.daemon_cpu_us_per_turn)" -v b="$(get chat.tput.fake_cpu_us_per_turn)" -v c="$(get chat.tput.bench_cpu_us_per_turn)" -v n="$cores" 'BEGIN { t = a + b + c; if (t > 0) printf "%.0f µs a turn in all, so even with every core busy all the time the machine tops out near %.0f turns/s", t, n * 1e6 / t; else print "?" }').
-    The daemon's main thread runs about five sixths of the daemon's share (the store writer
-    the rest) and about a third of it is kernel time (loopback TCP for the client, the LLM
-    and a new connection per request; see "One request per connection" in
-    docs/internals/http.md). Above 1,000 turns/s on this machine needs the daemon under
-    ~$(awk -v b="$(get chat.tput.fake_cpu_us_per_turn)" -v c="$(get chat.tput.bench_cpu_us_per_turn)" -v n="$cores" 'BEGIN { printf "%.0f", n * 1e6 / 1000 - b - c }') µs a turn with perfect use of both cores, i.e. roughly halved again, or the fake LLM and
-    the client on other cores.
-  - *Where the daemon's time goes* (callgrind of the release build with symbols, 550 turns at
-    one connection, 2026-11-21, after this revision's changes): about 1.25 M instructions of
-    user-space work per turn on the main thread and 0.40 M on the store writer. Main
-    thread, inclusive per turn: the HTTP request through libsoup to the handler (accept,
-    headers, credential lookup, body parse) ~0.28 M, starting the turn (intent match,
-    context, the LLM request through libsoup) ~0.15 M, reading the LLM stream and
-    forwarding its tokens ~0.25 M (SSE scanning ~0.09 M, the usage chunk now on the
-    scanner's fast path, was 63 k through json-glib), finishing ~0.06 M; the rest is GLib's
-    main loop and libsoup's own I/O. This revision also stopped three of a turn's four
-    store writes from waking the main loop (detached writes) and sends each streamed flush
-    with one \`send()\` instead of three (close-delimited bodies), which the callgrind
-    count does not show: they save system calls and wake-ups. Writer: the turn's begin and
-    finish writes ~0.12 M each, the messages ~0.1 M, the \`llm_calls\` row 23 k.
-    docs/internals/llm.md says what a token that arrives alone costs (about 75 k
-    instructions and 25 system calls, mostly libsoup and GLib) and what would change it.
-    Latency at 1 client is that work in series plus thread hops and kernel wake-ups:
-    inbound p50 $(get chat.c1.inbound_p50_ms) ms (accept, parse, authenticate, start the turn, send the LLM
-    request), outbound p50 $(get chat.c1.outbound_p50_ms) ms (read the first token, forward it at the next idle).
+- **Chat budgets:** added latency at 1 client p50 $c1_p50 / p99 $c1_p99 ms against a zero-delay fake ($v_c1)
+  and $p1_p50 / $p1_p99 ms against a paced one ($v_p1); at 100 concurrent turns p99 $c100_p99 ms
+  (zero-delay, closed loop; $v_c100), $b100_p99 ms (bursts; $v_b100) and $p100_p99 ms (paced, closed
+  loop; $v_p100); $tput turns/s ($v_tput). What the missed ones measure:
+  - *100 turns against a zero-delay fake* is a throughput test: each turn is over as soon
+    as the daemon has done its work, so by Little's law a turn spends about
+    $(awk -v t="$c100_tps" 'BEGIN { if (t > 0) printf "%.0f", 100 * 1000 / t; else print "?" }') ms in the daemon at the $c100_tps turns/s it serves, and the first token waits
+    behind the others' work (inbound p50 $(get chat.c100.inbound_p50_ms) ms). Under 20 ms there would take
+    over 5,000 turns/s on these $cores cores, which the fake LLM and the client alone
+    ($(get chat.c100.fake_cpu_us_per_turn) + $(get chat.c100.bench_cpu_us_per_turn) µs of CPU a turn) nearly rule out.
+  - *100 turns against the paced fake* leave the daemon mostly idle ($(get chatpaced.c100.daemon_cores) cores for all
+    its threads), yet the tail is long: every turn lasts the same ~210 ms, so the closed
+    loop keeps the 100 clients in step and their requests arrive in bursts. The main
+    thread takes a burst's requests one after another (libsoup reads and parses the
+    request, the handler authenticates and parses the body, the turn starts and sends its
+    LLM request), so the last of 100 waits for the other 99: p50 $(get chatpaced.c100.overhead_p50_ms) ms, p99
+    $p100_p99 ms, nearly all inbound (p99 $(get chatpaced.c100.inbound_p99_ms) ms; outbound p99 $(get chatpaced.c100.outbound_p99_ms) ms). The
+    zero-delay bursts show the same: $b100_p99 ms for 100 requests sent at once.
+  - *A paced fake at 1 client* is the zero-delay path plus waking sleeping threads: between
+    tokens every process sleeps, and on this virtual machine a wake-up from idle costs far
+    more than a hand-over between busy threads (the fake LLM spends $(get chatpaced.c1.fake_cpu_us_per_turn) µs of CPU a
+    turn paced against $(get chat.c1.fake_cpu_us_per_turn) µs unpaced, for the same bytes).
+  - *Where a turn's main-thread time goes* (callgrind, release build with symbols, 550 turns
+    at one connection, 2026-11-21): about 0.76 M instructions per turn. The request up to
+    the handler ~0.26 M (libsoup's own accept, read and parse ~0.14 M; the JSON body
+    through json-glib 40 k; credentials 20 k); starting the turn ~0.11 M (intent match 15 k,
+    the LLM request 70 k); reading the LLM stream and forwarding its 20 tokens ~0.25 M;
+    ending the turn ~0.13 M. The LLM stream is read by lares's own HTTP/1.1 transport
+    (docs/internals/llm.md) and streamed answers are written by the I/O thread
+    (docs/internals/http.md), which took a token that arrives alone from ~100 k
+    instructions and 24 system calls to ~30 k and 6. What is left on the main thread per
+    request is mostly libsoup's server and json-glib. Absorbing 100 simultaneous requests
+    within 20 ms needs the request work spread over both cores: chat requests parsed and
+    authenticated on a second thread that hands the main thread only the turn to start.
 EOF
     fi
     po="$(get peerh.c1.outbound_ms_p50)"; pno="$(get peerhnd.c1.outbound_ms_p50)"
