@@ -92,14 +92,6 @@ run_stream (const uint8_t *data, size_t size, const size_t *cuts, size_t n_cuts,
   return g_string_free (out, FALSE);
 }
 
-static int
-compare_size (const void *a, const void *b)
-{
-  size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-  return x < y ? -1 : x > y;
-}
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -107,15 +99,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree char *split = NULL;
   g_autofree char *slow = NULL;
   size_t cuts[3];
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 
   lares_fuzz_init ();
 
-  for (size_t i = 0; i < size; i++)
-    h = (h ^ data[i]) * 1099511628211ULL;
-  for (size_t i = 0; i < G_N_ELEMENTS (cuts); i++)
-    cuts[i] = (size_t)((h >> (i * 21)) % (size + 1));
-  qsort (cuts, G_N_ELEMENTS (cuts), sizeof cuts[0], compare_size);
+  lares_fuzz_cuts (data, size, cuts, G_N_ELEMENTS (cuts));
 
   whole = run_stream (data, size, NULL, 0, TRUE);
   split = run_stream (data, size, cuts, G_N_ELEMENTS (cuts), TRUE);

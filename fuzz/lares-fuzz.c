@@ -41,3 +41,24 @@ lares_fuzz_strndup (const uint8_t *data, size_t size)
   text[size] = '\0';
   return text;
 }
+
+static int
+compare_size (const void *a, const void *b)
+{
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+void
+lares_fuzz_cuts (const uint8_t *data, size_t size, size_t *cuts, size_t n)
+{
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+  g_assert (n <= 3); /* 21 bits of the hash each */
+  for (size_t i = 0; i < size; i++)
+    h = (h ^ data[i]) * 1099511628211ULL;
+  for (size_t i = 0; i < n; i++)
+    cuts[i] = (size_t)((h >> (i * 21)) % (size + 1));
+  qsort (cuts, n, sizeof cuts[0], compare_size);
+}

@@ -25,4 +25,9 @@ void lares_fuzz_init (void);
  * ends the C string early, as it would for any caller). */
 char *lares_fuzz_strndup (const uint8_t *data, size_t size);
 
+/* Fill @cuts (@n of them, n <= 3) with offsets into @data (0..@size),
+ * derived from the data and sorted: the places a "fed in pieces" run cuts
+ * the input, the same on every replay of the same input. */
+void lares_fuzz_cuts (const uint8_t *data, size_t size, size_t *cuts, size_t n);
+
 G_END_DECLS

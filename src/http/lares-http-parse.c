@@ -12,18 +12,6 @@
 
 #include "lares-http-parse.h"
 
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Read the 4 hex digits of a \u escape at @p (up to @end); -1 if malformed. */
 static int
 read_u_escape (const char *p, const char *end)
@@ -34,7 +22,7 @@ read_u_escape (const char *p, const char *end)
     return -1;
   for (int k = 0; k < 4; k++)
     {
-      int h = hex_value (p[k]);
+      int h = g_ascii_xdigit_value (p[k]);
       if (h < 0)
         return -1;
       v = v * 16 + h;

@@ -93,27 +93,39 @@ is_ows (char c)
   return c == ' ' || c == '\t';
 }
 
+/* The next element of a comma-separated header list at *@p (up to @end),
+ * optional whitespace trimmed, as [*@start, *@stop); *@p moves past it.
+ * FALSE once the list is used up.  Elements may be empty. */
+static gboolean
+list_next (const char **p, const char *end, const char **start, const char **stop)
+{
+  const char *b = *p, *comma, *e;
+
+  if (b >= end)
+    return FALSE;
+  comma = memchr (b, ',', (size_t)(end - b));
+  e = comma != NULL ? comma : end;
+  while (b < e && is_ows (*b))
+    b++;
+  while (e > b && is_ows (e[-1]))
+    e--;
+  *start = b;
+  *stop = e;
+  *p = comma != NULL ? comma + 1 : end;
+  return TRUE;
+}
+
 /* Does the comma-separated list @value (len bytes) hold @token, ignoring
  * case and optional whitespace? */
 static gboolean
 list_has (const char *value, size_t len, const char *token)
 {
   size_t tlen = strlen (token);
-  const char *p = value, *end = value + len;
+  const char *p = value, *b, *e;
 
-  while (p < end)
-    {
-      const char *comma = memchr (p, ',', (size_t)(end - p));
-      const char *e = comma != NULL ? comma : end;
-
-      while (p < e && is_ows (*p))
-        p++;
-      while (e > p && is_ows (e[-1]))
-        e--;
-      if ((size_t)(e - p) == tlen && g_ascii_strncasecmp (p, token, tlen) == 0)
-        return TRUE;
-      p = comma != NULL ? comma + 1 : end;
-    }
+  while (list_next (&p, value + len, &b, &e))
+    if ((size_t)(e - b) == tlen && g_ascii_strncasecmp (b, token, tlen) == 0)
+      return TRUE;
   return FALSE;
 }
 
@@ -189,33 +201,23 @@ parse_content_length (LaresLlmHttp *http, const char *value, size_t len, GError 
 static gboolean
 parse_transfer_encoding (LaresLlmHttp *http, const char *value, size_t len, GError **error)
 {
-  const char *p = value, *end = value + len;
+  const char *p = value, *b, *e;
 
-  while (p < end)
+  while (list_next (&p, value + len, &b, &e))
     {
-      const char *comma = memchr (p, ',', (size_t)(end - p));
-      const char *e = comma != NULL ? comma : end;
-
-      while (p < e && is_ows (*p))
-        p++;
-      while (e > p && is_ows (e[-1]))
-        e--;
-      if (e > p)
+      if (e == b)
+        continue;
+      if (http->chunked)
+        return fail (http, error, "the LLM server's answer has a transfer coding after chunked");
+      if ((size_t)(e - b) != 7 || g_ascii_strncasecmp (b, "chunked", 7) != 0)
         {
-          if (http->chunked)
-            return fail (http, error,
-                         "the LLM server's answer has a transfer coding after chunked");
-          if ((size_t)(e - p) != 7 || g_ascii_strncasecmp (p, "chunked", 7) != 0)
-            {
-              g_autofree char *name = printable (p, (size_t)(e - p), 40);
-              return fail (http, error,
-                           "the LLM server's answer uses the transfer coding \"%s\", which lares "
-                           "does not read",
-                           name);
-            }
-          http->chunked = TRUE;
+          g_autofree char *name = printable (b, (size_t)(e - b), 40);
+          return fail (http, error,
+                       "the LLM server's answer uses the transfer coding \"%s\", which lares "
+                       "does not read",
+                       name);
         }
-      p = comma != NULL ? comma + 1 : end;
+      http->chunked = TRUE;
     }
   return TRUE;
 }
@@ -390,18 +392,6 @@ deliver (LaresLlmHttp *http, const char *data, size_t len, GError **error)
   return TRUE;
 }
 
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* The chunk-size line ended (RFC 9112 §7.1). */
 static void
 end_of_size_line (LaresLlmHttp *http)
@@ -419,7 +409,7 @@ feed_framing_byte (LaresLlmHttp *http, char c, GError **error)
     {
     case LARES_LLM_HTTP_CHUNK_SIZE:
       {
-        int v = hex_value (c);
+        int v = g_ascii_xdigit_value (c);
 
         if (v >= 0)
           {
