@@ -30,6 +30,10 @@
  *   unchanged and bytes libsoup read ahead are not lost; epoll watches the
  *   socket under them.  (Plain TCP written straight to the fd with send(2)
  *   measured no cheaper: the system call is nearly all of a delivery.)
+ * - Stream connections (lares_ws_io_add_stream) are streamed HTTP
+ *   responses: their bytes go out as given, their input is read and
+ *   dropped, they get no pings, and their close is a half-close once the
+ *   queue is out, then the same wait for the client's EOF.
  * - Closing (RFC 6455 §7): a close from the client is answered with the
  *   same code, then the socket is closed once the answer is out.  A close
  *   started here (shutdown, or a protocol error) sends the close frame,
@@ -74,9 +78,10 @@ typedef struct
 
 struct _LaresWsConn
 {
-  /* Set by lares_ws_io_add, read-only afterwards. */
+  /* Set by lares_ws_io_add, read-only afterwards (but @data: the main
+   * thread's, and only it reads or changes it). */
   LaresWsIo *io;
-  gpointer data;      /* the main thread's */
+  gpointer data;
   LaresWsIoFunc func; /* (nullable) where its notices go instead of io->func */
   gboolean raw;       /* a streamed HTTP response: bytes as given, input dropped */
   char id[20];        /* request id of the handshake, for log lines */
