@@ -85,10 +85,9 @@ lares_llm_pool_unref (LaresLlmPool *pool)
 }
 
 LaresPoller *
-lares_llm_pool_poller (LaresLlmPool *pool, GMainContext *context)
+lares_llm_pool_poller (LaresLlmPool *pool, GMainContext *context, GError **error)
 {
   LaresPoller *poller;
-  g_autoptr (GError) error = NULL;
 
   if (pool->pollers == NULL)
     {
@@ -98,9 +97,9 @@ lares_llm_pool_poller (LaresLlmPool *pool, GMainContext *context)
   for (unsigned i = 0; i < pool->contexts->len; i++)
     if (pool->contexts->pdata[i] == context)
       return pool->pollers->pdata[i];
-  poller = lares_poller_new (context, &error);
+  poller = lares_poller_new (context, error);
   if (poller == NULL)
-    g_error ("LLM connections: %s", error->message); /* out of fds or memory at start */
+    return NULL;
   g_ptr_array_add (pool->pollers, poller);
   g_ptr_array_add (pool->contexts, g_main_context_ref (context));
   return poller;

@@ -59,8 +59,9 @@ LaresLlmConn *lares_llm_pool_connect_finish (LaresLlmPool *pool, GAsyncResult *r
                                              GError **error);
 
 /* The poller that watches this pool's connections for requests running on
- * @context, made on first use and kept as long as the pool. */
-LaresPoller *lares_llm_pool_poller (LaresLlmPool *pool, GMainContext *context);
+ * @context, made on first use and kept as long as the pool.  NULL with
+ * @error set when it cannot be made (out of descriptors). */
+LaresPoller *lares_llm_pool_poller (LaresLlmPool *pool, GMainContext *context, GError **error);
 
 /* Close and free @conn (nullable). */
 void lares_llm_conn_close (LaresLlmConn *conn);

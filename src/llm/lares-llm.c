@@ -1276,10 +1276,10 @@ own_connect (Request *req)
 static void
 own_start (Request *req, LaresLlm *llm, GBytes *body)
 {
+  g_autoptr (GError) error = NULL;
   LaresLlmConn *conn;
 
   req->pool = lares_llm_pool_ref (llm->pool);
-  req->poller = lares_llm_pool_poller (req->pool, req->context);
   req->out_head = g_strdup_printf ("%s%zu\r\n\r\n", llm->head_fixed, g_bytes_get_size (body));
   req->out_head_len = strlen (req->out_head);
   req->out_body = g_bytes_ref (body);
@@ -1289,6 +1289,14 @@ own_start (Request *req, LaresLlm *llm, GBytes *body)
   g_source_attach (req->cancel_source, req->context);
   if (g_cancellable_is_cancelled (req->io))
     return;
+  req->poller = lares_llm_pool_poller (req->pool, req->context, &error);
+  if (req->poller == NULL)
+    {
+      /* Out of descriptors: the request ends from the cancel source. */
+      request_stop (req, g_error_new (LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT,
+                                      "could not watch LLM connections: %s", error->message));
+      return;
+    }
   conn = lares_llm_pool_take (req->pool);
   if (conn == NULL)
     {
