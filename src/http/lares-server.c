@@ -210,8 +210,8 @@ lares_request_query_int (LaresRequest *req, const char *name, int64_t min, int64
 
 static void stream_flush (LaresRequest *req);
 
-/* A stream the I/O thread writes ends: the request leaves the in-flight
- * count and is freed. */
+/* The connection of a stream the I/O thread wrote is closed: the request
+ * leaves the in-flight count and is freed. */
 static void
 stream_request_free (LaresRequest *req)
 {
@@ -233,13 +233,15 @@ on_stream_notice (LaresWsConn *conn, gpointer conn_data, LaresWsIoNotice what, G
   if (what != LARES_WS_IO_CLOSED)
     return;
   lares_ws_io_release (server->ws_io, conn);
-  if (req == NULL)
-    return; /* ended before its client went */
   req->stream_conn = NULL;
-  req->done = TRUE; /* nothing may answer it now */
-  g_clear_handle_id (&req->flush_id, g_source_remove);
-  if (req->gone)
-    req->gone (req->gone_data);
+  if (!req->done)
+    {
+      /* The client went before the end. */
+      req->done = TRUE; /* nothing may answer it now */
+      g_clear_handle_id (&req->flush_id, g_source_remove);
+      if (req->gone)
+        req->gone (req->gone_data);
+    }
   stream_request_free (req);
 }
 
@@ -375,9 +377,10 @@ lares_request_stream_end (LaresRequest *req)
       lares_log_req (G_LOG_LEVEL_DEBUG, req->id, "%s %s -> 200 (streamed)",
                      soup_server_message_get_method (msg),
                      g_uri_get_path (soup_server_message_get_uri (msg)));
-      lares_ws_io_set_data (req->stream_conn, NULL);
+      /* In flight until the thread has written the rest and the
+       * connection is closed (on_stream_notice), so a shutdown waits for
+       * the last bytes as it does for libsoup's responses. */
       lares_ws_io_end_stream (server->ws_io, req->stream_conn);
-      stream_request_free (req);
       return;
     }
   soup_message_body_complete (soup_server_message_get_response_body (msg));

@@ -78,10 +78,9 @@ typedef struct
 
 struct _LaresWsConn
 {
-  /* Set by lares_ws_io_add, read-only afterwards (but @data: the main
-   * thread's, and only it reads or changes it). */
+  /* Set by lares_ws_io_add, read-only afterwards. */
   LaresWsIo *io;
-  gpointer data;
+  gpointer data;      /* the main thread's */
   LaresWsIoFunc func; /* (nullable) where its notices go instead of io->func */
   gboolean raw;       /* a streamed HTTP response: bytes as given, input dropped */
   char id[20];        /* request id of the handshake, for log lines */
@@ -938,12 +937,6 @@ lares_ws_io_add_stream (LaresWsIo *io, GIOStream *stream, GBytes *head, LaresWsI
   push (io, CMD_ADD, conn, NULL);
   push (io, CMD_SEND, conn, g_bytes_ref (head));
   return conn;
-}
-
-void
-lares_ws_io_set_data (LaresWsConn *conn, gpointer conn_data)
-{
-  conn->data = conn_data;
 }
 
 void

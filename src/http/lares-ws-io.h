@@ -78,9 +78,6 @@ void lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, GBytes *bytes);
 /* The response is complete: half-close once it is all out (the end of a
  * close-delimited body). */
 void lares_ws_io_end_stream (LaresWsIo *io, LaresWsConn *conn);
-/* Change the conn_data later notices carry. */
-void lares_ws_io_set_data (LaresWsConn *conn, gpointer conn_data);
-
 /* The main thread is done with @conn (after CLOSED): free it. */
 void lares_ws_io_release (LaresWsIo *io, LaresWsConn *conn);
 
