@@ -938,83 +938,14 @@ static gboolean
 fake_spawn (const char *fake, const char *record, int delay_ms, GPid *pid, unsigned *port,
             GError **error)
 {
-  char delay[16];
+  g_autofree char *delay = g_strdup_printf ("%d", delay_ms);
   const char *argv[] = { fake,  "--port",        "0",   "--tokens", FAKE_TOKENS, "--first-delay",
                          delay, "--token-delay", delay, "--record", record,      NULL };
-  int out_fd = -1;
-  char buf[128];
 
-  g_snprintf (delay, sizeof delay, "%d", delay_ms);
-  size_t len = 0;
-  int64_t deadline = g_get_monotonic_time () + (int64_t)START_TIMEOUT_MS * 1000;
-
-  if (!g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                 pid, NULL, &out_fd, NULL, error))
-    return FALSE;
-  while (len < sizeof buf - 1)
-    {
-      struct pollfd pfd = { out_fd, POLLIN, 0 };
-      int left = (int)((deadline - g_get_monotonic_time ()) / 1000);
-      ssize_t n;
-      char *nl;
-
-      if (left <= 0 || poll (&pfd, 1, left) <= 0)
-        break;
-      n = read (out_fd, buf + len, sizeof buf - 1 - len);
-      if (n <= 0)
-        break;
-      len += (size_t)n;
-      buf[len] = '\0';
-      if ((nl = strchr (buf, '\n')) != NULL && g_str_has_prefix (buf, "port "))
-        {
-          *port = (unsigned)g_ascii_strtoull (buf + 5, NULL, 10);
-          close (out_fd);
-          return *port > 0;
-        }
-    }
-  close (out_fd);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the fake LLM did not print its port");
-  return FALSE;
-}
-
-static void
-fake_stop (GPid *pid)
-{
-  int status;
-
-  if (*pid <= 0)
-    return;
-  kill (*pid, SIGTERM);
-  for (int i = 0; i < 2000 && waitpid (*pid, &status, WNOHANG) == 0; i++)
-    g_usleep (1000);
-  if (waitpid (*pid, &status, WNOHANG) == 0)
-    {
-      kill (*pid, SIGKILL);
-      waitpid (*pid, &status, 0);
-    }
-  *pid = 0;
+  return bench_fake_spawn (argv, START_TIMEOUT_MS, pid, port, error);
 }
 
 /* ---- main ------------------------------------------------------------------ */
-
-static gboolean
-wait_ready (unsigned port, GError **error)
-{
-  int64_t deadline = g_get_monotonic_time () + (int64_t)START_TIMEOUT_MS * 1000;
-  int status = 0;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      g_autoptr (GError) local = NULL;
-
-      if (bench_http_get_status (port, "/readyz", 2000, &status, &local) && status == 200)
-        return TRUE;
-      g_usleep (5000);
-    }
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "/readyz did not answer 200 (last %d)",
-               status);
-  return FALSE;
-}
 
 static gboolean
 phase_selected (const char *list, const char *name)
@@ -1119,7 +1050,7 @@ main (int argc, char **argv)
   b.port = d.port;
   b.url = g_strdup_printf ("http://127.0.0.1:%u/v1/chat/completions", d.port);
   b.auth = bench_make_token (argv[1], data, &error);
-  if (b.auth == NULL || !wait_ready (d.port, &error))
+  if (b.auth == NULL || !bench_wait_ready (d.port, START_TIMEOUT_MS, &error))
     goto out;
   if (b.raw)
     {
@@ -1188,7 +1119,7 @@ out:
     }
   fflush (stdout);
   bench_daemon_clear (&d);
-  fake_stop (&fake_pid);
+  bench_fake_stop (&fake_pid);
   if (b.conns)
     for (unsigned i = 0; i < b.max_conc; i++)
       {

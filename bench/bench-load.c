@@ -1595,74 +1595,8 @@ fake_spawn (const char *fake, int tokens, int first_delay, int token_delay, GPid
   g_autofree char *k = g_strdup_printf ("%d", token_delay);
   const char *argv[] = { fake, "--port",        "0", "--tokens", t, "--first-delay",
                          f,    "--token-delay", k,   NULL };
-  int out_fd = -1;
-  char buf[128];
-  size_t len = 0;
-  int64_t deadline = g_get_monotonic_time () + (int64_t)START_TIMEOUT_MS * 1000;
 
-  if (!g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                 pid, NULL, &out_fd, NULL, error))
-    return FALSE;
-  while (len < sizeof buf - 1)
-    {
-      struct pollfd pfd = { out_fd, POLLIN, 0 };
-      int left = (int)((deadline - g_get_monotonic_time ()) / 1000);
-      ssize_t n;
-
-      if (left <= 0 || poll (&pfd, 1, left) <= 0)
-        break;
-      n = read (out_fd, buf + len, sizeof buf - 1 - len);
-      if (n <= 0)
-        break;
-      len += (size_t)n;
-      buf[len] = '\0';
-      if (strchr (buf, '\n') != NULL && g_str_has_prefix (buf, "port "))
-        {
-          *port = (unsigned)g_ascii_strtoull (buf + 5, NULL, 10);
-          close (out_fd);
-          return *port > 0;
-        }
-    }
-  close (out_fd);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the fake LLM did not print its port");
-  return FALSE;
-}
-
-static void
-fake_stop (GPid *pid)
-{
-  int status;
-
-  if (*pid <= 0)
-    return;
-  kill (*pid, SIGTERM);
-  for (int i = 0; i < 2000 && waitpid (*pid, &status, WNOHANG) == 0; i++)
-    g_usleep (1000);
-  if (waitpid (*pid, &status, WNOHANG) == 0)
-    {
-      kill (*pid, SIGKILL);
-      waitpid (*pid, &status, 0);
-    }
-  *pid = 0;
-}
-
-static gboolean
-wait_ready (unsigned port, GError **error)
-{
-  int64_t deadline = g_get_monotonic_time () + (int64_t)START_TIMEOUT_MS * 1000;
-  int status = 0;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      g_autoptr (GError) local = NULL;
-
-      if (bench_http_get_status (port, "/readyz", 2000, &status, &local) && status == 200)
-        return TRUE;
-      g_usleep (5000);
-    }
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "/readyz did not answer 200 (last %d)",
-               status);
-  return FALSE;
+  return bench_fake_spawn (argv, START_TIMEOUT_MS, pid, port, error);
 }
 
 /* The daemon's soft RLIMIT_NOFILE, from /proc/PID/limits; 0 if unknown. */
@@ -1811,7 +1745,7 @@ main (int argc, char **argv)
   l.fake = fake_pid;
   l.port = d.port;
   l.auth = bench_make_token (argv[2], l.data_dir, &error);
-  if (l.auth == NULL || !wait_ready (d.port, &error))
+  if (l.auth == NULL || !bench_wait_ready (d.port, START_TIMEOUT_MS, &error))
     goto out;
   printf ("load.%s.daemon_nofile=%" G_GUINT64_FORMAT "\n", mode, daemon_nofile (d.pid));
   printf ("load.%s.idle_rss_kib=%" G_GUINT64_FORMAT "\n", mode,
@@ -1875,7 +1809,7 @@ out:
     }
   fflush (stdout);
   bench_daemon_clear (&d);
-  fake_stop (&fake_pid);
+  bench_fake_stop (&fake_pid);
   for (unsigned i = 0; i < l.n_ws; i++)
     ws_free (l.ws[i]);
   g_free (l.ws);

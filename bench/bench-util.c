@@ -553,3 +553,76 @@ bench_make_token (const char *lares, const char *data_dir, GError **error)
     }
   return g_strconcat ("Bearer ", g_strstrip (out), NULL);
 }
+
+gboolean
+bench_fake_spawn (const char *const *argv, int timeout_ms, GPid *pid, unsigned *port,
+                  GError **error)
+{
+  int64_t deadline = g_get_monotonic_time () + (int64_t)timeout_ms * 1000;
+  int out_fd = -1;
+  char buf[128];
+  size_t len = 0;
+
+  if (!g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                 pid, NULL, &out_fd, NULL, error))
+    return FALSE;
+  while (len < sizeof buf - 1)
+    {
+      struct pollfd pfd = { out_fd, POLLIN, 0 };
+      ssize_t n;
+
+      if (poll (&pfd, 1, remaining_ms (deadline)) <= 0)
+        break;
+      n = read (out_fd, buf + len, sizeof buf - 1 - len);
+      if (n <= 0)
+        break;
+      len += (size_t)n;
+      buf[len] = '\0';
+      if (strchr (buf, '\n') != NULL && g_str_has_prefix (buf, "port "))
+        {
+          *port = (unsigned)g_ascii_strtoull (buf + 5, NULL, 10);
+          close (out_fd);
+          return *port > 0;
+        }
+    }
+  close (out_fd);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the fake LLM did not print its port");
+  return FALSE;
+}
+
+void
+bench_fake_stop (GPid *pid)
+{
+  int status;
+
+  if (*pid <= 0)
+    return;
+  kill (*pid, SIGTERM);
+  for (int i = 0; i < 2000 && waitpid (*pid, &status, WNOHANG) == 0; i++)
+    g_usleep (1000);
+  if (waitpid (*pid, &status, WNOHANG) == 0)
+    {
+      kill (*pid, SIGKILL);
+      waitpid (*pid, &status, 0);
+    }
+  *pid = 0;
+}
+
+gboolean
+bench_wait_ready (unsigned port, int timeout_ms, GError **error)
+{
+  int64_t deadline = g_get_monotonic_time () + (int64_t)timeout_ms * 1000;
+  int status = 0;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (GError) local = NULL;
+
+      if (bench_http_get_status (port, "/readyz", 2000, &status, &local) && status == 200)
+        return TRUE;
+      g_usleep (5000);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "/readyz did not answer 200 (last %d)",
+               status);
+  return FALSE;
+}

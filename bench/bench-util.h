@@ -97,4 +97,14 @@ void bench_rm_rf (const char *path);
  * (`lares token create`).  (transfer full) */
 char *bench_make_token (const char *lares, const char *data_dir, GError **error);
 
+/* Start tests/fake-llm with @argv (it must ask for "--port 0") and read the
+ * "port N" line it prints, within @timeout_ms.  The child is not reaped:
+ * stop it with bench_fake_stop. */
+gboolean bench_fake_spawn (const char *const *argv, int timeout_ms, GPid *pid, unsigned *port,
+                           GError **error);
+/* SIGTERM, up to 2 s to exit, then SIGKILL; *@pid becomes 0.  No-op on 0. */
+void bench_fake_stop (GPid *pid);
+/* Ask GET /readyz until it answers 200, for at most @timeout_ms. */
+gboolean bench_wait_ready (unsigned port, int timeout_ms, GError **error);
+
 G_END_DECLS

@@ -14,7 +14,6 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "lares-test.h"
 
@@ -30,29 +29,6 @@ struct _LaresFakeLlm
   char *base; /* "http://127.0.0.1:PORT" (owned) */
   char *url;  /* base + "/v1" (owned) */
 };
-
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-typedef struct
-{
-  char *line;
-  GError *error;
-  gboolean done;
-} ReadLine;
-
-static void
-read_line_cb (GObject *source, GAsyncResult *result, gpointer data)
-{
-  ReadLine *rl = data;
-
-  rl->line =
-      g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, NULL, &rl->error);
-  rl->done = TRUE;
-}
 
 static gboolean
 deadline_cb (gpointer data)
@@ -79,9 +55,7 @@ lares_fake_llm_start (const char *script_text, const char *const *extra_args)
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GDataInputStream) out = NULL;
   g_autoptr (GError) error = NULL;
-  ReadLine rl = { 0 };
-  gboolean expired = FALSE;
-  unsigned deadline;
+  g_autofree char *line = NULL;
   guint64 port = 0;
 
   g_assert_nonnull (bin);
@@ -108,34 +82,21 @@ lares_fake_llm_start (const char *script_text, const char *const *extra_args)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_stderr_file_path (launcher, fake->log_path);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, lares_test_die_with_parent, NULL, NULL);
   fake->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
 
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fake->proc));
-  g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL, read_line_cb, &rl);
-  deadline = g_timeout_add (START_TIMEOUT_MS, deadline_cb, &expired);
-  while (!rl.done && !expired)
-    g_main_context_iteration (NULL, TRUE);
-  if (!expired)
-    g_source_remove (deadline);
-  else
+  line = lares_test_read_line (out, g_get_monotonic_time () + (int64_t)START_TIMEOUT_MS * 1000,
+                               &error);
+  if (line == NULL || !g_str_has_prefix (line, "port ") ||
+      !g_ascii_string_to_unsigned (line + 5, 10, 1, 65535, &port, NULL))
     {
-      /* Let the pending read finish (it fails once the child is gone). */
       g_subprocess_force_exit (fake->proc);
-      while (!rl.done)
-        g_main_context_iteration (NULL, TRUE);
-    }
-  if (rl.line == NULL || !g_str_has_prefix (rl.line, "port ") ||
-      !g_ascii_string_to_unsigned (rl.line + 5, 10, 1, 65535, &port, NULL))
-    {
       show_log (fake, "did not start");
-      g_assert_false (expired);
-      g_assert_no_error (rl.error);
-      g_assert_cmpstr (rl.line, ==, "port N");
+      g_assert_no_error (error);
+      g_assert_cmpstr (line, ==, "port N");
     }
-  g_free (rl.line);
-  g_clear_error (&rl.error);
 
   fake->port = (uint16_t)port;
   fake->base = g_strdup_printf ("http://127.0.0.1:%u", fake->port);

@@ -37,8 +37,8 @@ lares_bin (void)
   return bin;
 }
 
-static void
-die_with_parent (gpointer data)
+void
+lares_test_die_with_parent (gpointer data)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
@@ -69,23 +69,6 @@ lares_test_daemon_pid (LaresTestDaemon *d)
 }
 
 #define START_TIMEOUT_S 120
-
-typedef struct
-{
-  char *line;
-  GError *error;
-  gboolean done;
-} LineRead;
-
-static void
-line_read_cb (GObject *source, GAsyncResult *res, gpointer data)
-{
-  LineRead *r = data;
-
-  r->line =
-      g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), res, NULL, &r->error);
-  r->done = TRUE;
-}
 
 LaresTestDaemon *
 lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
@@ -130,9 +113,7 @@ lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
   g_subprocess_launcher_set_stderr_file_path (launcher, d->log_path);
   for (size_t i = 0; options->env && options->env[i] && options->env[i + 1]; i += 2)
     g_subprocess_launcher_setenv (launcher, options->env[i], options->env[i + 1], TRUE);
-  /* If the test dies, the daemon dies with it instead of lingering and
-   * holding the test's output pipes open. */
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, lares_test_die_with_parent, NULL, NULL);
   /* Under ASan, `make test` asks for full stacks on every allocation; the
    * daemon compiles its intent templates at start (about a million
    * allocations), which that makes take ~10 s.  Leaks are still found with
@@ -158,20 +139,11 @@ lares_test_daemon_start_full (const LaresTestDaemonOptions *options)
              (int64_t)START_TIMEOUT_S * lares_test_time_scale () * G_USEC_PER_SEC;
   for (;;)
     {
-      LineRead r = { 0 };
-
-      g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL, line_read_cb, &r);
-      while (!r.done)
-        {
-          if (g_get_monotonic_time () > deadline)
-            g_error ("lares serve did not say it was listening within %d s; its log: %s",
-                     START_TIMEOUT_S * (int)lares_test_time_scale (), d->log_path);
-          lares_test_iterate (deadline);
-        }
       g_free (line);
-      line = r.line;
-      g_assert_no_error (r.error);
-      g_assert_nonnull (line);
+      line = lares_test_read_line (out, deadline, &error);
+      if (line == NULL)
+        g_error ("lares serve did not say it was listening within %d s (%s); its log: %s",
+                 START_TIMEOUT_S * (int)lares_test_time_scale (), error->message, d->log_path);
       if (g_str_has_prefix (line, "lares: created user 'admin' with password "))
         d->admin_password = g_strdup (line + strlen ("lares: created user 'admin' with password "));
       if (g_str_has_prefix (line, "lares: listening on http://127.0.0.1:"))
@@ -417,6 +389,59 @@ deadline_cb (gpointer data)
 {
   *(gboolean *)data = TRUE;
   return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  char *line;
+  GError *error;
+  gboolean done;
+} LineRead;
+
+static void
+line_read_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  LineRead *r = data;
+
+  r->line =
+      g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), res, NULL, &r->error);
+  r->done = TRUE;
+}
+
+char *
+lares_test_read_line (GDataInputStream *in, int64_t deadline_us, GError **error)
+{
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  LineRead r = { 0 };
+
+  g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, cancel, line_read_cb, &r);
+  while (!r.done)
+    {
+      /* A cancelled read still completes, through the main loop: wait
+       * for it, @r is on this stack. */
+      if (g_get_monotonic_time () < deadline_us)
+        lares_test_iterate (deadline_us);
+      else
+        {
+          g_cancellable_cancel (cancel);
+          g_main_context_iteration (NULL, TRUE);
+        }
+    }
+  if (g_cancellable_is_cancelled (cancel))
+    {
+      g_free (r.line);
+      g_clear_error (&r.error);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no line before the deadline");
+      return NULL;
+    }
+  if (r.error != NULL)
+    {
+      g_propagate_error (error, r.error);
+      return NULL;
+    }
+  if (r.line == NULL)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "end of output");
+  return r.line;
 }
 
 void

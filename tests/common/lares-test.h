@@ -102,6 +102,16 @@ void lares_test_wait_flag (gboolean *flag, unsigned ms);
  * that checks its deadline between iterations cannot block forever. */
 void lares_test_iterate (int64_t deadline_us);
 
+/* The next line of @in, without its newline, read while the default main
+ * context runs, by @deadline_us (g_get_monotonic_time).  NULL with @error
+ * set at end of input (G_IO_ERROR_CLOSED), on a read error, or when the
+ * deadline passes (G_IO_ERROR_TIMED_OUT). */
+char *lares_test_read_line (GDataInputStream *in, int64_t deadline_us, GError **error);
+
+/* A GSpawnChildSetupFunc: the child is killed when the test process dies,
+ * instead of lingering and holding the test's pipes open. */
+void lares_test_die_with_parent (gpointer data);
+
 /* How many times slower than usual the daemon runs: $LARES_TEST_TIME_SCALE
  * (tests/valgrind-run.sh sets it for memcheck), else 1.  A test that gives
  * the daemon a wall-clock budget it must meet for the test to mean
