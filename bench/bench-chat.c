@@ -3,8 +3,8 @@
  *
  * Usage: bench-chat [--client raw|soup] [--turns1 N] [--turns10 N]
  *                   [--turns100 N] [--bursts R] [--tput-turns N]
- *                   [--tput-conc C] [--token-delay MS] [--phases LIST]
- *                   LARES_BINARY FAKE_LLM
+ *                   [--tput-conc C] [--token-delay MS] [--open-turns N]
+ *                   [--phases LIST] LARES_BINARY FAKE_LLM
  *
  * Starts tests/fake-llm (`--tokens 20 --first-delay MS --token-delay MS
  * --record FILE`, port 0; MS is --token-delay, default 0) and `lares serve` (fresh data directory,
@@ -18,7 +18,20 @@
  *   c100   the same with 100 connections;
  *   b100   bursts: 100 turns sent at once on 100 connections, wait for all
  *          to end, again (the latency of 100 turns that start together);
- *   tput   --tput-conc connections, closed loop: turns/s and CPU per turn.
+ *   tput   --tput-conc connections, closed loop: turns/s and CPU per turn;
+ *   o100   open loop (paced runs only, --token-delay > 0): turns arrive as
+ *          a Poisson process at the rate that keeps 100 turns running at
+ *          once (Little's law: 100 / the fake's 20 × MS per turn), each on
+ *          a new connection, whether or not earlier turns have ended.
+ *
+ * Why o100: with a closed loop, turns that last the same time end together
+ * and their next turns start together, so c100 under a paced fake keeps
+ * sending bursts of ~100 (b100 measures those on purpose).  Independent
+ * users do not synchronise; an open loop measures the latency of a new turn
+ * while ~100 others stream, and its mean_in_flight line shows the
+ * concurrency it reached.  With a zero-delay fake a turn lasts well under a
+ * millisecond, so 100 concurrent turns exist only at saturation: c100 and
+ * tput measure that.
  *
  * A turn is `POST /v1/chat/completions` with `"stream":true`, a Bearer
  * token and the user message "Say hi. [bench:N]" (N unique; the intent
@@ -61,6 +74,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <math.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -80,7 +94,10 @@
 
 #define PROMPT           "Say hi."
 #define FAKE_TOKENS      "20"
-#define MAX_CONCURRENT   "128" /* llm.max_concurrent: above every phase's concurrency */
+#define MAX_CONCURRENT   "256" /* llm.max_concurrent: above every phase's concurrency */
+#define OPEN_TARGET      100   /* turns running at once in o100 */
+#define OPEN_CONNS       300   /* o100's connections: the daemon falls behind if all are busy */
+#define OPEN_USERS       4     /* o100's turns take turns among these users (128 running each) */
 #define START_TIMEOUT_MS 10000
 #define PHASE_TIMEOUT_MS 120000
 #define STOP_TIMEOUT_MS  15000
@@ -114,6 +131,13 @@ typedef enum
 
 typedef struct _Bench Bench;
 
+typedef enum
+{
+  MODE_CLOSED, /* each connection sends its next turn when the last one ended */
+  MODE_BURST,  /* rounds of conc turns that start together */
+  MODE_OPEN,   /* Poisson arrivals at open_rate, each on a free connection */
+} Mode;
+
 typedef struct
 {
   Bench *b;
@@ -143,8 +167,9 @@ struct _Bench
 {
   gboolean raw;
   unsigned port;
-  char *auth; /* (owned) "Bearer <token>" */
-  char *url;  /* (owned) */
+  char *auth;                  /* (owned) "Bearer <token>" */
+  char *open_auth[OPEN_USERS]; /* (owned) o100's users' */
+  char *url;                   /* (owned) */
   Turn *turns;
   size_t cap_turns;
 
@@ -159,9 +184,20 @@ struct _Bench
   /* the running batch: turns [next, end) are still to be sent */
   size_t next, end;
   unsigned conc, in_flight;
-  gboolean burst;
-  int64_t deadline_us;
-  GError *error; /* (owned) the first error */
+  Mode mode;
+  int64_t started_us, deadline_us;
+  int token_delay_ms;
+
+  /* open loop */
+  double open_rate;        /* turns per second */
+  int64_t next_arrival_us; /* when turn `next` is due */
+  GRand *rand;             /* (owned) fixed seed: every run sees the same arrivals */
+  unsigned *free_slots;    /* (owned) stack of idle connections, max_conc long */
+  unsigned n_free;
+  int64_t area_last_us; /* in_flight integrated over time, for its mean */
+  double in_flight_area_us;
+  int64_t send_late_max_us; /* the latest a turn was sent after it fell due */
+  GError *error;            /* (owned) the first error */
 
   /* the fake's record file */
   char *record_path; /* (owned) */
@@ -239,11 +275,53 @@ sse_feed (SseScan *s, Turn *t, const char *data, size_t len, int64_t now)
 
 static void start_turn (Bench *b, unsigned slot);
 
+/* Change in_flight, integrating it over time for its mean. */
+static void
+in_flight_add (Bench *b, int delta)
+{
+  int64_t now = g_get_monotonic_time ();
+
+  b->in_flight_area_us += (double)b->in_flight * (double)(now - b->area_last_us);
+  b->area_last_us = now;
+  b->in_flight = (unsigned)((int)b->in_flight + delta);
+}
+
 static void
 start_round (Bench *b)
 {
+  if (b->mode == MODE_OPEN)
+    {
+      b->n_free = 0;
+      for (unsigned i = b->conc; i-- > 0;)
+        b->free_slots[b->n_free++] = i;
+      b->next_arrival_us = g_get_monotonic_time ();
+      return; /* open_arrivals() starts the turns as they fall due */
+    }
   for (unsigned i = 0; i < b->conc && b->next < b->end && b->error == NULL; i++)
     start_turn (b, i);
+}
+
+/* Open loop: start every turn due by now, each on an idle connection;
+ * the next inter-arrival time is exponential with mean 1 / open_rate. */
+static void
+open_arrivals (Bench *b, int64_t now)
+{
+  while (b->error == NULL && b->next < b->end && b->next_arrival_us <= now)
+    {
+      double u = g_rand_double (b->rand); /* [0, 1) */
+
+      if (b->n_free == 0)
+        {
+          fail (b,
+                "open loop: all %u connections busy; the daemon does not keep up with %.0f "
+                "turns/s",
+                b->conc, b->open_rate);
+          return;
+        }
+      b->send_late_max_us = MAX (b->send_late_max_us, now - b->next_arrival_us);
+      start_turn (b, b->free_slots[--b->n_free]);
+      b->next_arrival_us += (int64_t)(-log1p (-u) / b->open_rate * 1e6);
+    }
 }
 
 static void
@@ -251,20 +329,27 @@ turn_ended (Bench *b, unsigned slot, size_t turn)
 {
   Turn *t = &b->turns[turn];
 
-  b->in_flight--;
+  in_flight_add (b, -1);
   if (t->t_first == 0 || t->t_done == 0)
     {
       fail (b, "turn %zu ended without %s", turn,
             t->t_first == 0 ? "a content token" : "data: [DONE]");
       return;
     }
-  if (!b->burst)
+  switch (b->mode)
     {
+    case MODE_CLOSED:
       if (b->next < b->end)
         start_turn (b, slot);
+      break;
+    case MODE_BURST:
+      if (b->in_flight == 0)
+        start_round (b);
+      break;
+    case MODE_OPEN:
+      b->free_slots[b->n_free++] = slot;
+      break;
     }
-  else if (b->in_flight == 0)
-    start_round (b);
 }
 
 static char *
@@ -336,7 +421,8 @@ raw_start (Bench *b, unsigned slot, size_t turn)
   req = g_strdup_printf ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
                          "Authorization: %s\r\nContent-Type: application/json\r\n"
                          "Accept: text/event-stream\r\nContent-Length: %zu\r\n\r\n%s",
-                         b->port, b->auth, strlen (body), body);
+                         b->port, b->mode == MODE_OPEN ? b->open_auth[turn % OPEN_USERS] : b->auth,
+                         strlen (body), body);
   len = strlen (req);
   c->turn = turn;
   c->state = RAW_HEAD;
@@ -390,7 +476,8 @@ raw_step (Bench *b, RawConn *c, int64_t now)
         }
       if (c->len < 12 || memcmp (c->buf, "HTTP/1.1 200", 12) != 0)
         {
-          fail (b, "turn %zu: %.*s", c->turn, (int)MIN ((size_t)(end - c->buf), 300), c->buf);
+          fail (b, "turn %zu (%u in flight): %.*s", c->turn, b->in_flight,
+                (int)MIN ((size_t)(end - c->buf), 300), c->buf);
           return FALSE;
         }
       c->close_after = g_strstr_len (c->buf, end - c->buf, "Connection: close") != NULL;
@@ -508,15 +595,29 @@ raw_run (Bench *b)
 
   while (b->error == NULL && (b->in_flight > 0 || b->next < b->end))
     {
-      int timeout = (int)((b->deadline_us - g_get_monotonic_time ()) / 1000);
+      int64_t now = g_get_monotonic_time ();
+      int64_t wake = b->deadline_us;
+      struct timespec ts;
       int n;
 
-      if (timeout <= 0)
+      if (now >= b->deadline_us)
         {
-          fail (b, "timed out with %u turns in flight", b->in_flight);
+          fail (b, "timed out with %u turns in flight after %d s; %zu turns not sent", b->in_flight,
+                (int)((b->deadline_us - b->started_us) / G_USEC_PER_SEC), b->end - b->next);
           return;
         }
-      n = epoll_wait (b->epfd, events, G_N_ELEMENTS (events), timeout);
+      if (b->mode == MODE_OPEN)
+        {
+          open_arrivals (b, now);
+          if (b->error)
+            return;
+          if (b->next < b->end)
+            wake = MIN (wake, b->next_arrival_us);
+        }
+      /* epoll_pwait2: arrivals fall due at microsecond, not millisecond, times */
+      ts.tv_sec = (time_t)(MAX (wake - now, 0) / G_USEC_PER_SEC);
+      ts.tv_nsec = (long)(MAX (wake - now, 0) % G_USEC_PER_SEC) * 1000;
+      n = epoll_pwait2 (b->epfd, events, G_N_ELEMENTS (events), &ts, NULL);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -645,25 +746,31 @@ start_turn (Bench *b, unsigned slot)
 {
   size_t turn = b->next++;
 
-  b->in_flight++;
+  in_flight_add (b, +1);
   if (b->raw)
     raw_start (b, slot, turn);
   else
     soup_start (b, slot, turn);
 }
 
-/* Run turns [first, first + n) over CONC connections; BURST: in rounds of
- * CONC that start together. */
+/* Run turns [first, first + n) over CONC connections, as MODE says. */
 static gboolean
-run_batch (Bench *b, size_t first, size_t n, unsigned conc, gboolean burst)
+run_batch (Bench *b, size_t first, size_t n, unsigned conc, Mode mode)
 {
   g_assert (first + n <= b->cap_turns && conc <= b->max_conc);
+  g_assert (mode != MODE_OPEN || b->raw);
   b->next = first;
   b->end = first + n;
   b->conc = conc;
-  b->burst = burst;
+  b->mode = mode;
   b->in_flight = 0;
-  b->deadline_us = g_get_monotonic_time () + (int64_t)PHASE_TIMEOUT_MS * 1000;
+  b->started_us = b->area_last_us = g_get_monotonic_time ();
+  b->in_flight_area_us = 0;
+  b->send_late_max_us = 0;
+  /* A paced turn lasts 20 × token_delay: allow every turn that long, one
+   * after another, on top of the fixed bound. */
+  b->deadline_us = b->started_us + (int64_t)PHASE_TIMEOUT_MS * 1000 +
+                   (int64_t)n * atoi (FAKE_TOKENS) * b->token_delay_ms * 1000;
   start_round (b);
   if (b->raw)
     raw_run (b);
@@ -770,10 +877,12 @@ read_records (Bench *b, GError **error)
 typedef struct
 {
   const char *name;
-  unsigned conc;
-  gboolean burst;
+  unsigned conc; /* connections */
+  Mode mode;
   size_t warmup, turns;
 } Phase;
+
+static const char *const mode_names[] = { "closed-loop", "burst", "open-loop" };
 
 static void
 put_dist (const char *phase, const char *what, double *v, size_t n)
@@ -858,15 +967,23 @@ run_phase (Bench *b, const Phase *ph, size_t *next_turn, GPid daemon, GPid fake,
   unsigned calls_min = G_MAXUINT, calls_max = 0;
   CpuMark m0, m1;
 
-  fprintf (stderr, "bench-chat: %s: %u connection%s%s, %zu warm-up + %zu turns\n", ph->name,
-           ph->conc, ph->conc == 1 ? "" : "s", ph->burst ? " in bursts" : "", ph->warmup, n);
-  if (ph->warmup && !run_batch (b, *next_turn, ph->warmup, ph->conc, ph->burst))
+  if (ph->mode == MODE_OPEN)
+    fprintf (stderr,
+             "bench-chat: %s: open loop, %.0f turns/s (%d turns running on average), "
+             "%zu warm-up + %zu turns\n",
+             ph->name, b->open_rate, OPEN_TARGET, ph->warmup, n);
+  else
+    fprintf (stderr, "bench-chat: %s: %u connection%s%s, %zu warm-up + %zu turns\n", ph->name,
+             ph->conc, ph->conc == 1 ? "" : "s", ph->mode == MODE_BURST ? " in bursts" : "",
+             ph->warmup, n);
+  if (ph->warmup && !run_batch (b, *next_turn, ph->warmup, ph->conc, ph->mode))
     return take_error (b, error);
   cpu_mark (&m0, daemon, fake);
   t0 = g_get_monotonic_time ();
-  if (!run_batch (b, first, n, ph->conc, ph->burst))
+  if (!run_batch (b, first, n, ph->conc, ph->mode))
     return take_error (b, error);
   t1 = g_get_monotonic_time ();
+  in_flight_add (b, 0); /* close the integral at t1 */
   cpu_mark (&m1, daemon, fake);
   *next_turn = first + n;
   if (!read_records (b, error))
@@ -896,8 +1013,15 @@ run_phase (Bench *b, const Phase *ph, size_t *next_turn, GPid daemon, GPid fake,
       max_done = MAX (max_done, t->t_done);
       n_ok++;
     }
-  printf ("chat.%s.concurrency=%u\n", ph->name, ph->conc);
-  printf ("chat.%s.mode=%s\n", ph->name, ph->burst ? "burst" : "closed-loop");
+  printf ("chat.%s.concurrency=%u\n", ph->name, ph->mode == MODE_OPEN ? OPEN_TARGET : ph->conc);
+  printf ("chat.%s.connections=%u\n", ph->name, ph->conc);
+  printf ("chat.%s.mode=%s\n", ph->name, mode_names[ph->mode]);
+  printf ("chat.%s.mean_in_flight=%.1f\n", ph->name, b->in_flight_area_us / (double)(t1 - t0));
+  if (ph->mode == MODE_OPEN)
+    {
+      printf ("chat.%s.arrival_rate=%.1f\n", ph->name, b->open_rate);
+      printf ("chat.%s.send_late_max_ms=%.3f\n", ph->name, (double)b->send_late_max_us / 1000.0);
+    }
   printf ("chat.%s.warmup=%zu\n", ph->name, ph->warmup);
   printf ("chat.%s.turns=%zu\n", ph->name, n_ok);
   put_dist (ph->name, "overhead", over, n_ok);
@@ -962,7 +1086,7 @@ int
 main (int argc, char **argv)
 {
   int turns1 = 1000, turns10 = 2000, turns100 = 3000, bursts = 20, tput_turns = 6000,
-      tput_conc = 32, delay_ms = 0;
+      tput_conc = 32, delay_ms = 0, open_turns = 3000;
   g_autofree char *client = NULL;
   g_autofree char *phases = NULL;
   GOptionEntry entries[] = {
@@ -980,8 +1104,12 @@ main (int argc, char **argv)
       "Connections of the throughput phase (default 32)", "C" },
     { "token-delay", 0, 0, G_OPTION_ARG_INT, &delay_ms,
       "The fake LLM waits MS before each token, the first included (default 0)", "MS" },
+    { "open-turns", 0, 0, G_OPTION_ARG_INT, &open_turns,
+      "Turns of the open-loop phase (default 3000)", "N" },
     { "phases", 0, 0, G_OPTION_ARG_STRING, &phases,
-      "Comma-separated subset of c1,c10,c100,b100,tput (default all)", "LIST" },
+      "Comma-separated subset of c1,c10,c100,b100,tput,o100 (default all; o100 only with "
+      "--token-delay)",
+      "LIST" },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("LARES_BINARY FAKE_LLM");
@@ -995,30 +1123,43 @@ main (int argc, char **argv)
   int64_t spawned;
   size_t next_turn = 0;
   int rc = 1, code = -1;
-  Phase all[5];
+  Phase all[6];
   size_t n_phases = 0;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 3 || turns1 < 1 ||
       turns10 < 1 || turns100 < 1 || bursts < 1 || tput_turns < 1 || tput_conc < 1 ||
-      tput_conc > 120 || delay_ms < 0 || delay_ms > 1000 ||
+      tput_conc > 120 || delay_ms < 0 || delay_ms > 1000 || open_turns < 1 ||
       (client && g_strcmp0 (client, "raw") != 0 && g_strcmp0 (client, "soup") != 0))
     {
       fprintf (stderr,
                "usage: bench-chat [--client raw|soup] [--turns1 N] [--turns10 N] [--turns100 N] "
-               "[--bursts R] [--tput-turns N] [--tput-conc C] [--token-delay MS] [--phases LIST] "
+               "[--bursts R] [--tput-turns N] [--tput-conc C] [--token-delay MS] [--open-turns N] "
+               "[--phases LIST] "
                "LARES_BINARY "
                "FAKE_LLM%s%s\n",
                error ? ": " : "", error ? error->message : "");
       return 2;
     }
   b.raw = g_strcmp0 (client, "soup") != 0;
+  if (phases && phase_selected (phases, "o100") && (delay_ms == 0 || !b.raw))
+    {
+      fprintf (stderr, "bench-chat: o100 needs --token-delay MS > 0 and the raw client: with a "
+                       "zero-delay fake, 100 turns run at once only at saturation (c100, tput)\n");
+      return 2;
+    }
+  b.token_delay_ms = delay_ms;
   /* Warm-up: enough turns for the connection pools and caches to settle. */
-  all[n_phases++] = (Phase){ "c1", 1, FALSE, 50, (size_t)turns1 };
-  all[n_phases++] = (Phase){ "c10", 10, FALSE, 100, (size_t)turns10 };
-  all[n_phases++] = (Phase){ "c100", 100, FALSE, 300, (size_t)turns100 };
-  all[n_phases++] = (Phase){ "b100", 100, TRUE, 100, (size_t)bursts * 100 };
-  all[n_phases++] = (Phase){ "tput", (unsigned)tput_conc, FALSE, 300, (size_t)tput_turns };
+  all[n_phases++] = (Phase){ "c1", 1, MODE_CLOSED, 50, (size_t)turns1 };
+  all[n_phases++] = (Phase){ "c10", 10, MODE_CLOSED, 100, (size_t)turns10 };
+  all[n_phases++] = (Phase){ "c100", 100, MODE_CLOSED, 300, (size_t)turns100 };
+  all[n_phases++] = (Phase){ "b100", 100, MODE_BURST, 100, (size_t)bursts * 100 };
+  all[n_phases++] = (Phase){ "tput", (unsigned)tput_conc, MODE_CLOSED, 300, (size_t)tput_turns };
+  if (delay_ms > 0 && b.raw)
+    all[n_phases++] = (Phase){ "o100", OPEN_CONNS, MODE_OPEN, 300, (size_t)open_turns };
+  /* Little's law: OPEN_TARGET turns of 20 × delay_ms each running at once. */
+  b.open_rate = delay_ms > 0 ? OPEN_TARGET / (atoi (FAKE_TOKENS) * delay_ms / 1000.0) : 0;
+  b.rand = g_rand_new_with_seed (20261121);
   for (size_t i = 0; i < n_phases; i++)
     if (phase_selected (phases, all[i].name))
       {
@@ -1052,10 +1193,20 @@ main (int argc, char **argv)
   b.auth = bench_make_token (argv[1], data, &error);
   if (b.auth == NULL || !bench_wait_ready (d.port, START_TIMEOUT_MS, &error))
     goto out;
+  /* A user may have 128 turns running; o100's count varies around 100. */
+  for (unsigned i = 0; i < OPEN_USERS && phase_selected (phases, "o100") && b.open_rate > 0; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("bench%u", i + 1);
+
+      b.open_auth[i] = bench_make_user_token (argv[1], data, name, &error);
+      if (b.open_auth[i] == NULL)
+        goto out;
+    }
   if (b.raw)
     {
       b.epfd = epoll_create1 (EPOLL_CLOEXEC);
       b.conns = g_new0 (RawConn *, b.max_conc);
+      b.free_slots = g_new (unsigned, b.max_conc);
       for (unsigned i = 0; i < b.max_conc; i++)
         {
           b.conns[i] = g_new0 (RawConn, 1);
@@ -1128,12 +1279,16 @@ out:
         g_free (b.conns[i]);
       }
   g_free (b.conns);
+  g_free (b.free_slots);
+  g_rand_free (b.rand);
   if (b.epfd >= 0)
     close (b.epfd);
   g_clear_object (&b.session);
   g_clear_error (&b.error);
   g_free (b.turns);
   g_free (b.auth);
+  for (unsigned i = 0; i < OPEN_USERS; i++)
+    g_free (b.open_auth[i]);
   g_free (b.url);
   g_free (b.record_path);
   if (root)

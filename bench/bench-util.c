@@ -536,21 +536,49 @@ bench_rm_rf (const char *path)
     (void)nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Run `lares ARGS... -d DATA_DIR` to its end; its stdout in *out if OUT. */
+static gboolean
+run_cli (const char *const *args, const char *data_dir, char **out, GError **error)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  int status = 0;
+
+  for (size_t i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *)args[i]);
+  g_ptr_array_add (argv, (char *)"-d");
+  g_ptr_array_add (argv, (char *)data_dir);
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (char **)argv->pdata, NULL,
+                     G_SPAWN_STDERR_TO_DEV_NULL | (out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL), NULL,
+                     NULL, out, NULL, &status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, error))
+    {
+      g_prefix_error (error, "lares %s %s: ", args[1], args[2]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 char *
 bench_make_token (const char *lares, const char *data_dir, GError **error)
 {
-  const char *argv[] = { lares, "token", "create", "-d", data_dir, "--name", "bench", NULL };
-  g_autofree char *out = NULL;
-  int status = 0;
+  return bench_make_user_token (lares, data_dir, NULL, error);
+}
 
-  if (!g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
-                     &status, error))
+char *
+bench_make_user_token (const char *lares, const char *data_dir, const char *user, GError **error)
+{
+  const char *add[] = { lares, "user", "add", user, NULL };
+  const char *create[] = { lares, "token", "create", "--name", "bench", "-u", user, NULL };
+  g_autofree char *out = NULL;
+
+  if (user == NULL)
+    create[5] = NULL; /* no -u: the first admin's */
+  else if (!run_cli (add, data_dir, NULL, error))
     return NULL;
-  if (!g_spawn_check_wait_status (status, error))
-    {
-      g_prefix_error (error, "lares token create: ");
-      return NULL;
-    }
+  if (!run_cli (create, data_dir, &out, error))
+    return NULL;
   return g_strconcat ("Bearer ", g_strstrip (out), NULL);
 }
 

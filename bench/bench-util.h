@@ -96,6 +96,10 @@ void bench_rm_rf (const char *path);
 /* An admin API token for the daemon on @data_dir, as "Bearer <token>"
  * (`lares token create`).  (transfer full) */
 char *bench_make_token (const char *lares, const char *data_dir, GError **error);
+/* A new user @user (not an admin) and a token of theirs, as above; NULL:
+ * as bench_make_token().  (transfer full) */
+char *bench_make_user_token (const char *lares, const char *data_dir, const char *user,
+                             GError **error);
 
 /* Start tests/fake-llm with @argv (it must ask for "--port 0") and read the
  * "port N" line it prints, within @timeout_ms.  The child is not reaped:

@@ -261,10 +261,11 @@ say "== bench-chat, libsoup client (1 connection, throughput)"
 "$bench_chat" --client soup --phases c1,tput "$lares" "$fake_llm" >"$out/chat-soup.txt"
 sed 's/^chat\./chatsoup./' "$out/chat-soup.txt" >>"$results"
 # A real server streams: the same turns with the fake pacing 10 ms before each token, the
-# slower phase of OpenClaw's own harness (20 tokens: a turn lasts ~210 ms).
-say "== bench-chat, the fake LLM pacing 10 ms a token (1 / 10 / 100 connections)"
-"$bench_chat" --token-delay 10 --phases c1,c10,c100 --turns1 200 --turns10 600 --turns100 3000 \
-    "$lares" "$fake_llm" >"$out/chat-paced.txt"
+# slower phase of OpenClaw's own harness (20 tokens: a turn lasts ~210 ms). o100 is the
+# open loop: turns arrive at random at the rate that keeps 100 of them running.
+say "== bench-chat, the fake LLM pacing 10 ms a token (1 / 10 / 100 connections, open loop)"
+"$bench_chat" --token-delay 10 --phases c1,c10,c100,o100 --turns1 200 --turns10 600 \
+    --turns100 3000 --open-turns 3000 "$lares" "$fake_llm" >"$out/chat-paced.txt"
 sed 's/^chat\./chatpaced./' "$out/chat-paced.txt" >>"$results"
 
 # ---- 7. the peer's harness against lares --------------------------------------------------
@@ -477,13 +478,14 @@ both() { [ "$1" = met ] && [ "$2" = met ] && echo met || echo "**missed**"; }
 c1_p50="$(get chat.c1.overhead_p50_ms)"; c1_p99="$(get chat.c1.overhead_p99_ms)"
 c100_p99="$(get chat.c100.overhead_p99_ms)"; b100_p99="$(get chat.b100.overhead_p99_ms)"
 p1_p50="$(get chatpaced.c1.overhead_p50_ms)"; p1_p99="$(get chatpaced.c1.overhead_p99_ms)"
-p100_p99="$(get chatpaced.c100.overhead_p99_ms)"
+p100_p99="$(get chatpaced.c100.overhead_p99_ms)"; o100_p99="$(get chatpaced.o100.overhead_p99_ms)"
 tput="$(get chat.tput.turns_per_s)"
 chat_bytes="$(get chat.c1.llm_bytes_p50)"
 chat_idle_kib="$(get chat.idle_rss_kib)"
 v_c1="$(both "$(verdict "$c1_p50" 1)" "$(verdict "$c1_p99" 5)")"
 v_c100="$(verdict "$c100_p99" 20)"; v_b100="$(verdict "$b100_p99" 20)"
 v_p1="$(both "$(verdict "$p1_p50" 1)" "$(verdict "$p1_p99" 5)")"; v_p100="$(verdict "$p100_p99" 20)"
+v_o100="$(verdict "$o100_p99" 20)"
 v_tput="$(verdict_gt "$tput" 1000)"
 v_bytes="$(verdict "$chat_bytes" 61000)"
 v_chat_idle="$(verdict "$(mb "$chat_idle_kib")" 15)"
@@ -542,10 +544,11 @@ and are read from its RESULTS.md.
 | intent match per utterance, p50 / p99 (full template set; $(get intent.utterances) corpus sentences, $(get intent.calls) calls) | $(get intent.match_us_p50) / $intent_p99 µs | p99 < $(get intent.budget_p99_us) µs (intent issue) | $v_intent | — |
 | intent engine start-up compile ($(get intent.paths) sentence paths), p50 / max of 20 | $(get intent.compile_ms_p50) / $(get intent.compile_ms_max) ms | no budget | — | — |
 | added latency to first token (client TTFT − LLM TTFT), 1 client, p50 / p99 | $c1_p50 / $c1_p99 ms | p50 < 1 ms, p99 < 5 ms | $v_c1 | $peer_c1_p50 / $peer_c1_p99 ms (its harness; see below) |
-| the same, 100 concurrent turns (100 connections, closed loop), p50 / p99 | $(get chat.c100.overhead_p50_ms) / $c100_p99 ms | p99 < 20 ms | $v_c100 | 10 clients: $peer_c10_p50 / $peer_c10_p99 ms |
-| the same, bursts of 100 turns sent at once, p50 / p99 | $(get chat.b100.overhead_p50_ms) / $b100_p99 ms | p99 < 20 ms | $v_b100 | — |
 | added latency to first token, the fake LLM pacing 10 ms a token, 1 client, p50 / p99 | $p1_p50 / $p1_p99 ms | p50 < 1 ms, p99 < 5 ms | $v_p1 | $peer_c1d10_p50 / $peer_c1d10_p99 ms |
-| the same, 100 concurrent turns (100 connections, closed loop), p50 / p99 | $(get chatpaced.c100.overhead_p50_ms) / $p100_p99 ms | p99 < 20 ms | $v_p100 | 10 clients: $peer_c10d10_p50 / $peer_c10d10_p99 ms |
+| **the same, 100 concurrent turns**: turns arrive at random (open loop, $(get chatpaced.o100.arrival_rate) turns/s), $(get chatpaced.o100.mean_in_flight) running on average, p50 / p99 | $(get chatpaced.o100.overhead_p50_ms) / $o100_p99 ms | p99 < 20 ms | $v_o100 | 10 clients: $peer_c10d10_p50 / $peer_c10d10_p99 ms |
+| stress: 100 clients in step (paced fake, closed loop: the 100 turns end together, so the next 100 start together), p50 / p99 | $(get chatpaced.c100.overhead_p50_ms) / $p100_p99 ms | (p99 < 20 ms) | $v_p100 | — |
+| stress: bursts of 100 turns sent at once (zero-delay fake), p50 / p99 | $(get chat.b100.overhead_p50_ms) / $b100_p99 ms | (p99 < 20 ms) | $v_b100 | — |
+| stress: saturation, 100 connections, closed loop, zero-delay fake (a throughput test: each turn queues behind the other 99), p50 / p99 | $(get chat.c100.overhead_p50_ms) / $c100_p99 ms | (p99 < 20 ms) | $v_c100 | 10 clients: $peer_c10_p50 / $peer_c10_p99 ms |
 | turns/s against a zero-delay fake LLM ($(get chat.tput.concurrency) connections) | $tput turns/s; daemon CPU $(get chat.tput.daemon_cpu_us_per_turn) µs per turn | > 1,000 | $v_tput | $peer_c10_tps turns/s (10 clients, 3 runs) |
 | bytes sent to the LLM per simple turn | $chat_bytes bytes | report; smaller than OpenClaw's | $v_bytes | ~$peer_bytes |
 | idle RSS with an LLM configured, $(get chat.idle_wait_ms) ms after ready | $(kib_mb "$chat_idle_kib") | < 15 MB | $v_chat_idle | — |
@@ -650,17 +653,25 @@ one run. With 100 turns in flight the daemon handles about 21 reads from the LLM
 a client per turn, so this phase weighs the per-token cost where the zero-delay phases weigh the
 per-turn cost.
 
-| | 1 connection | 10 connections | 100 connections |
-|---|---|---|---|
-| recorded turns (warm-up turns) | $(get chatpaced.c1.turns) ($(get chatpaced.c1.warmup)) | $(get chatpaced.c10.turns) ($(get chatpaced.c10.warmup)) | $(get chatpaced.c100.turns) ($(get chatpaced.c100.warmup)) |
-| **overhead** p50 / p90 / p99 / max | $(get chatpaced.c1.overhead_p50_ms) / $(get chatpaced.c1.overhead_p90_ms) / $(get chatpaced.c1.overhead_p99_ms) / $(get chatpaced.c1.overhead_max_ms) | $(get chatpaced.c10.overhead_p50_ms) / $(get chatpaced.c10.overhead_p90_ms) / $(get chatpaced.c10.overhead_p99_ms) / $(get chatpaced.c10.overhead_max_ms) | $(get chatpaced.c100.overhead_p50_ms) / $(get chatpaced.c100.overhead_p90_ms) / $(get chatpaced.c100.overhead_p99_ms) / $(get chatpaced.c100.overhead_max_ms) |
-| inbound p50 / p99 | $(get chatpaced.c1.inbound_p50_ms) / $(get chatpaced.c1.inbound_p99_ms) | $(get chatpaced.c10.inbound_p50_ms) / $(get chatpaced.c10.inbound_p99_ms) | $(get chatpaced.c100.inbound_p50_ms) / $(get chatpaced.c100.inbound_p99_ms) |
-| outbound p50 / p99 | $(get chatpaced.c1.outbound_p50_ms) / $(get chatpaced.c1.outbound_p99_ms) | $(get chatpaced.c10.outbound_p50_ms) / $(get chatpaced.c10.outbound_p99_ms) | $(get chatpaced.c100.outbound_p50_ms) / $(get chatpaced.c100.outbound_p99_ms) |
-| fake LLM's own TTFT p50 / p99 | $(get chatpaced.c1.fake_ttft_p50_ms) / $(get chatpaced.c1.fake_ttft_p99_ms) | $(get chatpaced.c10.fake_ttft_p50_ms) / $(get chatpaced.c10.fake_ttft_p99_ms) | $(get chatpaced.c100.fake_ttft_p50_ms) / $(get chatpaced.c100.fake_ttft_p99_ms) |
-| full turn p50 / p99 | $(get chatpaced.c1.turn_p50_ms) / $(get chatpaced.c1.turn_p99_ms) | $(get chatpaced.c10.turn_p50_ms) / $(get chatpaced.c10.turn_p99_ms) | $(get chatpaced.c100.turn_p50_ms) / $(get chatpaced.c100.turn_p99_ms) |
-| turns/s | $(get chatpaced.c1.turns_per_s) | $(get chatpaced.c10.turns_per_s) | $(get chatpaced.c100.turns_per_s) |
-| CPU per turn, µs: daemon / fake LLM / bench client | $(get chatpaced.c1.daemon_cpu_us_per_turn) / $(get chatpaced.c1.fake_cpu_us_per_turn) / $(get chatpaced.c1.bench_cpu_us_per_turn) | $(get chatpaced.c10.daemon_cpu_us_per_turn) / $(get chatpaced.c10.fake_cpu_us_per_turn) / $(get chatpaced.c10.bench_cpu_us_per_turn) | $(get chatpaced.c100.daemon_cpu_us_per_turn) / $(get chatpaced.c100.fake_cpu_us_per_turn) / $(get chatpaced.c100.bench_cpu_us_per_turn) |
-| daemon cores busy / whole machine busy | $(get chatpaced.c1.daemon_cores) / $(get chatpaced.c1.machine_busy_pct) % | $(get chatpaced.c10.daemon_cores) / $(get chatpaced.c10.machine_busy_pct) % | $(get chatpaced.c100.daemon_cores) / $(get chatpaced.c100.machine_busy_pct) % |
+The closed loop keeps its clients in step: every turn lasts the same ~210 ms, so the 100 turns
+that started together end together and the next 100 start together, a burst every turn. The
+open loop is how independent users arrive: each turn comes at a random time (a Poisson process
+at the rate that keeps 100 turns running: 100 / 0.2 s), on its own connection, whether or not
+earlier turns have ended. It is the figure held against the budget for 100 concurrent turns;
+the in-step and burst figures above bound the worst case.
+
+| | 1 connection | 10 connections | 100 connections | open loop, ~100 running |
+|---|---|---|---|---|
+| recorded turns (warm-up turns) | $(get chatpaced.c1.turns) ($(get chatpaced.c1.warmup)) | $(get chatpaced.c10.turns) ($(get chatpaced.c10.warmup)) | $(get chatpaced.c100.turns) ($(get chatpaced.c100.warmup)) | $(get chatpaced.o100.turns) ($(get chatpaced.o100.warmup)) |
+| turns running on average (time-weighted) | $(get chatpaced.c1.mean_in_flight) | $(get chatpaced.c10.mean_in_flight) | $(get chatpaced.c100.mean_in_flight) | $(get chatpaced.o100.mean_in_flight) (arrivals: $(get chatpaced.o100.arrival_rate) turns/s; a send at most $(get chatpaced.o100.send_late_max_ms) ms late) |
+| **overhead** p50 / p90 / p99 / max | $(get chatpaced.c1.overhead_p50_ms) / $(get chatpaced.c1.overhead_p90_ms) / $(get chatpaced.c1.overhead_p99_ms) / $(get chatpaced.c1.overhead_max_ms) | $(get chatpaced.c10.overhead_p50_ms) / $(get chatpaced.c10.overhead_p90_ms) / $(get chatpaced.c10.overhead_p99_ms) / $(get chatpaced.c10.overhead_max_ms) | $(get chatpaced.c100.overhead_p50_ms) / $(get chatpaced.c100.overhead_p90_ms) / $(get chatpaced.c100.overhead_p99_ms) / $(get chatpaced.c100.overhead_max_ms) | $(get chatpaced.o100.overhead_p50_ms) / $(get chatpaced.o100.overhead_p90_ms) / $(get chatpaced.o100.overhead_p99_ms) / $(get chatpaced.o100.overhead_max_ms) |
+| inbound p50 / p99 | $(get chatpaced.c1.inbound_p50_ms) / $(get chatpaced.c1.inbound_p99_ms) | $(get chatpaced.c10.inbound_p50_ms) / $(get chatpaced.c10.inbound_p99_ms) | $(get chatpaced.c100.inbound_p50_ms) / $(get chatpaced.c100.inbound_p99_ms) | $(get chatpaced.o100.inbound_p50_ms) / $(get chatpaced.o100.inbound_p99_ms) |
+| outbound p50 / p99 | $(get chatpaced.c1.outbound_p50_ms) / $(get chatpaced.c1.outbound_p99_ms) | $(get chatpaced.c10.outbound_p50_ms) / $(get chatpaced.c10.outbound_p99_ms) | $(get chatpaced.c100.outbound_p50_ms) / $(get chatpaced.c100.outbound_p99_ms) | $(get chatpaced.o100.outbound_p50_ms) / $(get chatpaced.o100.outbound_p99_ms) |
+| fake LLM's own TTFT p50 / p99 | $(get chatpaced.c1.fake_ttft_p50_ms) / $(get chatpaced.c1.fake_ttft_p99_ms) | $(get chatpaced.c10.fake_ttft_p50_ms) / $(get chatpaced.c10.fake_ttft_p99_ms) | $(get chatpaced.c100.fake_ttft_p50_ms) / $(get chatpaced.c100.fake_ttft_p99_ms) | $(get chatpaced.o100.fake_ttft_p50_ms) / $(get chatpaced.o100.fake_ttft_p99_ms) |
+| full turn p50 / p99 | $(get chatpaced.c1.turn_p50_ms) / $(get chatpaced.c1.turn_p99_ms) | $(get chatpaced.c10.turn_p50_ms) / $(get chatpaced.c10.turn_p99_ms) | $(get chatpaced.c100.turn_p50_ms) / $(get chatpaced.c100.turn_p99_ms) | $(get chatpaced.o100.turn_p50_ms) / $(get chatpaced.o100.turn_p99_ms) |
+| turns/s | $(get chatpaced.c1.turns_per_s) | $(get chatpaced.c10.turns_per_s) | $(get chatpaced.c100.turns_per_s) | $(get chatpaced.o100.turns_per_s) |
+| CPU per turn, µs: daemon / fake LLM / bench client | $(get chatpaced.c1.daemon_cpu_us_per_turn) / $(get chatpaced.c1.fake_cpu_us_per_turn) / $(get chatpaced.c1.bench_cpu_us_per_turn) | $(get chatpaced.c10.daemon_cpu_us_per_turn) / $(get chatpaced.c10.fake_cpu_us_per_turn) / $(get chatpaced.c10.bench_cpu_us_per_turn) | $(get chatpaced.c100.daemon_cpu_us_per_turn) / $(get chatpaced.c100.fake_cpu_us_per_turn) / $(get chatpaced.c100.bench_cpu_us_per_turn) | $(get chatpaced.o100.daemon_cpu_us_per_turn) / $(get chatpaced.o100.fake_cpu_us_per_turn) / $(get chatpaced.o100.bench_cpu_us_per_turn) |
+| daemon cores busy / whole machine busy | $(get chatpaced.c1.daemon_cores) / $(get chatpaced.c1.machine_busy_pct) % | $(get chatpaced.c10.daemon_cores) / $(get chatpaced.c10.machine_busy_pct) % | $(get chatpaced.c100.daemon_cores) / $(get chatpaced.c100.machine_busy_pct) % | $(get chatpaced.o100.daemon_cores) / $(get chatpaced.o100.machine_busy_pct) % |
 
 ### The peer's harness against lares (shared/peers/openclaw: fake_llm.py + bench.py)
 
@@ -1074,6 +1085,12 @@ cat >>"$tmp_doc" <<EOF
   fine over thousands of turns) of the daemon and the fake, and \`getrusage\` of the bench,
   divided by the recorded turns; turns/s = turns / (first send → last [DONE]). The whole
   bench is run $(get chat.runs) times (a new daemon each time) and every figure is the median of the runs.
+  The paced run (\`--token-delay 10\`: the fake waits 10 ms before each token) is run once and
+  adds the open loop: turn arrival times drawn from an exponential distribution (fixed seed)
+  with mean 1 / $(get chatpaced.o100.arrival_rate) s, each turn on an idle one of $(get chatpaced.o100.connections) connections (the run fails if
+  none is idle: the daemon would be falling behind), the turns shared round-robin among 4
+  non-admin users (a user may have 128 turns running); "turns running on average" is the
+  number in flight integrated over the recorded turns' time.
 - **Peer's harness** (\`shared/peers/openclaw/bench.py\`, \`fake_llm.py\`, Python): one daemon with
   \`llm.base_url\` at \`fake_llm.py\` on a free port, a token from \`lares token create\`, then
   \`bench.py --port P --token T --model lares --turns 50 --warmup 3 --fake-log F --pid PID\` and
