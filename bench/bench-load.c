@@ -14,7 +14,10 @@
  *          closed with 1001 and the daemon must exit 0.
  *   chat   --conc concurrent chat turns (default 100) held in flight for
  *          --seconds (closed loop: a slot sends its next turn when the last
- *          one ended), `POST /api/v1/chat` with `Accept: text/event-stream`,
+ *          one ended; the slots' first turns are spread over one turn's
+ *          length, or turns of equal length would keep every slot in step
+ *          and the load would be a burst of --conc requests each turn),
+ *          `POST /api/v1/chat` with `Accept: text/event-stream`,
  *          against a fake LLM pacing its answer (--first-delay, --tokens,
  *          --token-delay).  Added latency = time to the first `token` event
  *          − the fake's first-token delay.
@@ -222,6 +225,7 @@ struct _Load
   GArray *chat_ready; /* int slots whose turn ended: send the next from the loop */
   gboolean chat_stop;
   int first_delay_ms;
+  int turn_ms; /* the fake's answer: first delay + tokens × token delay */
 
   /* soak */
   GArray *samples; /* Sample */
@@ -1257,6 +1261,34 @@ run_ws (Load *l, int clients, double rate, int seconds, int warmup_s, BenchDaemo
 /* ---- chat mode ----------------------------------------------------------------------------------
  */
 
+/* The first turn of each slot: slot i at start + i × span / conc. */
+typedef struct
+{
+  unsigned next, conc;
+  int64_t start, span;
+} Stagger;
+
+static int64_t
+stagger_due (Stagger *s)
+{
+  return s->next < s->conc ? s->start + s->span * (int64_t)s->next / (int64_t)s->conc : G_MAXINT64;
+}
+
+static void
+stagger_tick (Load *l, int64_t now, gpointer data)
+{
+  Stagger *s = data;
+
+  for (int64_t due; (due = stagger_due (s)) <= now && l->error == NULL; s->next++)
+    http_submit (l, K_CHAT, due, (int)s->next);
+}
+
+static int64_t
+stagger_next (Load *l, gpointer data)
+{
+  return stagger_due (data);
+}
+
 static gboolean
 run_chat (Load *l, unsigned conc, int seconds, int warmup_s, GError **error)
 {
@@ -1266,14 +1298,15 @@ run_chat (Load *l, unsigned conc, int seconds, int warmup_s, GError **error)
   GArray *added = g_array_new (FALSE, FALSE, sizeof (double));
   uint64_t n;
 
+  Stagger stagger = { 0, conc, start, (int64_t)l->turn_ms * 1000 };
+
   l->chat_conc = conc;
-  l->window_start = start + (int64_t)warmup_s * 1000000;
+  /* Every slot has started before the window opens. */
+  l->window_start = start + MAX ((int64_t)warmup_s * 1000000, stagger.span);
   l->window_end = l->window_start + (int64_t)seconds * 1000000;
   fprintf (stderr, "bench-load: chat: %u concurrent turns for %d s (+%d s warm-up)\n", conc,
            seconds, warmup_s);
-  for (unsigned i = 0; i < conc; i++)
-    http_submit (l, K_CHAT, start, (int)i);
-  run_loop (l, l->window_start, NULL, NULL, NULL, NULL);
+  run_loop (l, l->window_start, stagger_tick, stagger_next, NULL, &stagger);
   mark (l, &a);
   run_loop (l, l->window_end, NULL, NULL, NULL, NULL);
   mark (l, &b);
@@ -1706,6 +1739,7 @@ main (int argc, char **argv)
   l.mode = mode;
   l.lares = argv[2];
   l.first_delay_ms = first_delay;
+  l.turn_ms = first_delay + tokens * token_delay;
   l.inflight = g_hash_table_new_full (NULL, NULL, (GDestroyNotify)http_free, NULL);
   g_queue_init (&l.waiting);
   for (int k = 0; k < K_N; k++)

@@ -785,7 +785,7 @@ harness opens its database: every acknowledged write must be there.
 | workload | load held | latency p50 / p99 / max | errors | daemon RSS: at the end / peak | daemon CPU | SPEC §11 budget | verdict | OpenClaw (peer) |
 |---|---|---|---|---|---|---|---|---|
 | $(get load.ws.clients) WebSockets of one user; notes, tasks and reminders created at $(get load.ws.rate)/s (open loop), each event to every client | $(get load.ws.deliveries) deliveries of $(get load.ws.events_acked) events | event (write sent → client has it) $(get load.ws.event_p50_ms) / $(get load.ws.event_p99_ms) / $(get load.ws.event_max_ms) ms | $(get load.ws.errors) failed writes; $(get load.ws.deliveries_missing) missing, $(get load.ws.deliveries_duplicate) duplicate deliveries | $(kib_mb "$(get load.ws.rss_kib)") / $(kib_mb "$(get load.ws.hwm_kib)") | $(get load.ws.daemon_cores) cores; $(get load.ws.daemon_cpu_us_per_req) µs per event ($(get load.ws.clients) sends) | RSS < 60 MB with 1,000 WebSockets; fan-out p99 < 10 ms | $lv_open; $lv_fan | — (no equivalent) |
-| $(get load.chat.concurrency) chat turns in flight (closed loop), \`POST /api/v1/chat\` as SSE; fake LLM: first token after $(get load.chat.fake_first_delay_ms) ms, $(get load.chat.fake_tokens) tokens $(get load.chat.fake_token_delay_ms) ms apart | $(get load.chat.turns_per_s) turns/s | added to the first token (TTFT − $(get load.chat.fake_first_delay_ms) ms) $(get load.chat.added_p50_ms) / $(get load.chat.added_p99_ms) / $(get load.chat.added_max_ms) ms; whole turn $(get load.chat.lat_p50_ms) / $(get load.chat.lat_p99_ms) ms | $(get load.chat.errors) | $(kib_mb "$(get load.chat.rss_kib)") / $(kib_mb "$(get load.chat.hwm_kib)") | $(get load.chat.daemon_cores) cores; $(get load.chat.daemon_cpu_us_per_req) µs per turn | added latency p99 < 20 ms at 100 concurrent turns | $lv_chat | 10 clients: $peer_c10_p50 ms p50 overhead; $peer_c10_tps turns/s (RESULTS.md) |
+| $(get load.chat.concurrency) chat turns in flight (closed loop; the slots' first turns spread over one turn's length, so they do not run in step), \`POST /api/v1/chat\` as SSE; fake LLM: first token after $(get load.chat.fake_first_delay_ms) ms, $(get load.chat.fake_tokens) tokens $(get load.chat.fake_token_delay_ms) ms apart | $(get load.chat.turns_per_s) turns/s | added to the first token (TTFT − $(get load.chat.fake_first_delay_ms) ms) $(get load.chat.added_p50_ms) / $(get load.chat.added_p99_ms) / $(get load.chat.added_max_ms) ms; whole turn $(get load.chat.lat_p50_ms) / $(get load.chat.lat_p99_ms) ms | $(get load.chat.errors) | $(kib_mb "$(get load.chat.rss_kib)") / $(kib_mb "$(get load.chat.hwm_kib)") | $(get load.chat.daemon_cores) cores; $(get load.chat.daemon_cpu_us_per_req) µs per turn | added latency p99 < 20 ms at 100 concurrent turns | $lv_chat | 10 clients: $peer_c10_p50 ms p50 overhead; $peer_c10_tps turns/s (RESULTS.md) |
 | REST mix at $(get load.rest.rate) requests/s (open loop): 25 % note and 25 % task creation, 10 % task completion, 20 % search, 20 % urgency-sorted task list | $(get load.rest.requests_per_s) requests/s | $(get load.rest.lat_p50_ms) / $(get load.rest.lat_p99_ms) / $(get load.rest.lat_max_ms) ms | $(get load.rest.errors) | $(kib_mb "$(get load.rest.rss_kib)") / $(kib_mb "$(get load.rest.hwm_kib)") | $(get load.rest.daemon_cores) cores; $(get load.rest.daemon_cpu_us_per_req) µs per request | no budget | — | — |
 
 REST mix per kind, p50 / p99 ms: note creation $(get load.rest.note_create.lat_p50_ms) / $(get load.rest.note_create.lat_p99_ms), task creation
@@ -812,9 +812,10 @@ EOF
         cat >>"$tmp_doc" <<EOF
 - **Added latency p99 < 20 ms at 100 concurrent turns is missed** ($(get load.chat.added_p99_ms) ms): with the
   fake LLM pacing its tokens, $(get load.chat.concurrency) turns in flight make $(get load.chat.turns_per_s) turns/s, each costing the daemon
-  $(get load.chat.daemon_cpu_us_per_req) µs of CPU ($(get load.chat.daemon_cores) cores); a turn's first token waits behind the other turns'
-  token writes on the one main thread (every token is its own SSE chunk, and an event to each
-  of the user's connections). The chat details above break the per-turn cost down.
+  $(get load.chat.daemon_cpu_us_per_req) µs of CPU ($(get load.chat.daemon_cores) cores); a turn's first token waits behind the work the
+  main thread is doing for the other turns (their requests, and their tokens, each its own
+  SSE chunk and an event to each of the user's connections). The chat details above break
+  the per-turn cost down.
 EOF
     fi
     echo >>"$tmp_doc"
