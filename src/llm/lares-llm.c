@@ -52,6 +52,8 @@
 #include <libsoup/soup.h>
 #include <sys/epoll.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -1196,6 +1198,13 @@ own_read (Request *req)
       return;
     }
   req->got_response = TRUE;
+  /* Acknowledge now.  A server that leaves Nagle's algorithm on (Python's
+   * http.server; cpp-httplib, so llama.cpp's server, by default) holds
+   * each small write until the one before is acknowledged, and Linux
+   * delays that ACK by up to 40 ms on a connection that looks interactive:
+   * every token would wait for it.  TCP_QUICKACK is not sticky, so it is
+   * set after every read; it also sends an ACK that is pending. */
+  (void)setsockopt (req->conn->fd, IPPROTO_TCP, TCP_QUICKACK, &(int){ 1 }, sizeof (int));
   ok = lares_llm_http_feed (&req->http, (const char *)req->buf, (size_t)n, &error);
   if (g_cancellable_is_cancelled (req->io))
     own_stopped (req);
