@@ -57,11 +57,32 @@ fail_long_line (LaresLlmLines *lines, GError **error)
   return FALSE;
 }
 
+/* The first '\n' or '\r' in [@p, @end), or @end.  Two memchr() passes
+ * instead of a test of every byte: streams end lines in '\n', so the
+ * second pass only looks at the line itself.  *@nl keeps the '\n' found
+ * (@end if none) for the next lines of the same buffer, so a stream of
+ * '\r'-only ends is not searched to its end once a line. */
+static const char *
+line_end (const char *p, const char *end, const char **nl)
+{
+  const char *cr;
+
+  if (*nl == NULL || *nl < p)
+    {
+      *nl = memchr (p, '\n', (size_t)(end - p));
+      if (*nl == NULL)
+        *nl = end;
+    }
+  cr = memchr (p, '\r', (size_t)(*nl - p));
+  return cr != NULL ? cr : *nl;
+}
+
 gboolean
 lares_llm_lines_feed (LaresLlmLines *lines, const char *data, size_t len, LaresLlmChunkFunc func,
                       gpointer user_data, GError **error)
 {
   const char *p = data, *end = data + len;
+  const char *nl = NULL; /* the next '\n' at or after p, once searched */
 
   if (len == 0)
     return TRUE;
@@ -74,13 +95,10 @@ lares_llm_lines_feed (LaresLlmLines *lines, const char *data, size_t len, LaresL
     }
   while (p < end)
     {
-      const char *q = p;
-      size_t n;
+      const char *q = line_end (p, end, &nl);
+      size_t n = (size_t)(q - p);
       gboolean ok;
 
-      while (q < end && *q != '\n' && *q != '\r')
-        q++;
-      n = (size_t)(q - p);
       if (lines->partial->len + n > lines->max_line)
         return fail_long_line (lines, error);
       if (q == end)

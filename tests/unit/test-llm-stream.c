@@ -501,6 +501,9 @@ test_sse_fields (void)
     { "data: tail", "[tail]" }, /* no line end at all */
     { "data: a\n", "[a]" },     /* no blank line */
     { "data: a\r\rdata: b\r\n\r\n", "[a][b]" },
+    /* '\r'-only ends before and after a '\n' the splitter already found */
+    { "data: a\r\rdata: b\r\rdata: c\ndata: d\n\r\rdata: e\r\r", "[a][b][c\nd][e]" },
+    { "data: a\r\n\rdata: b\n\r\r\n", "[a][b]" },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
