@@ -716,7 +716,9 @@ first_choice (JsonArray *choices)
  * it checks the whole chunk is valid JSON (RFC 8259, no extensions), and gives up (returns
  * FAST_NO) at anything it does not handle exactly like the full path — tool calls, usage,
  * errors, several choices, duplicate or escaped keys, invalid UTF-8, lone surrogates, NUL —
- * which then takes the full path.  The fuzz target compares both paths on every input. */
+ * which then takes the full path.  The content is decoded straight onto the answer's text and
+ * taken back off when the chunk goes to the full path after all, so a text chunk allocates
+ * nothing.  The fuzz target compares both paths on every input. */
 
 typedef enum
 {
@@ -761,32 +763,48 @@ hex4 (const char *p)
   return v;
 }
 
-/* A string at sc->p (on its opening quote).  With @out, decoded into it. */
+/* What a byte is inside a JSON string: 0 ends a run of plain bytes ('"',
+ * '\\' or a control byte), 1 is plain ASCII, 2 is a byte above 0x7f (part
+ * of a UTF-8 sequence).  One lookup a byte instead of three tests. */
+static const guchar str_class[256] = {
+  [0x20 ... 0x21] = 1, /* '"' is 0x22 */
+  [0x23 ... 0x5b] = 1, /* '\\' is 0x5c */
+  [0x5d ... 0x7f] = 1,
+  [0x80 ... 0xff] = 2,
+};
+
+/* A string at sc->p (on its opening quote).  With @out, decoded into it.
+ * A run of plain bytes is checked as UTF-8 only when it has a byte above
+ * 0x7f: most of a chunk is ASCII, and g_utf8_validate_len() costs a call
+ * per run. */
 static gboolean
 scan_string (Scan *sc, GString *out)
 {
-  const char *run;
+  const char *p = sc->p, *end = sc->end;
 
-  if (sc->p >= sc->end || *sc->p != '"')
+  if (p >= end || *p != '"')
     return FALSE;
-  sc->p++;
+  sc->p = ++p;
   for (;;)
     {
-      run = sc->p;
-      while (sc->p < sc->end && *sc->p != '"' && *sc->p != '\\' && (guchar)*sc->p >= 0x20)
-        sc->p++;
-      if (sc->p > run)
+      const char *run = p;
+      guchar high = 0;
+
+      for (guchar cls; p < end && (cls = str_class[(guchar)*p]) != 0; p++)
+        high |= cls;
+      sc->p = p;
+      if (p > run)
         {
-          if (!g_utf8_validate_len (run, (gsize)(sc->p - run), NULL))
+          if ((high & 2) && !g_utf8_validate_len (run, (gsize)(p - run), NULL))
             return FALSE;
           if (out)
-            g_string_append_len (out, run, sc->p - run);
+            g_string_append_len (out, run, p - run);
         }
-      if (sc->p >= sc->end || (guchar)*sc->p < 0x20)
+      if (p >= end || (guchar)*p < 0x20)
         return FALSE;
-      if (*sc->p == '"')
+      if (*p == '"')
         {
-          sc->p++;
+          sc->p = p + 1;
           return TRUE;
         }
       /* An escape. */
@@ -840,6 +858,7 @@ scan_string (Scan *sc, GString *out)
         default:
           return FALSE;
         }
+      p = sc->p;
     }
 }
 
@@ -941,24 +960,23 @@ scan_value (Scan *sc)
     }
 }
 
-/* A key with no escapes; @key points into the chunk. */
+/* A key with no escapes, ASCII only; @key points into the chunk. */
 static gboolean
 scan_key (Scan *sc, const char **key, size_t *klen)
 {
-  const char *start;
+  const char *p, *end = sc->end;
 
   scan_ws (sc);
-  if (sc->p >= sc->end || *sc->p != '"')
+  p = sc->p;
+  if (p >= end || *p != '"')
     return FALSE;
-  start = ++sc->p;
-  while (sc->p < sc->end && *sc->p != '"' && *sc->p != '\\' && (guchar)*sc->p >= 0x20 &&
-         (guchar)*sc->p < 0x80)
-    sc->p++;
-  if (sc->p >= sc->end || *sc->p != '"')
+  *key = ++p;
+  while (p < end && str_class[(guchar)*p] == 1)
+    p++;
+  if (p >= end || *p != '"')
     return FALSE;
-  *key = start;
-  *klen = (size_t)(sc->p - start);
-  sc->p++;
+  *klen = (size_t)(p - *key);
+  sc->p = p + 1;
   scan_ws (sc);
   return scan_lit (sc, ":", 1);
 }
@@ -1044,14 +1062,15 @@ scan_usage (Scan *sc, int64_t *prompt, int64_t *completion)
   return r == 0;
 }
 
+/* The scan of openai_fast(): the content is decoded straight onto the
+ * answer's text (the caller takes it back off unless FAST_YES); @reason,
+ * @prompt and @completion are OUT. */
 static FastVerdict
-openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
+openai_fast_scan (LaresLlmAccum *acc, const char *data, size_t len, char **reason, int64_t *prompt,
+                  int64_t *completion)
 {
   Scan sc = { data, data + len, 0 };
-  g_autoptr (GString) content = NULL;
-  g_autofree char *reason = NULL;
   gboolean first = TRUE, seen_choices = FALSE, seen_usage = FALSE;
-  int64_t prompt = -1, completion = -1;
   const char *key;
   size_t klen;
   int r;
@@ -1098,8 +1117,7 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
                           scan_ws (&sc);
                           if (scan_lit (&sc, "null", 4))
                             continue;
-                          content = g_string_sized_new (64);
-                          if (!scan_string (&sc, content))
+                          if (!scan_string (&sc, acc->result.text))
                             return FAST_NO;
                         }
                       else if (KEY_IS (key, klen, "role") || KEY_IS (key, klen, "refusal"))
@@ -1121,12 +1139,11 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
                   scan_ws (&sc);
                   if (scan_lit (&sc, "null", 4))
                     continue;
-                  reason = NULL;
                   {
                     g_autoptr (GString) rs = g_string_new (NULL);
                     if (!scan_string (&sc, rs))
                       return FAST_NO;
-                    reason = g_string_free (g_steal_pointer (&rs), FALSE);
+                    *reason = g_string_free (g_steal_pointer (&rs), FALSE);
                   }
                 }
               else if (KEY_IS (key, klen, "index"))
@@ -1155,7 +1172,7 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
             return FAST_NO;
           seen_usage = TRUE;
           scan_ws (&sc);
-          if (!scan_lit (&sc, "null", 4) && !scan_usage (&sc, &prompt, &completion))
+          if (!scan_lit (&sc, "null", 4) && !scan_usage (&sc, prompt, completion))
             return FAST_NO;
         }
       else if (KEY_IS (key, klen, "error"))
@@ -1166,10 +1183,32 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
   if (r < 0)
     return FAST_NO;
   scan_ws (&sc);
-  if (sc.p != sc.end)
-    return FAST_NO;
-  if (content != NULL && content->len > 0 && !add_text (acc, content->str, delta, error))
-    return FAST_YES; /* add_text set @error; the caller sees the failure below */
+  return sc.p == sc.end ? FAST_YES : FAST_NO;
+}
+
+static FastVerdict
+openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
+{
+  GString *text = acc->result.text;
+  size_t before = text->len, added;
+  g_autofree char *reason = NULL;
+  int64_t prompt = -1, completion = -1;
+
+  if (openai_fast_scan (acc, data, len, &reason, &prompt, &completion) == FAST_NO)
+    {
+      g_string_truncate (text, before);
+      return FAST_NO;
+    }
+  /* The same checks as add_text(): the scan let through only valid UTF-8
+   * without NUL. */
+  added = text->len - before;
+  if (added > 0)
+    {
+      if (!charge (acc, added, error))
+        return FAST_YES; /* the caller sees @error and takes the text back off */
+      delta->text = text->str + before;
+      delta->text_len = added;
+    }
   if (reason != NULL)
     set_finish_reason (acc, reason);
   if (prompt >= 0)
