@@ -944,6 +944,29 @@ test_openai_facade (void)
   g_assert_nonnull (strstr (s2, "\"finish_reason\":\"stop\""));
   g_assert_nonnull (strstr (s2, "\"choices\":[],\"usage\":{"));
   g_assert_true (g_str_has_suffix (s2, "data: [DONE]\n\n"));
+  {
+    /* Each token's chunk whole: the common head, the delta, the tail. */
+    g_autofree char *head = g_strndup (s2, (size_t)(strstr (s2, ",\"choices\":") - s2));
+    g_autofree char *tok1 =
+        g_strconcat ("\n\n", head,
+                     ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"logprobs\":null,"
+                     "\"finish_reason\":null}]}\n\n",
+                     NULL);
+    g_autofree char *tok2 = g_strconcat (
+        "\n\n", head,
+        ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" from lares\"},\"logprobs\":null,"
+        "\"finish_reason\":null}]}\n\n",
+        NULL);
+    g_autofree char *stop =
+        g_strconcat ("\n\n", head,
+                     ",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,"
+                     "\"finish_reason\":\"stop\"}]}\n\n",
+                     NULL);
+
+    g_assert_nonnull (strstr (s2, tok1));
+    g_assert_nonnull (strstr (strstr (s2, tok1), tok2));
+    g_assert_nonnull (strstr (strstr (s2, tok2), stop));
+  }
 
   /* The same "user" continues the same conversation. */
   reqs = lares_fake_llm_requests (fake);
