@@ -417,6 +417,15 @@ test_stream_sse (void)
                      "|| status FROM llm_calls");
     g_assert_cmpstr (row, ==, "30/3/0/ok");
   }
+  /* The stored timings are the event's, as json-glib writes them. */
+  {
+    g_autofree char *stored = db_string (d->data_dir, "SELECT timings FROM turns");
+    g_autofree char *sent =
+        json_to_string (json_object_get_member (json_node_get_object (end), "timings"), FALSE);
+
+    g_assert_nonnull (strstr (stored, "\"first_token_ms\":"));
+    g_assert_cmpstr (stored, ==, sent);
+  }
   /* And counted for /metrics. */
   {
     unsigned status;
