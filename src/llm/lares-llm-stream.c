@@ -499,7 +499,7 @@ typedef struct
 struct _LaresLlmAccum
 {
   LaresLlmProvider provider;
-  JsonParser *parser; /* reused for every chunk */
+  JsonParser *parser; /* reused for every chunk the full path parses; NULL until one */
   LaresLlmResult result;
   GArray *calls;       /* PendingCall, sorted by index */
   size_t answer_bytes; /* text plus arguments kept, against LARES_LLM_ANSWER_MAX */
@@ -540,7 +540,6 @@ lares_llm_accum_new (LaresLlmProvider provider)
   LaresLlmAccum *acc = g_new0 (LaresLlmAccum, 1);
 
   acc->provider = provider;
-  acc->parser = json_parser_new_immutable ();
   acc->result.text = g_string_sized_new (256);
   acc->result.tool_calls =
       g_ptr_array_new_with_free_func ((GDestroyNotify)lares_llm_tool_call_free);
@@ -706,6 +705,16 @@ first_choice (JsonArray *choices)
         return json_node_get_object (node);
     }
   return NULL;
+}
+
+/* The reused parser, made when a chunk first needs it: an answer of plain
+ * text chunks (the fast path) never does. */
+static JsonParser *
+accum_parser (LaresLlmAccum *acc)
+{
+  if (acc->parser == NULL)
+    acc->parser = json_parser_new_immutable ();
+  return acc->parser;
 }
 
 /* ---- the fast path for plain text chunks ------------------------------------------------------
@@ -1242,7 +1251,7 @@ openai_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
           return FALSE;
         }
     }
-  root = lares_llm_json_parse (acc->parser, data, len, error);
+  root = lares_llm_json_parse (accum_parser (acc), data, len, error);
   if (root == NULL)
     return FALSE;
   if (!JSON_NODE_HOLDS_OBJECT (root))
@@ -1329,7 +1338,7 @@ ollama_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
   JsonObject *obj, *message;
   const char *reason;
 
-  root = lares_llm_json_parse (acc->parser, data, len, error);
+  root = lares_llm_json_parse (accum_parser (acc), data, len, error);
   if (root == NULL)
     return FALSE;
   if (!JSON_NODE_HOLDS_OBJECT (root))
