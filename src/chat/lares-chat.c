@@ -68,6 +68,10 @@ struct _LaresChat
   GQueue running;        /* LaresTurn* */
   GQueue waiting;        /* LaresTurn* started before the engine was built */
   GMainContext *context; /* the one turns run on */
+  /* The local zone, for users without one of their own.  GLib's
+   * g_time_zone_new_local() keeps the same zone until TZ changes, which
+   * lares never does; taken once, a turn skips its lock and getenv(). */
+  GTimeZone *local_tz;
   GThread *engine_thread;
   GMutex engine_lock;
   GSource *engine_source;   /* reports the built engine on the main context */
@@ -375,6 +379,7 @@ lares_chat_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError
   g_queue_init (&chat->waiting);
   g_mutex_init (&chat->engine_lock);
   chat->context = g_main_context_ref_thread_default ();
+  chat->local_tz = g_time_zone_new_local ();
   chat->persona = lares_persona_new (cfg, error);
   if (chat->persona == NULL)
     return NULL;
@@ -437,6 +442,7 @@ lares_chat_free (LaresChat *chat)
     }
   g_mutex_clear (&chat->engine_lock);
   g_main_context_unref (chat->context);
+  g_clear_pointer (&chat->local_tz, g_time_zone_unref);
   lares_intent_engine_free (chat->engine);
   lares_llm_free (chat->llm);
   lares_policy_free (chat->policy);
@@ -860,16 +866,13 @@ timings_object (const Timings *tm)
 static char *
 timings_text (const Timings *tm)
 {
-  GString *s = g_string_sized_new (112);
+  char first[48] = "";
 
-  g_string_append_printf (s,
-                          "{\"total_ms\":%" G_GINT64_FORMAT ",\"understand_ms\":%" G_GINT64_FORMAT,
-                          tm->total_ms, tm->understand_ms);
   if (tm->has_first_token)
-    g_string_append_printf (s, ",\"first_token_ms\":%" G_GINT64_FORMAT, tm->first_token_ms);
-  g_string_append_printf (s, ",\"llm_ms\":%" G_GINT64_FORMAT ",\"tools_ms\":%" G_GINT64_FORMAT "}",
-                          tm->llm_ms, tm->tools_ms);
-  return g_string_free (s, FALSE);
+    g_snprintf (first, sizeof first, ",\"first_token_ms\":%" G_GINT64_FORMAT, tm->first_token_ms);
+  return g_strdup_printf ("{\"total_ms\":%" G_GINT64_FORMAT ",\"understand_ms\":%" G_GINT64_FORMAT
+                          "%s,\"llm_ms\":%" G_GINT64_FORMAT ",\"tools_ms\":%" G_GINT64_FORMAT "}",
+                          tm->total_ms, tm->understand_ms, first, tm->llm_ms, tm->tools_ms);
 }
 
 static JsonObject *
@@ -2209,7 +2212,7 @@ turn_begin (LaresTurn *t, int64_t conv)
   if (t->zone && *t->zone)
     t->tz = g_time_zone_new_identifier (t->zone);
   if (t->tz == NULL)
-    t->tz = g_time_zone_new_local ();
+    t->tz = g_time_zone_ref (chat->local_tz);
   t->now = g_date_time_new_now (t->tz);
   t->tool_ctx.store = chat->store;
   t->tool_ctx.user_id = t->user_id;
@@ -2353,9 +2356,8 @@ lares_chat_turn (LaresChat *chat, const LaresTurnRequest *request, const LaresTu
   op->history_turns = (unsigned)chat->cfg->chat_history_turns;
   if (chat->llm && (chat->budget_daily_micros > 0 || chat->budget_monthly_micros > 0))
     {
-      g_autoptr (GTimeZone) tz = g_time_zone_new_local ();
-      g_autoptr (GDateTime) day = local_midnight (tz, FALSE);
-      g_autoptr (GDateTime) month = local_midnight (tz, TRUE);
+      g_autoptr (GDateTime) day = local_midnight (chat->local_tz, FALSE);
+      g_autoptr (GDateTime) month = local_midnight (chat->local_tz, TRUE);
       op->want_spend = TRUE;
       op->day_start_ms = g_date_time_to_unix (day) * 1000;
       op->month_start_ms = g_date_time_to_unix (month) * 1000;
@@ -2487,7 +2489,7 @@ tool_zone_read (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   if (op->zone && *op->zone)
     tz = g_time_zone_new_identifier (op->zone);
   if (tz == NULL)
-    tz = g_time_zone_new_local ();
+    tz = g_time_zone_ref (chat->local_tz);
   op->now = g_date_time_new_now (tz);
   op->ctx.store = chat->store;
   op->ctx.user_id = op->user_id;
