@@ -741,11 +741,18 @@ typedef struct
   unsigned depth;
 } Scan;
 
+static const char *
+skip_ws (const char *p, const char *end)
+{
+  while (p < end && is_json_space (*p))
+    p++;
+  return p;
+}
+
 static void
 scan_ws (Scan *sc)
 {
-  while (sc->p < sc->end && is_json_space (*sc->p))
-    sc->p++;
+  sc->p = skip_ws (sc->p, sc->end);
 }
 
 static gboolean
@@ -969,46 +976,43 @@ scan_value (Scan *sc)
     }
 }
 
-/* A key with no escapes, ASCII only; @key points into the chunk. */
-static gboolean
-scan_key (Scan *sc, const char **key, size_t *klen)
-{
-  const char *p, *end = sc->end;
-
-  scan_ws (sc);
-  p = sc->p;
-  if (p >= end || *p != '"')
-    return FALSE;
-  *key = ++p;
-  while (p < end && str_class[(guchar)*p] == 1)
-    p++;
-  if (p >= end || *p != '"')
-    return FALSE;
-  *klen = (size_t)(p - *key);
-  sc->p = p + 1;
-  scan_ws (sc);
-  return scan_lit (sc, ":", 1);
-}
-
 #define KEY_IS(k, n, lit) ((n) == sizeof (lit) - 1 && memcmp ((k), (lit), (n)) == 0)
 
 /* Iterate the members of an object at sc->p: returns 1 with the next key,
- * 0 at its end, -1 on a syntax problem. */
+ * 0 at its end, -1 on a syntax problem (or a key this scanner leaves to
+ * the full parser: escapes, bytes above 0x7f).  @key points into the
+ * chunk.  Works on a local pointer, stored back once. */
 static int
 scan_member (Scan *sc, gboolean *first, const char **key, size_t *klen)
 {
-  scan_ws (sc);
-  if (*first)
+  const char *p = skip_ws (sc->p, sc->end), *end = sc->end, *start;
+
+  if (p < end && *p == '}')
     {
       *first = FALSE;
-      if (scan_lit (sc, "}", 1))
-        return 0;
+      sc->p = p + 1;
+      return 0;
     }
-  else if (scan_lit (sc, "}", 1))
-    return 0;
-  else if (!scan_lit (sc, ",", 1))
+  if (*first)
+    *first = FALSE;
+  else if (p < end && *p == ',')
+    p = skip_ws (p + 1, end);
+  else
     return -1;
-  return scan_key (sc, key, klen) ? 1 : -1;
+  if (p >= end || *p != '"')
+    return -1;
+  start = ++p;
+  while (p < end && str_class[(guchar)*p] == 1)
+    p++;
+  if (p >= end || *p != '"')
+    return -1;
+  *key = start;
+  *klen = (size_t)(p - start);
+  p = skip_ws (p + 1, end);
+  if (p >= end || *p != ':')
+    return -1;
+  sc->p = p + 1;
+  return 1;
 }
 
 /* A JSON number that json-glib reads as an int64 and prints back the same:
