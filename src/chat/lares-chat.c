@@ -68,6 +68,10 @@ struct _LaresChat
   GQueue running;        /* LaresTurn* */
   GQueue waiting;        /* LaresTurn* started before the engine was built */
   GMainContext *context; /* the one turns run on */
+  /* The local zone, for users without one of their own.  GLib's
+   * g_time_zone_new_local() keeps the same zone until TZ changes, which
+   * lares never does; taken once, a turn skips its lock and getenv(). */
+  GTimeZone *local_tz;
   GThread *engine_thread;
   GMutex engine_lock;
   GSource *engine_source;   /* reports the built engine on the main context */
@@ -160,6 +164,16 @@ typedef struct
   int64_t started_us;
 } ToolRun;
 
+/* A turn's timings in ms, taken when it finishes (turn_end's "timings"). */
+typedef struct
+{
+  int64_t total_ms;
+  int64_t understand_ms; /* -1: not understood */
+  int64_t first_token_ms;
+  gboolean has_first_token; /* else no first_token_ms member */
+  int64_t llm_ms, tools_ms;
+} Timings;
+
 struct _LaresTurn
 {
   LaresChat *chat;
@@ -216,7 +230,7 @@ struct _LaresTurn
   LaresTurnResult result;
   char *status, *path, *why, *error_code, *error_message;
   gboolean started, ended, finishing;
-  JsonObject *end_timings; /* from the END event on */
+  Timings end_timings; /* from the END event on (ended) */
 };
 
 static void turn_llm_call (LaresTurn *t);
@@ -365,6 +379,7 @@ lares_chat_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GError
   g_queue_init (&chat->waiting);
   g_mutex_init (&chat->engine_lock);
   chat->context = g_main_context_ref_thread_default ();
+  chat->local_tz = g_time_zone_new_local ();
   chat->persona = lares_persona_new (cfg, error);
   if (chat->persona == NULL)
     return NULL;
@@ -427,6 +442,7 @@ lares_chat_free (LaresChat *chat)
     }
   g_mutex_clear (&chat->engine_lock);
   g_main_context_unref (chat->context);
+  g_clear_pointer (&chat->local_tz, g_time_zone_unref);
   lares_intent_engine_free (chat->engine);
   lares_llm_free (chat->llm);
   lares_policy_free (chat->policy);
@@ -504,8 +520,18 @@ event_head (GString *s, const LaresTurn *t, const char *type)
       type, t->turn_id, t->conversation_id);
 }
 
-/* Deliver an event: @json_tail is the rest of the object after the common
- * members (",\"text\":..."), built only when someone needs the JSON. */
+/* Whether anyone takes the turn's events as JSON: a connection of the user
+ * on the bus, or a sink that asked for it.  Members that only go into the
+ * JSON (turn_start's, turn_end's) are built only then. */
+static gboolean
+event_json_wanted (LaresTurn *t)
+{
+  return lares_bus_count (t->chat->bus, t->user_id) > 0 ||
+         (t->has_sink && t->sink.on_event != NULL && t->sink.wants_json);
+}
+
+/* Deliver an event: @members (nullable, taken) are the rest of the object
+ * after the common ones, written only when someone needs the JSON. */
 static void
 emit (LaresTurn *t, LaresTurnEventType type, const char *type_name, const char *text, size_t len,
       const char *message, JsonObject *members)
@@ -796,7 +822,6 @@ turn_free (LaresTurn *t)
   if (t->round)
     g_ptr_array_unref (t->round);
   g_clear_pointer (&t->tool_events, json_array_unref);
-  g_clear_pointer (&t->end_timings, json_object_unref);
   g_free (t->status), g_free (t->path), g_free (t->why);
   g_free (t->error_code), g_free (t->error_message);
   g_free (t);
@@ -808,19 +833,46 @@ ms_since (int64_t t0, int64_t t)
   return t > 0 ? (t - t0 + 500) / 1000 : -1;
 }
 
+/* The turn's timings as of now. */
+static Timings
+timings_now (LaresTurn *t)
+{
+  return (Timings){
+    .total_ms = ms_since (t->t0_us, g_get_monotonic_time ()),
+    .understand_ms = ms_since (t->t0_us, t->t_understood_us),
+    .has_first_token = t->t_first_us != 0,
+    .first_token_ms = t->t_first_us ? ms_since (t->t0_us, t->t_first_us) : -1,
+    .llm_ms = (t->llm_us + 500) / 1000,
+    .tools_ms = (t->tools_us + 500) / 1000,
+  };
+}
+
 static JsonObject *
-timings_object (LaresTurn *t)
+timings_object (const Timings *tm)
 {
   JsonObject *o = json_object_new ();
-  int64_t now = g_get_monotonic_time ();
 
-  json_object_set_int_member (o, "total_ms", ms_since (t->t0_us, now));
-  json_object_set_int_member (o, "understand_ms", ms_since (t->t0_us, t->t_understood_us));
-  if (t->t_first_us)
-    json_object_set_int_member (o, "first_token_ms", ms_since (t->t0_us, t->t_first_us));
-  json_object_set_int_member (o, "llm_ms", (t->llm_us + 500) / 1000);
-  json_object_set_int_member (o, "tools_ms", (t->tools_us + 500) / 1000);
+  json_object_set_int_member (o, "total_ms", tm->total_ms);
+  json_object_set_int_member (o, "understand_ms", tm->understand_ms);
+  if (tm->has_first_token)
+    json_object_set_int_member (o, "first_token_ms", tm->first_token_ms);
+  json_object_set_int_member (o, "llm_ms", tm->llm_ms);
+  json_object_set_int_member (o, "tools_ms", tm->tools_ms);
   return o;
+}
+
+/* The stored form of @tm: what json_to_string() makes of timings_object()
+ * (members in order, integers in decimal), without building the tree. */
+static char *
+timings_text (const Timings *tm)
+{
+  char first[48] = "";
+
+  if (tm->has_first_token)
+    g_snprintf (first, sizeof first, ",\"first_token_ms\":%" G_GINT64_FORMAT, tm->first_token_ms);
+  return g_strdup_printf ("{\"total_ms\":%" G_GINT64_FORMAT ",\"understand_ms\":%" G_GINT64_FORMAT
+                          "%s,\"llm_ms\":%" G_GINT64_FORMAT ",\"tools_ms\":%" G_GINT64_FORMAT "}",
+                          tm->total_ms, tm->understand_ms, first, tm->llm_ms, tm->tools_ms);
 }
 
 static JsonObject *
@@ -836,7 +888,7 @@ usage_object (LaresTurn *t)
 }
 
 static JsonObject *
-end_members (LaresTurn *t, JsonObject *timings)
+end_members (LaresTurn *t, const Timings *timings)
 {
   JsonObject *o = json_object_new ();
 
@@ -846,13 +898,13 @@ end_members (LaresTurn *t, JsonObject *timings)
   json_object_set_string_member (o, "why", t->why ? t->why : "");
   if (t->error_code)
     json_object_set_string_member (o, "error_code", t->error_code);
-  json_object_set_object_member (o, "timings", timings);
+  json_object_set_object_member (o, "timings", timings_object (timings));
   json_object_set_object_member (o, "usage", usage_object (t));
   return o;
 }
 
 static void
-turn_deliver_end (LaresTurn *t, JsonObject *timings)
+turn_deliver_end (LaresTurn *t, const Timings *timings)
 {
   LaresChat *chat = t->chat;
 
@@ -879,8 +931,9 @@ turn_deliver_end (LaresTurn *t, JsonObject *timings)
     if (g_strcmp0 (t->path, lares_chat_paths[i]) == 0)
       chat->stats.by_path[i]++;
   /* The JSON answer (lares_turn_to_json) reports the same timings. */
-  t->end_timings = json_object_ref (timings);
-  emit (t, LARES_TURN_EVENT_END, "turn_end", NULL, 0, NULL, end_members (t, timings));
+  t->end_timings = *timings;
+  emit (t, LARES_TURN_EVENT_END, "turn_end", NULL, 0, NULL,
+        event_json_wanted (t) ? end_members (t, timings) : NULL);
   turn_free (t);
   if (chat->running.length == 0 && chat->idle_func)
     chat->idle_func (chat->idle_data);
@@ -890,7 +943,7 @@ typedef struct
 {
   LaresTurn *turn;
   WriteOp *op;
-  JsonObject *timings;
+  Timings timings;
 } FinishOp;
 
 static void
@@ -911,7 +964,7 @@ finish_done (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
       t->error_code = g_strdup ("store_error");
     }
   write_op_free (f->op);
-  turn_deliver_end (t, f->timings);
+  turn_deliver_end (t, &f->timings);
   g_free (f);
 }
 
@@ -928,7 +981,6 @@ turn_finish (LaresTurn *t, const char *status, const char *path, const char *why
 {
   FinishOp *f;
   WriteOp *op;
-  g_autoptr (JsonNode) tnode = NULL;
 
   g_return_if_fail (!t->finishing);
   t->finishing = TRUE;
@@ -938,11 +990,11 @@ turn_finish (LaresTurn *t, const char *status, const char *path, const char *why
   t->why = g_strdup (why);
   f = g_new0 (FinishOp, 1);
   f->turn = t;
-  f->timings = timings_object (t);
+  f->timings = timings_now (t);
   if (!t->started)
     {
       /* Nothing was written for a turn that never started. */
-      turn_deliver_end (t, f->timings);
+      turn_deliver_end (t, &f->timings);
       g_free (f);
       return;
     }
@@ -953,8 +1005,7 @@ turn_finish (LaresTurn *t, const char *status, const char *path, const char *why
   op->path = g_strdup (path);
   op->why = g_strdup (why);
   op->error_code = g_strdup (t->error_code);
-  tnode = json_node_init_object (json_node_alloc (), f->timings);
-  op->timings = json_to_string (tnode, FALSE);
+  op->timings = timings_text (&f->timings);
   op->reply = g_strdup (t->reply->str);
   op->now_ms = lares_now_ms ();
   f->op = op;
@@ -2161,7 +2212,7 @@ turn_begin (LaresTurn *t, int64_t conv)
   if (t->zone && *t->zone)
     t->tz = g_time_zone_new_identifier (t->zone);
   if (t->tz == NULL)
-    t->tz = g_time_zone_new_local ();
+    t->tz = g_time_zone_ref (chat->local_tz);
   t->now = g_date_time_new_now (t->tz);
   t->tool_ctx.store = chat->store;
   t->tool_ctx.user_id = t->user_id;
@@ -2187,9 +2238,14 @@ turn_begin (LaresTurn *t, int64_t conv)
   w->now_ms = lares_now_ms ();
   record (t, begin_in_store, w);
   {
-    JsonObject *o = json_object_new ();
-    json_object_set_string_member (o, "text", t->text);
-    json_object_set_string_member (o, "channel", t->channel);
+    JsonObject *o = NULL;
+
+    if (event_json_wanted (t))
+      {
+        o = json_object_new ();
+        json_object_set_string_member (o, "text", t->text);
+        json_object_set_string_member (o, "channel", t->channel);
+      }
     emit (t, LARES_TURN_EVENT_START, "turn_start", NULL, 0, NULL, o);
   }
   if (chat->engine == NULL)
@@ -2300,9 +2356,8 @@ lares_chat_turn (LaresChat *chat, const LaresTurnRequest *request, const LaresTu
   op->history_turns = (unsigned)chat->cfg->chat_history_turns;
   if (chat->llm && (chat->budget_daily_micros > 0 || chat->budget_monthly_micros > 0))
     {
-      g_autoptr (GTimeZone) tz = g_time_zone_new_local ();
-      g_autoptr (GDateTime) day = local_midnight (tz, FALSE);
-      g_autoptr (GDateTime) month = local_midnight (tz, TRUE);
+      g_autoptr (GDateTime) day = local_midnight (chat->local_tz, FALSE);
+      g_autoptr (GDateTime) month = local_midnight (chat->local_tz, TRUE);
       op->want_spend = TRUE;
       op->day_start_ms = g_date_time_to_unix (day) * 1000;
       op->month_start_ms = g_date_time_to_unix (month) * 1000;
@@ -2358,8 +2413,8 @@ JsonNode *
 lares_turn_to_json (const LaresTurn *t)
 {
   LaresTurn *mut = (LaresTurn *)t;
-  JsonObject *o =
-      end_members (mut, t->end_timings ? json_object_ref (t->end_timings) : timings_object (mut));
+  Timings now = t->ended ? t->end_timings : timings_now (mut);
+  JsonObject *o = end_members (mut, &now);
 
   json_object_set_int_member (o, "turn_id", t->result.turn_id);
   json_object_set_int_member (o, "conversation_id", t->conversation_id);
@@ -2434,7 +2489,7 @@ tool_zone_read (GObject *source G_GNUC_UNUSED, GAsyncResult *res, gpointer data)
   if (op->zone && *op->zone)
     tz = g_time_zone_new_identifier (op->zone);
   if (tz == NULL)
-    tz = g_time_zone_new_local ();
+    tz = g_time_zone_ref (chat->local_tz);
   op->now = g_date_time_new_now (tz);
   op->ctx.store = chat->store;
   op->ctx.user_id = op->user_id;

@@ -265,7 +265,7 @@ lares_persona_maybe_text_tool_call (const char *text, size_t len)
 gboolean
 lares_persona_parse_text_tool_call (const char *text, char **name, char **arguments)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (JsonParser) parser = NULL;
   g_autofree char *body = NULL;
   const char *end, *p = skip_fence (text, &end);
   JsonObject *o;
@@ -276,6 +276,8 @@ lares_persona_parse_text_tool_call (const char *text, char **name, char **argume
     p++;
   if (p >= end || *p != '{')
     return FALSE;
+  /* Only now a parser: most answers are plain text. */
+  parser = json_parser_new_immutable ();
   body = g_strndup (p, end - p);
   if (!json_parser_load_from_data (parser, body, -1, NULL))
     return FALSE;

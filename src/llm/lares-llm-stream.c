@@ -57,11 +57,32 @@ fail_long_line (LaresLlmLines *lines, GError **error)
   return FALSE;
 }
 
+/* The first '\n' or '\r' in [@p, @end), or @end.  Two memchr() passes
+ * instead of a test of every byte: streams end lines in '\n', so the
+ * second pass only looks at the line itself.  *@nl keeps the '\n' found
+ * (@end if none) for the next lines of the same buffer, so a stream of
+ * '\r'-only ends is not searched to its end once a line. */
+static const char *
+line_end (const char *p, const char *end, const char **nl)
+{
+  const char *cr;
+
+  if (*nl == NULL || *nl < p)
+    {
+      *nl = memchr (p, '\n', (size_t)(end - p));
+      if (*nl == NULL)
+        *nl = end;
+    }
+  cr = memchr (p, '\r', (size_t)(*nl - p));
+  return cr != NULL ? cr : *nl;
+}
+
 gboolean
 lares_llm_lines_feed (LaresLlmLines *lines, const char *data, size_t len, LaresLlmChunkFunc func,
                       gpointer user_data, GError **error)
 {
   const char *p = data, *end = data + len;
+  const char *nl = NULL; /* the next '\n' at or after p, once searched */
 
   if (len == 0)
     return TRUE;
@@ -74,13 +95,10 @@ lares_llm_lines_feed (LaresLlmLines *lines, const char *data, size_t len, LaresL
     }
   while (p < end)
     {
-      const char *q = p;
-      size_t n;
+      const char *q = line_end (p, end, &nl);
+      size_t n = (size_t)(q - p);
       gboolean ok;
 
-      while (q < end && *q != '\n' && *q != '\r')
-        q++;
-      n = (size_t)(q - p);
       if (lines->partial->len + n > lines->max_line)
         return fail_long_line (lines, error);
       if (q == end)
@@ -481,7 +499,7 @@ typedef struct
 struct _LaresLlmAccum
 {
   LaresLlmProvider provider;
-  JsonParser *parser; /* reused for every chunk */
+  JsonParser *parser; /* reused for every chunk the full path parses; NULL until one */
   LaresLlmResult result;
   GArray *calls;       /* PendingCall, sorted by index */
   size_t answer_bytes; /* text plus arguments kept, against LARES_LLM_ANSWER_MAX */
@@ -522,7 +540,6 @@ lares_llm_accum_new (LaresLlmProvider provider)
   LaresLlmAccum *acc = g_new0 (LaresLlmAccum, 1);
 
   acc->provider = provider;
-  acc->parser = json_parser_new_immutable ();
   acc->result.text = g_string_sized_new (256);
   acc->result.tool_calls =
       g_ptr_array_new_with_free_func ((GDestroyNotify)lares_llm_tool_call_free);
@@ -690,6 +707,16 @@ first_choice (JsonArray *choices)
   return NULL;
 }
 
+/* The reused parser, made when a chunk first needs it: an answer of plain
+ * text chunks (the fast path) never does. */
+static JsonParser *
+accum_parser (LaresLlmAccum *acc)
+{
+  if (acc->parser == NULL)
+    acc->parser = json_parser_new_immutable ();
+  return acc->parser;
+}
+
 /* ---- the fast path for plain text chunks ------------------------------------------------------
  *
  * Most chunks of an answer are {"id":…,"choices":[{"index":0,"delta":{"content":"…"},
@@ -698,7 +725,9 @@ first_choice (JsonArray *choices)
  * it checks the whole chunk is valid JSON (RFC 8259, no extensions), and gives up (returns
  * FAST_NO) at anything it does not handle exactly like the full path — tool calls, usage,
  * errors, several choices, duplicate or escaped keys, invalid UTF-8, lone surrogates, NUL —
- * which then takes the full path.  The fuzz target compares both paths on every input. */
+ * which then takes the full path.  The content is decoded straight onto the answer's text and
+ * taken back off when the chunk goes to the full path after all, so a text chunk allocates
+ * nothing.  The fuzz target compares both paths on every input. */
 
 typedef enum
 {
@@ -712,11 +741,18 @@ typedef struct
   unsigned depth;
 } Scan;
 
+static const char *
+skip_ws (const char *p, const char *end)
+{
+  while (p < end && is_json_space (*p))
+    p++;
+  return p;
+}
+
 static void
 scan_ws (Scan *sc)
 {
-  while (sc->p < sc->end && is_json_space (*sc->p))
-    sc->p++;
+  sc->p = skip_ws (sc->p, sc->end);
 }
 
 static gboolean
@@ -743,32 +779,48 @@ hex4 (const char *p)
   return v;
 }
 
-/* A string at sc->p (on its opening quote).  With @out, decoded into it. */
+/* What a byte is inside a JSON string: 0 ends a run of plain bytes ('"',
+ * '\\' or a control byte), 1 is plain ASCII, 2 is a byte above 0x7f (part
+ * of a UTF-8 sequence).  One lookup a byte instead of three tests. */
+static const guchar str_class[256] = {
+  [0x20 ... 0x21] = 1, /* '"' is 0x22 */
+  [0x23 ... 0x5b] = 1, /* '\\' is 0x5c */
+  [0x5d ... 0x7f] = 1,
+  [0x80 ... 0xff] = 2,
+};
+
+/* A string at sc->p (on its opening quote).  With @out, decoded into it.
+ * A run of plain bytes is checked as UTF-8 only when it has a byte above
+ * 0x7f: most of a chunk is ASCII, and g_utf8_validate_len() costs a call
+ * per run. */
 static gboolean
 scan_string (Scan *sc, GString *out)
 {
-  const char *run;
+  const char *p = sc->p, *end = sc->end;
 
-  if (sc->p >= sc->end || *sc->p != '"')
+  if (p >= end || *p != '"')
     return FALSE;
-  sc->p++;
+  sc->p = ++p;
   for (;;)
     {
-      run = sc->p;
-      while (sc->p < sc->end && *sc->p != '"' && *sc->p != '\\' && (guchar)*sc->p >= 0x20)
-        sc->p++;
-      if (sc->p > run)
+      const char *run = p;
+      guchar high = 0;
+
+      for (guchar cls; p < end && (cls = str_class[(guchar)*p]) != 0; p++)
+        high |= cls;
+      sc->p = p;
+      if (p > run)
         {
-          if (!g_utf8_validate_len (run, (gsize)(sc->p - run), NULL))
+          if ((high & 2) && !g_utf8_validate_len (run, (gsize)(p - run), NULL))
             return FALSE;
           if (out)
-            g_string_append_len (out, run, sc->p - run);
+            g_string_append_len (out, run, p - run);
         }
-      if (sc->p >= sc->end || (guchar)*sc->p < 0x20)
+      if (p >= end || (guchar)*p < 0x20)
         return FALSE;
-      if (*sc->p == '"')
+      if (*p == '"')
         {
-          sc->p++;
+          sc->p = p + 1;
           return TRUE;
         }
       /* An escape. */
@@ -822,6 +874,7 @@ scan_string (Scan *sc, GString *out)
         default:
           return FALSE;
         }
+      p = sc->p;
     }
 }
 
@@ -923,47 +976,43 @@ scan_value (Scan *sc)
     }
 }
 
-/* A key with no escapes; @key points into the chunk. */
-static gboolean
-scan_key (Scan *sc, const char **key, size_t *klen)
-{
-  const char *start;
-
-  scan_ws (sc);
-  if (sc->p >= sc->end || *sc->p != '"')
-    return FALSE;
-  start = ++sc->p;
-  while (sc->p < sc->end && *sc->p != '"' && *sc->p != '\\' && (guchar)*sc->p >= 0x20 &&
-         (guchar)*sc->p < 0x80)
-    sc->p++;
-  if (sc->p >= sc->end || *sc->p != '"')
-    return FALSE;
-  *key = start;
-  *klen = (size_t)(sc->p - start);
-  sc->p++;
-  scan_ws (sc);
-  return scan_lit (sc, ":", 1);
-}
-
 #define KEY_IS(k, n, lit) ((n) == sizeof (lit) - 1 && memcmp ((k), (lit), (n)) == 0)
 
 /* Iterate the members of an object at sc->p: returns 1 with the next key,
- * 0 at its end, -1 on a syntax problem. */
+ * 0 at its end, -1 on a syntax problem (or a key this scanner leaves to
+ * the full parser: escapes, bytes above 0x7f).  @key points into the
+ * chunk.  Works on a local pointer, stored back once. */
 static int
 scan_member (Scan *sc, gboolean *first, const char **key, size_t *klen)
 {
-  scan_ws (sc);
-  if (*first)
+  const char *p = skip_ws (sc->p, sc->end), *end = sc->end, *start;
+
+  if (p < end && *p == '}')
     {
       *first = FALSE;
-      if (scan_lit (sc, "}", 1))
-        return 0;
+      sc->p = p + 1;
+      return 0;
     }
-  else if (scan_lit (sc, "}", 1))
-    return 0;
-  else if (!scan_lit (sc, ",", 1))
+  if (*first)
+    *first = FALSE;
+  else if (p < end && *p == ',')
+    p = skip_ws (p + 1, end);
+  else
     return -1;
-  return scan_key (sc, key, klen) ? 1 : -1;
+  if (p >= end || *p != '"')
+    return -1;
+  start = ++p;
+  while (p < end && str_class[(guchar)*p] == 1)
+    p++;
+  if (p >= end || *p != '"')
+    return -1;
+  *key = start;
+  *klen = (size_t)(p - start);
+  p = skip_ws (p + 1, end);
+  if (p >= end || *p != ':')
+    return -1;
+  sc->p = p + 1;
+  return 1;
 }
 
 /* A JSON number that json-glib reads as an int64 and prints back the same:
@@ -1026,14 +1075,15 @@ scan_usage (Scan *sc, int64_t *prompt, int64_t *completion)
   return r == 0;
 }
 
+/* The scan of openai_fast(): the content is decoded straight onto the
+ * answer's text (the caller takes it back off unless FAST_YES); @reason,
+ * @prompt and @completion are OUT. */
 static FastVerdict
-openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
+openai_fast_scan (LaresLlmAccum *acc, const char *data, size_t len, char **reason, int64_t *prompt,
+                  int64_t *completion)
 {
   Scan sc = { data, data + len, 0 };
-  g_autoptr (GString) content = NULL;
-  g_autofree char *reason = NULL;
   gboolean first = TRUE, seen_choices = FALSE, seen_usage = FALSE;
-  int64_t prompt = -1, completion = -1;
   const char *key;
   size_t klen;
   int r;
@@ -1080,8 +1130,7 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
                           scan_ws (&sc);
                           if (scan_lit (&sc, "null", 4))
                             continue;
-                          content = g_string_sized_new (64);
-                          if (!scan_string (&sc, content))
+                          if (!scan_string (&sc, acc->result.text))
                             return FAST_NO;
                         }
                       else if (KEY_IS (key, klen, "role") || KEY_IS (key, klen, "refusal"))
@@ -1103,12 +1152,11 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
                   scan_ws (&sc);
                   if (scan_lit (&sc, "null", 4))
                     continue;
-                  reason = NULL;
                   {
                     g_autoptr (GString) rs = g_string_new (NULL);
                     if (!scan_string (&sc, rs))
                       return FAST_NO;
-                    reason = g_string_free (g_steal_pointer (&rs), FALSE);
+                    *reason = g_string_free (g_steal_pointer (&rs), FALSE);
                   }
                 }
               else if (KEY_IS (key, klen, "index"))
@@ -1137,7 +1185,7 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
             return FAST_NO;
           seen_usage = TRUE;
           scan_ws (&sc);
-          if (!scan_lit (&sc, "null", 4) && !scan_usage (&sc, &prompt, &completion))
+          if (!scan_lit (&sc, "null", 4) && !scan_usage (&sc, prompt, completion))
             return FAST_NO;
         }
       else if (KEY_IS (key, klen, "error"))
@@ -1148,10 +1196,32 @@ openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
   if (r < 0)
     return FAST_NO;
   scan_ws (&sc);
-  if (sc.p != sc.end)
-    return FAST_NO;
-  if (content != NULL && content->len > 0 && !add_text (acc, content->str, delta, error))
-    return FAST_YES; /* add_text set @error; the caller sees the failure below */
+  return sc.p == sc.end ? FAST_YES : FAST_NO;
+}
+
+static FastVerdict
+openai_fast (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *delta, GError **error)
+{
+  GString *text = acc->result.text;
+  size_t before = text->len, added;
+  g_autofree char *reason = NULL;
+  int64_t prompt = -1, completion = -1;
+
+  if (openai_fast_scan (acc, data, len, &reason, &prompt, &completion) == FAST_NO)
+    {
+      g_string_truncate (text, before);
+      return FAST_NO;
+    }
+  /* The same checks as add_text(): the scan let through only valid UTF-8
+   * without NUL. */
+  added = text->len - before;
+  if (added > 0)
+    {
+      if (!charge (acc, added, error))
+        return FAST_YES; /* the caller sees @error and takes the text back off */
+      delta->text = text->str + before;
+      delta->text_len = added;
+    }
   if (reason != NULL)
     set_finish_reason (acc, reason);
   if (prompt >= 0)
@@ -1185,7 +1255,7 @@ openai_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
           return FALSE;
         }
     }
-  root = lares_llm_json_parse (acc->parser, data, len, error);
+  root = lares_llm_json_parse (accum_parser (acc), data, len, error);
   if (root == NULL)
     return FALSE;
   if (!JSON_NODE_HOLDS_OBJECT (root))
@@ -1272,7 +1342,7 @@ ollama_feed (LaresLlmAccum *acc, const char *data, size_t len, LaresLlmDelta *de
   JsonObject *obj, *message;
   const char *reason;
 
-  root = lares_llm_json_parse (acc->parser, data, len, error);
+  root = lares_llm_json_parse (accum_parser (acc), data, len, error);
   if (root == NULL)
     return FALSE;
   if (!JSON_NODE_HOLDS_OBJECT (root))

@@ -47,6 +47,7 @@
 #include "lares-llm-http.h"
 #include "lares-llm-pool.h"
 #include "lares-llm-stream.h"
+#include "lares-log.h"
 
 #include <errno.h>
 #include <libsoup/soup.h>
@@ -66,10 +67,11 @@
 struct _LaresLlm
 {
   LaresLlmProvider provider;
-  char *model;     /* (owned) */
-  char *api_key;   /* nullable (owned) */
-  GUri *chat_uri;  /* (owned) */
-  GUri *probe_uri; /* (owned) */
+  char *model;      /* (owned) */
+  char *model_json; /* @model as a JSON string, for the request body (owned) */
+  char *api_key;    /* nullable (owned) */
+  GUri *chat_uri;   /* (owned) */
+  GUri *probe_uri;  /* (owned) */
   uint64_t connect_timeout_ms;
   uint64_t first_token_timeout_ms;
   uint64_t total_timeout_ms;
@@ -82,6 +84,7 @@ struct _LaresLlm
    * array on every request (~6 KB of JSON for the built-in tools). */
   JsonNode *tools_node; /* (owned ref): the address stays unique while held */
   char *tools_json;     /* (owned) */
+  size_t tools_json_len;
 };
 
 /* ---- construction ---------------------------------------------------- */
@@ -177,6 +180,11 @@ lares_llm_new (const LaresLlmOptions *options, GError **error)
   llm = g_new0 (LaresLlm, 1);
   llm->provider = options->provider;
   llm->model = g_strdup (options->model);
+  {
+    g_autoptr (JsonNode) model = json_node_init_string (json_node_alloc (), llm->model);
+
+    llm->model_json = json_to_string (model, FALSE);
+  }
   llm->api_key =
       options->api_key != NULL && *options->api_key != '\0' ? g_strdup (options->api_key) : NULL;
   llm->connect_timeout_ms = options->connect_timeout_ms;
@@ -246,6 +254,7 @@ lares_llm_free (LaresLlm *llm)
   if (llm == NULL)
     return;
   g_free (llm->model);
+  g_free (llm->model_json);
   g_free (llm->api_key);
   g_clear_pointer (&llm->chat_uri, g_uri_unref);
   g_clear_pointer (&llm->probe_uri, g_uri_unref);
@@ -282,12 +291,9 @@ static void
 append_json (GString *out, JsonNode *node)
 {
   g_autoptr (JsonGenerator) gen = json_generator_new ();
-  gsize len = 0;
-  g_autofree char *text = NULL;
 
   json_generator_set_root (gen, node);
-  text = json_generator_to_data (gen, &len);
-  g_string_append_len (out, text, (gssize)len);
+  json_generator_to_gstring (gen, out);
 }
 
 /* @tools as JSON text, from the cache when it is the same array. */
@@ -303,18 +309,10 @@ append_tools (const LaresLlm *llm, GString *out, JsonNode *tools)
       g_clear_pointer (&mut->tools_node, json_node_unref);
       g_clear_pointer (&mut->tools_json, g_free);
       json_generator_set_root (gen, tools);
-      mut->tools_json = json_generator_to_data (gen, NULL);
+      mut->tools_json = json_generator_to_data (gen, &mut->tools_json_len);
       mut->tools_node = json_node_ref (tools);
     }
-  g_string_append (out, llm->tools_json);
-}
-
-static void
-append_json_string (GString *out, const char *s)
-{
-  g_autoptr (JsonNode) node = json_node_init_string (json_node_alloc (), s);
-
-  append_json (out, node);
+  g_string_append_len (out, llm->tools_json, (gssize)llm->tools_json_len);
 }
 
 static JsonObject *
@@ -464,9 +462,10 @@ lares_llm_build_request (const LaresLlm *llm, JsonNode *messages, JsonNode *tool
   g_return_val_if_fail (llm != NULL, NULL);
   g_return_val_if_fail (messages != NULL && JSON_NODE_HOLDS_ARRAY (messages), NULL);
 
-  out = g_string_sized_new (1024);
+  /* Room for the tools as last sent and some messages: fewer reallocs. */
+  out = g_string_sized_new (4096 + llm->tools_json_len);
   g_string_append (out, "{\"model\":");
-  append_json_string (out, llm->model);
+  g_string_append (out, llm->model_json);
   if (llm->provider == LARES_LLM_OLLAMA)
     {
       g_autoptr (JsonNode) translated = ollama_messages (json_node_get_array (messages));
@@ -546,7 +545,7 @@ typedef struct
   gboolean eof;           /* the body was read to its end */
   gboolean done;          /* on_done has run */
   GByteArray *error_body; /* a non-2xx body, at most ERROR_BODY_MAX (owned) */
-  uint8_t buf[READ_CHUNK];
+  uint8_t buf[];          /* READ_CHUNK bytes, not zeroed: each read fills what it uses */
 } Request;
 
 static Request *
@@ -938,8 +937,8 @@ out:
 static void
 read_more (Request *req)
 {
-  g_input_stream_read_async (req->body, req->buf, sizeof req->buf, G_PRIORITY_DEFAULT, req->io,
-                             read_cb, request_ref (req));
+  g_input_stream_read_async (req->body, req->buf, READ_CHUNK, G_PRIORITY_DEFAULT, req->io, read_cb,
+                             request_ref (req));
 }
 
 static void
@@ -1184,7 +1183,7 @@ own_read (Request *req)
   gboolean ok;
 
   do
-    n = recv (req->conn->fd, req->buf, sizeof req->buf, 0);
+    n = recv (req->conn->fd, req->buf, READ_CHUNK, 0);
   while (n < 0 && errno == EINTR);
   if (n < 0)
     {
@@ -1333,7 +1332,8 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
   body = lares_llm_build_request (llm, messages, tools, &len);
   bytes = g_bytes_new_take (body, len);
 
-  req = g_new0 (Request, 1);
+  req = g_malloc (sizeof *req + READ_CHUNK);
+  memset (req, 0, sizeof *req);
   req->refs = 1;
   req->provider = llm->provider;
   req->io = g_cancellable_new ();
@@ -1341,8 +1341,12 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
   req->callbacks = *callbacks;
   req->user_data = user_data;
   req->acc = lares_llm_accum_new (llm->provider);
-  lares_llm_sse_init (&req->sse, LARES_LLM_LINE_MAX, chunk_cb, req);
-  lares_llm_lines_init (&req->lines, LARES_LLM_LINE_MAX);
+  /* Only the provider's framing; the other stays zeroed (clearing it is
+   * a no-op). */
+  if (llm->provider == LARES_LLM_OLLAMA)
+    lares_llm_lines_init (&req->lines, LARES_LLM_LINE_MAX);
+  else
+    lares_llm_sse_init (&req->sse, LARES_LLM_LINE_MAX, chunk_cb, req);
   req->first_token_us = -1;
   req->first_token_timeout_ms = llm->first_token_timeout_ms;
   req->bytes_sent = len;
@@ -1357,7 +1361,9 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
       req->caller_handler =
           g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb), req, NULL);
     }
-  g_debug ("LLM request: POST %s (%zu bytes)", g_uri_get_path (llm->chat_uri), len);
+  /* Not formatted at all unless debug lines are shown (g_debug would). */
+  lares_log_req (G_LOG_LEVEL_DEBUG, NULL, "LLM request: POST %s (%zu bytes)",
+                 g_uri_get_path (llm->chat_uri), len);
   if (llm->pool != NULL)
     {
       own_start (req, llm, bytes);

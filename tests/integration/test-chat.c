@@ -417,6 +417,15 @@ test_stream_sse (void)
                      "|| status FROM llm_calls");
     g_assert_cmpstr (row, ==, "30/3/0/ok");
   }
+  /* The stored timings are the event's, as json-glib writes them. */
+  {
+    g_autofree char *stored = db_string (d->data_dir, "SELECT timings FROM turns");
+    g_autofree char *sent =
+        json_to_string (json_object_get_member (json_node_get_object (end), "timings"), FALSE);
+
+    g_assert_nonnull (strstr (stored, "\"first_token_ms\":"));
+    g_assert_cmpstr (stored, ==, sent);
+  }
   /* And counted for /metrics. */
   {
     unsigned status;
@@ -944,6 +953,29 @@ test_openai_facade (void)
   g_assert_nonnull (strstr (s2, "\"finish_reason\":\"stop\""));
   g_assert_nonnull (strstr (s2, "\"choices\":[],\"usage\":{"));
   g_assert_true (g_str_has_suffix (s2, "data: [DONE]\n\n"));
+  {
+    /* Each token's chunk whole: the common head, the delta, the tail. */
+    g_autofree char *head = g_strndup (s2, (size_t)(strstr (s2, ",\"choices\":") - s2));
+    g_autofree char *tok1 =
+        g_strconcat ("\n\n", head,
+                     ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"logprobs\":null,"
+                     "\"finish_reason\":null}]}\n\n",
+                     NULL);
+    g_autofree char *tok2 = g_strconcat (
+        "\n\n", head,
+        ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" from lares\"},\"logprobs\":null,"
+        "\"finish_reason\":null}]}\n\n",
+        NULL);
+    g_autofree char *stop =
+        g_strconcat ("\n\n", head,
+                     ",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,"
+                     "\"finish_reason\":\"stop\"}]}\n\n",
+                     NULL);
+
+    g_assert_nonnull (strstr (s2, tok1));
+    g_assert_nonnull (strstr (strstr (s2, tok1), tok2));
+    g_assert_nonnull (strstr (strstr (s2, tok2), stop));
+  }
 
   /* The same "user" continues the same conversation. */
   reqs = lares_fake_llm_requests (fake);

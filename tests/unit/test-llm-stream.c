@@ -501,6 +501,9 @@ test_sse_fields (void)
     { "data: tail", "[tail]" }, /* no line end at all */
     { "data: a\n", "[a]" },     /* no blank line */
     { "data: a\r\rdata: b\r\n\r\n", "[a][b]" },
+    /* '\r'-only ends before and after a '\n' the splitter already found */
+    { "data: a\r\rdata: b\r\rdata: c\ndata: d\n\r\rdata: e\r\r", "[a][b][c\nd][e]" },
+    { "data: a\r\n\rdata: b\n\r\r\n", "[a][b]" },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -726,10 +729,13 @@ test_error_text (void)
 }
 
 /* The plain-text fast path must give exactly what the full parser gives,
- * on the chunks it takes and on those it hands over. */
+ * on the chunks it takes and on those it hands over.  Text came before, so
+ * a chunk the fast path decodes onto the answer and then hands over (or
+ * that fails) shows if its text is not taken back off. */
 static char *
 feed_one (const char *chunk, gboolean fast)
 {
+  static const char before[] = "{\"choices\":[{\"delta\":{\"content\":\"so far \"}}]}";
   g_autoptr (LaresLlmAccum) acc = lares_llm_accum_new (LARES_LLM_OPENAI);
   g_autoptr (GError) error = NULL;
   LaresLlmDelta delta;
@@ -737,6 +743,7 @@ feed_one (const char *chunk, gboolean fast)
   gboolean ok;
 
   lares_llm_accum_set_fast_path (acc, fast);
+  g_assert_true (lares_llm_accum_feed (acc, before, strlen (before), &delta, NULL));
   ok = lares_llm_accum_feed (acc, chunk, strlen (chunk), &delta, &error);
   r = lares_llm_accum_result (acc);
   return g_strdup_printf ("%d|%s|%s|%u|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%.*s", ok,
@@ -787,6 +794,16 @@ test_fast_path_agrees (void)
     "{\"model\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]],\"choices\":[{\"delta\":"
     "{\"content\":\"deep\"}}]}",
     "{\"choices\":[{\"index\":0.0,\"delta\":{\"content\":\"float index\"}}]}",
+    /* content decoded, then something only the full parser takes */
+    "{\"choices\":[{\"delta\":{\"content\":\"then tools\",\"tool_calls\":[{\"index\":0,"
+    "\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"then bad\"},\"logprobs\":nul}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"then error\"}}],\"error\":{\"message\":\"x\"}}",
+    "{\"choices\":[{\"delta\":{\"content\":\"caf\xc3\xa9\"},\"d\xc3\xa9lta\":1}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"ctl \x01 byte\"}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"mixed "
+    "\xc3\xa9\\n\xe2\x82\xac\\t\xf0\x9f\x98\x80\"}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"cut \xe2\x82\"}}]}",
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (chunks); i++)

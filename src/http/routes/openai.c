@@ -27,6 +27,10 @@ typedef struct
   char *id;
   int64_t created;
   GString *head; /* chunk prefix up to "choices" */
+  /* A token's chunk, reused: "data: " head and the delta up to its text
+   * stay, the rest is rewritten for each token. */
+  GString *token;
+  size_t token_prefix; /* bytes of @token that stay */
   char *error_code, *error_message;
 } Completion;
 
@@ -36,6 +40,8 @@ completion_free (Completion *c)
   g_free (c->model);
   g_free (c->id);
   g_string_free (c->head, TRUE);
+  if (c->token != NULL)
+    g_string_free (c->token, TRUE);
   g_free (c->error_code);
   g_free (c->error_message);
   g_free (c);
@@ -70,6 +76,27 @@ write_chunk (Completion *c, const char *delta, const char *finish)
     g_string_append (s, "null");
   g_string_append (s, "}]}\n\n");
   lares_request_stream_write (c->req, s->str, s->len);
+}
+
+/* write_chunk (c, {"content":TEXT}, NULL) without building the delta and
+ * the chunk anew for every token. */
+static void
+write_token (Completion *c, const char *text, size_t len)
+{
+  static const char tail[] = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+
+  if (c->token == NULL)
+    {
+      c->token = g_string_sized_new (c->head->len + 128);
+      g_string_append (c->token, "data: ");
+      g_string_append_len (c->token, c->head->str, c->head->len);
+      g_string_append (c->token, ",\"choices\":[{\"index\":0,\"delta\":{\"content\":");
+      c->token_prefix = c->token->len;
+    }
+  g_string_truncate (c->token, c->token_prefix);
+  lares_json_append_string (c->token, text, (gssize)len);
+  g_string_append_len (c->token, tail, sizeof tail - 1);
+  lares_request_stream_write (c->req, c->token->str, c->token->len);
 }
 
 static void
@@ -141,11 +168,7 @@ on_event (LaresTurn *turn, const LaresTurnEvent *ev, gpointer data)
     }
   if (c->stream && ev->type == LARES_TURN_EVENT_TOKEN)
     {
-      g_autoptr (GString) delta = g_string_sized_new (ev->len + 16);
-      g_string_append (delta, "{\"content\":");
-      lares_json_append_string (delta, ev->text, ev->len);
-      g_string_append_c (delta, '}');
-      write_chunk (c, delta->str, NULL);
+      write_token (c, ev->text, ev->len);
       return;
     }
   if (ev->type != LARES_TURN_EVENT_END)
