@@ -46,77 +46,11 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
                                          0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
-static const LaresRoute *const route_tables[] = {
-  lares_system_routes,   lares_auth_routes,     lares_chat_routes,      lares_openai_routes,
-  lares_notes_routes,    lares_tasks_routes,    lares_reminders_routes, lares_approvals_routes,
-  lares_calendar_routes, lares_settings_routes, lares_web_routes,
-};
-
 void
 lares_server_next_id (LaresServer *server, char out[20])
 {
   g_snprintf (out, 20, "%s%08" G_GINT64_MODIFIER "x", server->id_prefix,
               (uint64_t)(server->next_request++ & 0xffffffffu));
-}
-
-/* ---- routing ---------------------------------------------------------- */
-
-/* Find the route for @method @path.  Returns NULL and fills @allow with the
- * methods that would match when only the method is wrong.  A route whose
- * {id} segment is not an id ("/api/v1/tasks/import" against
- * "/api/v1/tasks/{id}") does not count when a route names that path
- * literally: GET on a POST-only literal path is 405, not 404.  When only
- * such routes match, the first with the right method is returned with
- * *@id_ok FALSE (404). */
-static const LaresRoute *
-find_route (const char *method, const char *path, int64_t *id, gboolean *id_ok, GString *allow)
-{
-  gboolean is_head = g_strcmp0 (method, "HEAD") == 0;
-  const LaresRoute *bad_id = NULL;
-
-  for (size_t t = 0; t < G_N_ELEMENTS (route_tables); t++)
-    for (const LaresRoute *r = route_tables[t]; r->pattern != NULL; r++)
-      {
-        gboolean ok;
-        gboolean same_method;
-        int64_t v = 0;
-
-        if (!lares_route_match (r->pattern, path, &v, &ok))
-          continue;
-        same_method =
-            g_strcmp0 (r->method, method) == 0 || (is_head && g_strcmp0 (r->method, "GET") == 0);
-        if (!ok)
-          {
-            if (same_method && bad_id == NULL)
-              bad_id = r;
-            continue;
-          }
-        if (same_method)
-          {
-            *id = v;
-            *id_ok = TRUE;
-            return r;
-          }
-        if (allow->len)
-          g_string_append (allow, ", ");
-        g_string_append (allow, r->method);
-        if (g_strcmp0 (r->method, "GET") == 0)
-          g_string_append (allow, ", HEAD");
-      }
-  if (allow->len == 0 && bad_id != NULL)
-    {
-      *id = 0;
-      *id_ok = FALSE;
-      return bad_id;
-    }
-  /* The dashboard's files: a prefix, the one route that is not a pattern. */
-  if (g_str_has_prefix (path, lares_web_static_route.pattern))
-    {
-      if (g_strcmp0 (method, "GET") == 0 || is_head)
-        return &lares_web_static_route;
-      g_string_assign (allow, "GET, HEAD");
-    }
-  return NULL;
 }
 
 /* ---- requests and responses ------------------------------------------- */
@@ -696,7 +630,7 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
    * itself is released.  NEEDSWORK: keep-alive once the fix is there. */
   soup_message_headers_replace (out, "Connection", "close");
 
-  req->route = find_route (method, path, &req->path_id, &id_ok, allow);
+  req->route = lares_route_find (method, path, &req->path_id, &id_ok, allow);
   if (req->route == NULL && allow->len > 0)
     {
       soup_message_headers_replace (out, "Allow", allow->str);
