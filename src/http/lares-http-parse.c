@@ -7,6 +7,11 @@
  * string cut short (\u0000).  lares_json_prescan() refuses all of these in
  * one linear pass before the parser sees the text, after UTF-8 has been
  * checked, so every string the parser returns is valid UTF-8.
+ *
+ * Most bodies never reach json-glib: lares_json_parse_fast
+ * (lares-http-json.c) reads plainly valid JSON into the same tree at a
+ * fraction of the cost and leaves everything else, errors included, to the
+ * path above.
  */
 #include "config.h"
 
@@ -123,9 +128,8 @@ lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char
   return TRUE;
 }
 
-/* Parse @data as JSON after the UTF-8 and depth checks. */
-static JsonNode *
-parse_json (const char *data, size_t len, const char **code, char **message)
+JsonNode *
+lares_json_parse_general (const char *data, size_t len, const char **code, char **message)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) error = NULL;
@@ -156,6 +160,18 @@ parse_json (const char *data, size_t len, const char **code, char **message)
       return NULL;
     }
   return json_parser_steal_root (parser);
+}
+
+/* Plainly valid text takes the strict reader (lares-http-json.c); the rest,
+ * and with it every error message, the general path. */
+static JsonNode *
+parse_json (const char *data, size_t len, const char **code, char **message)
+{
+  JsonNode *root = lares_json_parse_fast (data, len);
+
+  if (root != NULL)
+    return root;
+  return lares_json_parse_general (data, len, code, message);
 }
 
 JsonNode *
