@@ -17,6 +17,8 @@
 
 #include "lares-http-parse.h"
 
+#include <arpa/inet.h>
+
 /* Read the 4 hex digits of a \u escape at @p (up to @end); -1 if malformed. */
 static int
 read_u_escape (const char *p, const char *end)
@@ -331,4 +333,32 @@ lares_json_get_strings (JsonObject *obj, const char *const *allowed, const char 
       out[i] = json_node_get_string (node);
     }
   return TRUE;
+}
+
+void
+lares_inet_address_format (GInetAddress *addr, char out[LARES_ADDRESS_TEXT_MAX])
+{
+  const uint8_t *b = g_inet_address_to_bytes (addr);
+  char *p = out;
+
+  if (g_inet_address_get_family (addr) != G_SOCKET_FAMILY_IPV4)
+    {
+      if (inet_ntop (AF_INET6, b, out, LARES_ADDRESS_TEXT_MAX) == NULL)
+        out[0] = '\0';
+      return;
+    }
+  /* A dotted quad by hand: glibc's inet_ntop formats it with sprintf. */
+  for (int i = 0; i < 4; i++)
+    {
+      unsigned v = b[i];
+
+      if (i > 0)
+        *p++ = '.';
+      if (v >= 100)
+        *p++ = (char)('0' + v / 100);
+      if (v >= 10)
+        *p++ = (char)('0' + v / 10 % 10);
+      *p++ = (char)('0' + v % 10);
+    }
+  *p = '\0';
 }

@@ -52,6 +52,13 @@ JsonNode *lares_json_parse_fast (const char *data, size_t len);
 JsonNode *lares_ws_message_parse (const char *data, size_t len, const char **type,
                                   const char **code);
 
+/* Room for an address in text, IPv6 included (INET6_ADDRSTRLEN is 46). */
+#define LARES_ADDRESS_TEXT_MAX 48
+
+/* Write @addr into @out as g_inet_address_to_string() would (that is,
+ * inet_ntop), without allocating: the daemon does it for every request. */
+void lares_inet_address_format (GInetAddress *addr, char out[LARES_ADDRESS_TEXT_MAX]);
+
 #define LARES_ROUTE_NAME_MAX 64
 
 /* Match @path against a route @pattern where "{id}" takes a positive

@@ -59,7 +59,10 @@ struct _LaresServer
   gboolean tls;
   GSocket *listen_socket;
   GSocketService *accept_service; /* accepts on listen_socket (lares-server.c, DESIGN) */
-  GTlsCertificate *tls_cert;      /* nullable: serve HTTPS with it */
+  /* (owned) (nullable) listen_socket's address when it is one address (not
+   * 0.0.0.0 or ::), which is then every accepted connection's local one. */
+  GSocketAddress *local_address;
+  GTlsCertificate *tls_cert; /* nullable: serve HTTPS with it */
   uint16_t port;
   int64_t started_us;
   gboolean draining;

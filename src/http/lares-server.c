@@ -46,11 +46,23 @@ static const double latency_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
                                          0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
 G_STATIC_ASSERT (G_N_ELEMENTS (latency_bounds) == 12);
 
+/* Object data keys of a request's SoupServerMessage, interned once (the
+ * string forms cost a locked lookup in GLib's quark table each time). */
+static GQuark request_quark; /* "lares-request": its LaresRequest */
+static GQuark counted_quark; /* "lares-counted": in the in-flight count */
+
 void
 lares_server_next_id (LaresServer *server, char out[20])
 {
-  g_snprintf (out, 20, "%s%08" G_GINT64_MODIFIER "x", server->id_prefix,
-              (uint64_t)(server->next_request++ & 0xffffffffu));
+  static const char hex[] = "0123456789abcdef";
+  uint32_t n = (uint32_t)(server->next_request++ & 0xffffffffu);
+
+  /* id_prefix then n as "%08x", without printf: every request makes one. */
+  G_STATIC_ASSERT (sizeof server->id_prefix == 9);
+  memcpy (out, server->id_prefix, 8);
+  for (int i = 15; i >= 8; i--, n >>= 4)
+    out[i] = hex[n & 0xf];
+  out[16] = '\0';
 }
 
 /* ---- requests and responses ------------------------------------------- */
@@ -71,14 +83,22 @@ request_free (gpointer p)
 static void
 count_request (LaresServer *server, const char *route, unsigned status, int64_t started_us)
 {
-  g_autofree char *key = g_strdup_printf ("%s %u", route, status);
-  uint64_t *count = g_hash_table_lookup (server->request_counts, key);
+  char key[96]; /* "route status"; routes are names from the route tables */
+  size_t n = g_strlcpy (key, route, sizeof key - 4);
+  uint64_t *count;
   double secs = (double)(g_get_monotonic_time () - started_us) / 1e6;
 
+  g_assert (n < sizeof key - 4 && status >= 100 && status <= 999);
+  key[n] = ' ';
+  key[n + 1] = (char)('0' + status / 100);
+  key[n + 2] = (char)('0' + status / 10 % 10);
+  key[n + 3] = (char)('0' + status % 10);
+  key[n + 4] = '\0';
+  count = g_hash_table_lookup (server->request_counts, key);
   if (count == NULL)
     {
       count = g_new0 (uint64_t, 1);
-      g_hash_table_insert (server->request_counts, g_steal_pointer (&key), count);
+      g_hash_table_insert (server->request_counts, g_strdup (key), count);
     }
   (*count)++;
   for (size_t i = 0; i < G_N_ELEMENTS (latency_bounds); i++)
@@ -112,7 +132,7 @@ finish_response (LaresRequest *req, unsigned status)
   if (req->paused)
     soup_server_message_unpause (msg);
   /* The request is owned by the message's object data; dropping it frees it. */
-  g_object_set_data (G_OBJECT (msg), "lares-request", NULL);
+  g_object_set_qdata (G_OBJECT (msg), request_quark, NULL);
 }
 
 void
@@ -220,7 +240,7 @@ stream_steal (LaresRequest *req, const char *prelude)
       return FALSE;
     }
   /* From here the request is ours, not the message's. */
-  g_object_steal_data (G_OBJECT (msg), "lares-request");
+  g_object_steal_qdata (G_OBJECT (msg), request_quark);
   req->stream_conn =
       lares_ws_io_add_stream (server->ws_io, stream, head, on_stream_notice, req, req->id);
   return TRUE;
@@ -323,13 +343,13 @@ lares_request_stream_end (LaresRequest *req)
                  soup_server_message_get_method (msg),
                  g_uri_get_path (soup_server_message_get_uri (msg)));
   soup_server_message_unpause (msg);
-  g_object_set_data (G_OBJECT (msg), "lares-request", NULL);
+  g_object_set_qdata (G_OBJECT (msg), request_quark, NULL);
 }
 
 static void
 on_message_finished (SoupServerMessage *msg, gpointer user_data)
 {
-  LaresRequest *req = g_object_get_data (G_OBJECT (msg), "lares-request");
+  LaresRequest *req = g_object_get_qdata (G_OBJECT (msg), request_quark);
 
   g_signal_handlers_disconnect_by_func (msg, on_message_finished, user_data);
   if (req == NULL || req->done || req->gone == NULL)
@@ -574,12 +594,11 @@ lares_request_admit (LaresRequest *req)
   GInetAddress *addr = NULL;
   GIOStream *stream;
 
+  G_STATIC_ASSERT (sizeof req->ip == LARES_ADDRESS_TEXT_MAX);
   if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
     {
-      g_autofree char *text = NULL;
       addr = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
-      text = g_inet_address_to_string (addr);
-      g_strlcpy (req->ip, text, sizeof req->ip);
+      lares_inet_address_format (addr, req->ip);
     }
   if (addr != NULL && lares_allow_list_allows (req->server->allow, addr))
     return TRUE;
@@ -615,20 +634,22 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
   req->msg = msg; /* the message owns req, so no ref is needed */
   req->started_us = g_get_monotonic_time ();
   lares_server_next_id (server, req->id);
-  g_object_set_data_full (G_OBJECT (msg), "lares-request", req, request_free);
+  g_object_set_qdata_full (G_OBJECT (msg), request_quark, req, request_free);
   lares_server_count (server, msg);
   if (!lares_request_admit (req))
     return;
 
-  soup_message_headers_replace (out, "X-Request-Id", req->id);
-  soup_message_headers_replace (out, "X-Content-Type-Options", "nosniff");
-  soup_message_headers_replace (out, "Cache-Control", "no-store");
+  /* Appended, not replaced: libsoup has set only Date and Server so far,
+   * and a replace would first search the headers for each name. */
+  soup_message_headers_append (out, "X-Request-Id", req->id);
+  soup_message_headers_append (out, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_append (out, "Cache-Control", "no-store");
   /* One request per connection.  libsoup 3.2 leaks a kept-alive connection
    * (its socket, fd included) when the client closes it while idle, which
    * is what browsers and HTTP clients do; the fix (upstream commit
    * d20c6601, in 3.3) is not in Debian 12.  A connection the server closes
    * itself is released.  NEEDSWORK: keep-alive once the fix is there. */
-  soup_message_headers_replace (out, "Connection", "close");
+  soup_message_headers_append (out, "Connection", "close");
 
   req->route = lares_route_find (method, path, &req->path_id, &id_ok, allow);
   if (req->route == NULL && allow->len > 0)
@@ -666,7 +687,7 @@ static void
 main_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
               gpointer user_data)
 {
-  LaresRequest *req = g_object_get_data (G_OBJECT (msg), "lares-request");
+  LaresRequest *req = g_object_get_qdata (G_OBJECT (msg), request_quark);
 
   if (req == NULL || req->done)
     return; /* the early handler already answered */
@@ -675,7 +696,7 @@ main_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashT
   req->route->handler (req);
   /* Not answered yet: the handler went asynchronous.  Keep the message
    * paused until lares_request_respond_*() resumes it. */
-  req = g_object_get_data (G_OBJECT (msg), "lares-request");
+  req = g_object_get_qdata (G_OBJECT (msg), request_quark);
   if (req != NULL && !req->done && !req->streaming)
     {
       req->paused = TRUE;
@@ -713,16 +734,16 @@ maybe_finish_shutdown (LaresServer *server)
 void
 lares_server_count (LaresServer *server, SoupServerMessage *msg)
 {
-  g_object_set_data (G_OBJECT (msg), "lares-counted", GINT_TO_POINTER (1));
+  g_object_set_qdata (G_OBJECT (msg), counted_quark, GINT_TO_POINTER (1));
   server->inflight++;
 }
 
 void
 lares_server_uncount (LaresServer *server, SoupServerMessage *msg)
 {
-  if (g_object_get_data (G_OBJECT (msg), "lares-counted") == NULL)
+  if (g_object_get_qdata (G_OBJECT (msg), counted_quark) == NULL)
     return;
-  g_object_set_data (G_OBJECT (msg), "lares-counted", NULL);
+  g_object_set_qdata (G_OBJECT (msg), counted_quark, NULL);
   g_assert (server->inflight > 0);
   server->inflight--;
   maybe_finish_shutdown (server);
@@ -746,6 +767,8 @@ lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GErr
   g_autoptr (LaresServer) server = g_new0 (LaresServer, 1);
   g_autoptr (GTlsCertificate) cert = NULL;
 
+  request_quark = g_quark_from_static_string ("lares-request");
+  counted_quark = g_quark_from_static_string ("lares-counted");
   server->cfg = cfg;
   server->store = store;
   server->bus = bus;
@@ -821,6 +844,7 @@ lares_server_free (LaresServer *server)
       g_clear_object (&server->accept_service);
     }
   g_clear_object (&server->listen_socket);
+  g_clear_object (&server->local_address);
   g_clear_object (&server->tls_cert);
   g_clear_handle_id (&server->shutdown_timer, g_source_remove);
   g_ptr_array_unref (server->websockets);
@@ -833,7 +857,12 @@ static gboolean
 on_incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpointer user_data)
 {
   LaresServer *server = user_data;
-  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
+  /* libsoup wants both addresses.  The local one is the listening address
+   * unless that is a wildcard, and asking the socket costs a getsockname
+   * and two objects a connection. */
+  g_autoptr (GSocketAddress) local = server->local_address
+                                         ? g_object_ref (server->local_address)
+                                         : g_socket_connection_get_local_address (conn, NULL);
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
   g_autoptr (GIOStream) stream = NULL;
   g_autoptr (GError) error = NULL;
@@ -899,6 +928,8 @@ lares_server_listen (LaresServer *server, GError **error)
   if (bound == NULL)
     return FALSE;
   server->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  if (!g_inet_address_get_is_any (addr))
+    server->local_address = g_object_ref (bound);
   server->listen_socket = g_steal_pointer (&sock);
   return TRUE;
 }
