@@ -58,7 +58,7 @@ struct _LaresServer
   LaresAllowList *allow;
   gboolean tls;
   GSocket *listen_socket;
-  GSocketService *accept_service; /* accepts on listen_socket (lares-server.c, DESIGN) */
+  unsigned accept_source; /* main-loop watch accepting on listen_socket (lares-server.c) */
   /* (owned) (nullable) listen_socket's address when it is one address (not
    * 0.0.0.0 or ::), which is then every accepted connection's local one. */
   GSocketAddress *local_address;
