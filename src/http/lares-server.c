@@ -901,7 +901,8 @@ on_listen_ready (int fd, GIOCondition condition, gpointer user_data)
 {
   LaresServer *server = user_data;
 
-  for (int i = 0; i < ACCEPT_BATCH; i++)
+  /* A handler may start the shutdown, which removes this watch. */
+  for (int i = 0; i < ACCEPT_BATCH && server->accept_source != 0; i++)
     {
       g_autoptr (GError) error = NULL;
       g_autoptr (GSocket) sock = NULL;
