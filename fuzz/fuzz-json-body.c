@@ -1,8 +1,10 @@
 /* fuzz-json-body.c — lares_json_body_parse(), the HTTP request body parser.
  *
  * Checks beyond "no crash": a failure always names a code and a message, a
- * success is always an object whose strings are valid UTF-8, and a second
- * call with a cap below the length is always payload_too_large.
+ * success is always an object whose strings are valid UTF-8, a second
+ * call with a cap below the length is always payload_too_large, and the
+ * strict reader (lares_json_parse_fast) only ever takes text that
+ * json-glib reads into the very same tree.
  */
 #include "config.h"
 
@@ -20,6 +22,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (JsonNode) root = NULL;
 
   lares_fuzz_init ();
+
+  /* The strict reader never disagrees with json-glib. */
+  (void)lares_fuzz_check_json_fast ((const char *)data, size);
 
   root = lares_json_body_parse ((const char *)data, size, MAX_BODY, &code, &message);
   if (root == NULL)

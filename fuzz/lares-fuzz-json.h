@@ -11,4 +11,15 @@ G_BEGIN_DECLS
  * UTF-8; this checks the promise holds after unescaping too. */
 void lares_fuzz_assert_json_utf8 (JsonNode *node, const char *what);
 
+/* Abort, naming @what, unless @a and @b are the same tree: node types,
+ * value types and values (doubles bit for bit), member names and their
+ * order, element order, parent links and sealing. */
+void lares_fuzz_assert_json_same (JsonNode *a, JsonNode *b, const char *what);
+
+/* The strict reader's promise on @data (lares-http-json.c): whenever
+ * lares_json_parse_fast returns a tree, lares_json_parse_general accepts
+ * the same text and returns the same tree.  Aborts otherwise.  Returns
+ * whether the strict reader took the text. */
+gboolean lares_fuzz_check_json_fast (const char *data, size_t len);
+
 G_END_DECLS

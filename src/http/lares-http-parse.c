@@ -7,10 +7,17 @@
  * string cut short (\u0000).  lares_json_prescan() refuses all of these in
  * one linear pass before the parser sees the text, after UTF-8 has been
  * checked, so every string the parser returns is valid UTF-8.
+ *
+ * Most bodies never reach json-glib: lares_json_parse_fast
+ * (lares-http-json.c) reads plainly valid JSON into the same tree at a
+ * fraction of the cost and leaves everything else, errors included, to the
+ * path above.
  */
 #include "config.h"
 
 #include "lares-http-parse.h"
+
+#include <arpa/inet.h>
 
 /* Read the 4 hex digits of a \u escape at @p (up to @end); -1 if malformed. */
 static int
@@ -123,9 +130,8 @@ lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char
   return TRUE;
 }
 
-/* Parse @data as JSON after the UTF-8 and depth checks. */
-static JsonNode *
-parse_json (const char *data, size_t len, const char **code, char **message)
+JsonNode *
+lares_json_parse_general (const char *data, size_t len, const char **code, char **message)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) error = NULL;
@@ -156,6 +162,18 @@ parse_json (const char *data, size_t len, const char **code, char **message)
       return NULL;
     }
   return json_parser_steal_root (parser);
+}
+
+/* Plainly valid text takes the strict reader (lares-http-json.c); the rest,
+ * and with it every error message, the general path. */
+static JsonNode *
+parse_json (const char *data, size_t len, const char **code, char **message)
+{
+  JsonNode *root = lares_json_parse_fast (data, len);
+
+  if (root != NULL)
+    return root;
+  return lares_json_parse_general (data, len, code, message);
 }
 
 JsonNode *
@@ -315,4 +333,32 @@ lares_json_get_strings (JsonObject *obj, const char *const *allowed, const char 
       out[i] = json_node_get_string (node);
     }
   return TRUE;
+}
+
+void
+lares_inet_address_format (GInetAddress *addr, char out[LARES_ADDRESS_TEXT_MAX])
+{
+  const uint8_t *b = g_inet_address_to_bytes (addr);
+  char *p = out;
+
+  if (g_inet_address_get_family (addr) != G_SOCKET_FAMILY_IPV4)
+    {
+      if (inet_ntop (AF_INET6, b, out, LARES_ADDRESS_TEXT_MAX) == NULL)
+        out[0] = '\0';
+      return;
+    }
+  /* A dotted quad by hand: glibc's inet_ntop formats it with sprintf. */
+  for (int i = 0; i < 4; i++)
+    {
+      unsigned v = b[i];
+
+      if (i > 0)
+        *p++ = '.';
+      if (v >= 100)
+        *p++ = (char)('0' + v / 100);
+      if (v >= 10)
+        *p++ = (char)('0' + v / 10 % 10);
+      *p++ = (char)('0' + v % 10);
+    }
+  *p = '\0';
 }

@@ -31,11 +31,33 @@ JsonNode *lares_json_value_parse (const char *data, size_t len, uint64_t max_len
  * top-level value.  Other syntax errors are left to the parser. */
 gboolean lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char **why);
 
+/* The general path of the two parsers above: check UTF-8, run
+ * lares_json_prescan, then json-glib's JsonParser (immutable).  Any JSON
+ * value; NULL with *@code ("invalid_utf8", "invalid_json") and *@message
+ * (transfer full) on failure.  (transfer full) */
+JsonNode *lares_json_parse_general (const char *data, size_t len, const char **code,
+                                    char **message);
+
+/* A strict RFC 8259 reader for the common case (lares-http-json.c): the
+ * tree lares_json_parse_general would return, sealed, or NULL for anything
+ * it does not take — every invalid input, and valid ones it leaves to
+ * json-glib (integers over 18 digits, numbers out of double range, a
+ * repeated member name, nesting deeper than LARES_JSON_MAX_DEPTH).  It
+ * never accepts what lares_json_parse_general refuses.  (transfer full) */
+JsonNode *lares_json_parse_fast (const char *data, size_t len);
+
 /* Parse one WebSocket text message: a JSON object with a string "type".
  * Returns the object's root node (transfer full) and *@type points into it;
  * on failure NULL with *@code ("invalid_json", "invalid_message"). */
 JsonNode *lares_ws_message_parse (const char *data, size_t len, const char **type,
                                   const char **code);
+
+/* Room for an address in text, IPv6 included (INET6_ADDRSTRLEN is 46). */
+#define LARES_ADDRESS_TEXT_MAX 48
+
+/* Write @addr into @out as g_inet_address_to_string() would (that is,
+ * inet_ntop), without allocating: the daemon does it for every request. */
+void lares_inet_address_format (GInetAddress *addr, char out[LARES_ADDRESS_TEXT_MAX]);
 
 #define LARES_ROUTE_NAME_MAX 64
 

@@ -58,8 +58,11 @@ struct _LaresServer
   LaresAllowList *allow;
   gboolean tls;
   GSocket *listen_socket;
-  GSocketService *accept_service; /* accepts on listen_socket (lares-server.c, DESIGN) */
-  GTlsCertificate *tls_cert;      /* nullable: serve HTTPS with it */
+  unsigned accept_source; /* main-loop watch accepting on listen_socket (lares-server.c) */
+  /* (owned) (nullable) listen_socket's address when it is one address (not
+   * 0.0.0.0 or ::), which is then every accepted connection's local one. */
+  GSocketAddress *local_address;
+  GTlsCertificate *tls_cert; /* nullable: serve HTTPS with it */
   uint16_t port;
   int64_t started_us;
   gboolean draining;
@@ -152,6 +155,17 @@ const char *lares_request_query (LaresRequest *req, const char *name);
  * when absent.  FALSE after answering 400. */
 gboolean lares_request_query_int (LaresRequest *req, const char *name, int64_t min, int64_t max,
                                   int64_t *out);
+
+/* Routing (lares-http-route.c).  The route for @method @path, with its
+ * {id} in *@id.  NULL when none: then @allow (empty on entry) holds the
+ * methods the path does have ("GET, HEAD, POST"; 405), or stays empty
+ * (404).  A route is also returned with *@id_ok FALSE when the path has its
+ * shape and method but the {id} segment is not an id (404).  A literal
+ * path beats a {id} route of the same shape (docs/internals/http.md). */
+const LaresRoute *lares_route_find (const char *method, const char *path, int64_t *id,
+                                    gboolean *id_ok, GString *allow);
+/* Every route table, in precedence order.  (transfer none) */
+const LaresRoute *const *lares_route_tables (size_t *n_tables);
 
 /* Route tables, one per group (routes/<group>.c). */
 extern const LaresRoute lares_system_routes[];

@@ -116,6 +116,46 @@ typedef struct
   int64_t id;
 } RouteCase;
 
+/* The request's peer address in text, as g_inet_address_to_string says. */
+static void
+test_address_format (void)
+{
+  static const char *const fixed[] = { "0.0.0.0",
+                                       "255.255.255.255",
+                                       "127.0.0.1",
+                                       "10.0.0.1",
+                                       "1.20.199.9",
+                                       "::1",
+                                       "::",
+                                       "fe80::1",
+                                       "::ffff:1.2.3.4",
+                                       "2001:db8::8a2e:370:7334",
+                                       "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (4);
+
+  for (size_t i = 0; i < G_N_ELEMENTS (fixed) + 20000; i++)
+    {
+      g_autoptr (GInetAddress) addr = NULL;
+      g_autofree char *expected = NULL;
+      char out[LARES_ADDRESS_TEXT_MAX];
+
+      if (i < G_N_ELEMENTS (fixed))
+        addr = g_inet_address_new_from_string (fixed[i]);
+      else
+        {
+          uint8_t bytes[16];
+
+          for (size_t k = 0; k < sizeof bytes; k++)
+            bytes[k] = (uint8_t)g_rand_int_range (rand, 0, i % 3 ? 256 : 3);
+          addr = g_inet_address_new_from_bytes (bytes, i % 2 ? G_SOCKET_FAMILY_IPV4
+                                                             : G_SOCKET_FAMILY_IPV6);
+        }
+      expected = g_inet_address_to_string (addr);
+      lares_inet_address_format (addr, out);
+      g_assert_cmpstr (out, ==, expected);
+    }
+}
+
 static void
 test_route_match (void)
 {
@@ -173,5 +213,6 @@ main (int argc, char **argv)
   g_test_add_func ("/http-parse/body-limits", test_body_limits);
   g_test_add_func ("/http-parse/ws-message", test_ws_message);
   g_test_add_func ("/http-parse/route-match", test_route_match);
+  g_test_add_func ("/http-parse/address-format", test_address_format);
   return g_test_run ();
 }
