@@ -4,7 +4,7 @@
 #
 # Usage: tools/run-bench.sh BUILD_DIR      (`make bench` uses build-bench, release)
 #
-# Steps (about 4 minutes on the 2-core reference machine):
+# Steps (about 7 minutes on the 2-core reference machine):
 #   0. wait (bounded) for the machine to be quiet
 #   1. bench-start: 20 cold and 20 warm starts, spawn -> /readyz 200; idle RSS
 #   2. wrk against /healthz (1 thread, 32 connections, 10 s; then 1 connection, 5 s)
@@ -14,7 +14,8 @@
 #   6. bench-chat: chat turns through /v1/chat/completions against tests/fake-llm,
 #      1 / 10 / 100 connections, bursts of 100, a throughput phase (CHAT_RUNS
 #      runs, medians); then once with the libsoup client; then once at 1 / 10 /
-#      100 connections with the fake pacing 10 ms a token
+#      100 connections and in an open loop (~100 turns running) with the fake
+#      pacing 10 ms a token
 #   7. the peer's own harness (shared/peers/openclaw: fake_llm.py + bench.py)
 #      against lares, 3 times each at 1 and 10 clients (needs python3)
 #   8. bench-notes: full-text search over 100,000 notes
