@@ -56,24 +56,6 @@ skip_space (Reader *r)
     r->p++;
 }
 
-/* Four hex digits at @p, or -1. */
-static int
-read_hex4 (const char *p, const char *end)
-{
-  int v = 0;
-
-  if (end - p < 4)
-    return -1;
-  for (int k = 0; k < 4; k++)
-    {
-      int h = g_ascii_xdigit_value (p[k]);
-      if (h < 0)
-        return -1;
-      v = v * 16 + h;
-    }
-  return v;
-}
-
 /* Read the string at r->p (its opening quote) into @out.  RFC 8259 §7,
  * less what lares_json_prescan refuses: \u0000 and unpaired surrogates. */
 static gboolean
@@ -134,14 +116,15 @@ read_string (Reader *r, GString *out)
         default:
           return FALSE;
         }
-      u = read_hex4 (p, r->end);
+      u = lares_json_hex4 (p, r->end);
       if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
         return FALSE; /* malformed, \u0000, or a lone low surrogate */
       p += 4;
       if (u >= 0xD800 && u <= 0xDBFF)
         {
-          int low =
-              (r->end - p >= 6 && p[0] == '\\' && p[1] == 'u') ? read_hex4 (p + 2, r->end) : -1;
+          int low = (r->end - p >= 6 && p[0] == '\\' && p[1] == 'u')
+                        ? lares_json_hex4 (p + 2, r->end)
+                        : -1;
 
           if (low < 0xDC00 || low > 0xDFFF)
             return FALSE;

@@ -19,9 +19,8 @@
 
 #include <arpa/inet.h>
 
-/* Read the 4 hex digits of a \u escape at @p (up to @end); -1 if malformed. */
-static int
-read_u_escape (const char *p, const char *end)
+int
+lares_json_hex4 (const char *p, const char *end)
 {
   int v = 0;
 
@@ -97,7 +96,7 @@ lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char
           /* json-glib turns bad \u escapes into invalid UTF-8 or cuts the
            * string at \u0000 (RFC 8259 §7 allows the code points, but we
            * store and forward text, so they are refused). */
-          int u = read_u_escape (p + 1, end);
+          int u = lares_json_hex4 (p + 1, end);
           if (u < 0)
             {
               *why = "a \\u escape needs four hex digits";
@@ -117,7 +116,7 @@ lares_json_prescan (const char *data, size_t len, unsigned max_depth, const char
           if (u >= 0xD800 && u <= 0xDBFF)
             {
               int low =
-                  (end - p >= 2 && p[0] == '\\' && p[1] == 'u') ? read_u_escape (p + 2, end) : -1;
+                  (end - p >= 2 && p[0] == '\\' && p[1] == 'u') ? lares_json_hex4 (p + 2, end) : -1;
               if (low < 0xDC00 || low > 0xDFFF)
                 {
                   *why = "a string holds a lone high surrogate";

@@ -38,6 +38,9 @@ gboolean lares_json_prescan (const char *data, size_t len, unsigned max_depth, c
 JsonNode *lares_json_parse_general (const char *data, size_t len, const char **code,
                                     char **message);
 
+/* The 4 hex digits of a JSON \u escape at @p (before @end) as a number, or -1. */
+int lares_json_hex4 (const char *p, const char *end);
+
 /* A strict RFC 8259 reader for the common case (lares-http-json.c): the
  * tree lares_json_parse_general would return, sealed, or NULL for anything
  * it does not take — every invalid input, and valid ones it leaves to
