@@ -59,6 +59,7 @@ struct _LaresServer
   gboolean tls;
   GSocket *listen_socket;
   unsigned accept_source; /* main-loop watch accepting on listen_socket (lares-server.c) */
+  unsigned accept_pause;  /* timeout bringing accept_source back after a failed accept */
   /* (owned) (nullable) listen_socket's address when it is one address (not
    * 0.0.0.0 or ::), which is then every accepted connection's local one. */
   GSocketAddress *local_address;

@@ -845,6 +845,7 @@ lares_server_free (LaresServer *server)
   g_clear_pointer (&server->login_limit, lares_rate_limit_free);
   g_clear_pointer (&server->allow, lares_allow_list_free);
   g_clear_handle_id (&server->accept_source, g_source_remove);
+  g_clear_handle_id (&server->accept_pause, g_source_remove);
   g_clear_object (&server->listen_socket);
   g_clear_object (&server->local_address);
   g_clear_object (&server->tls_cert);
@@ -857,7 +858,8 @@ lares_server_free (LaresServer *server)
 /* Connections accepted per wakeup of the listening socket: a burst is
  * taken in a few main-loop passes, and other sources get their turn in
  * between. */
-#define ACCEPT_BATCH 16
+#define ACCEPT_BATCH    16
+#define ACCEPT_PAUSE_MS 100 /* after accept(2) failed for want of a resource */
 
 /* A new connection (see DESIGN): to libsoup, through TLS when serving it. */
 static void
@@ -896,6 +898,19 @@ take_connection (LaresServer *server, GSocketConnection *conn)
     g_debug ("cannot take a new connection: %s", error->message);
 }
 
+static gboolean on_listen_ready (int fd, GIOCondition condition, gpointer user_data);
+
+static gboolean
+accept_resume (gpointer user_data)
+{
+  LaresServer *server = user_data;
+
+  server->accept_pause = 0;
+  server->accept_source =
+      g_unix_fd_add (g_socket_get_fd (server->listen_socket), G_IO_IN, on_listen_ready, server);
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 on_listen_ready (int fd, GIOCondition condition, gpointer user_data)
 {
@@ -917,11 +932,17 @@ on_listen_ready (int fd, GIOCondition condition, gpointer user_data)
 
           if (errsv == EINTR)
             continue;
-          /* Nothing more to take; or a failure such as EMFILE, which
-           * GSocketService also only logged before trying again. */
-          if (errsv != EAGAIN && errsv != EWOULDBLOCK)
-            g_warning ("cannot accept a connection: %s", g_strerror (errsv));
-          break;
+          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+            break; /* nothing more to take */
+          /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays in the
+           * backlog and the socket readable, so the watch would fire
+           * again at once, a busy loop logging this line.  Pause it; the
+           * waiting clients are taken when it comes back. */
+          g_warning ("cannot accept a connection: %s; trying again in %d ms", g_strerror (errsv),
+                     ACCEPT_PAUSE_MS);
+          server->accept_source = 0;
+          server->accept_pause = g_timeout_add (ACCEPT_PAUSE_MS, accept_resume, server);
+          return G_SOURCE_REMOVE;
         }
       sock = g_socket_new_from_fd (conn_fd, &error);
       if (sock == NULL)
@@ -1029,6 +1050,7 @@ lares_server_shutdown_async (LaresServer *server, GAsyncReadyCallback callback, 
   /* Stop accepting: remove our watch, and shutdown(2) the listening socket
    * so it takes no more connections, while open connections keep going. */
   g_clear_handle_id (&server->accept_source, g_source_remove);
+  g_clear_handle_id (&server->accept_pause, g_source_remove);
   if (server->listen_socket)
     (void)shutdown (g_socket_get_fd (server->listen_socket), SHUT_RDWR);
   lares_ws_close_all (server, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server stopping");

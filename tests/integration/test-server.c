@@ -6,8 +6,12 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lares-test.h"
 
@@ -715,10 +719,9 @@ test_ws_edge (gconstpointer data)
 /* ---- lifecycle ------------------------------------------------------------ */
 
 static int
-daemon_fds (void)
+fds_of (LaresTestDaemon *d)
 {
-  g_autofree char *path =
-      g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (daemon_->proc));
+  g_autofree char *path = g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (d->proc));
   g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
   int n = 0;
 
@@ -726,6 +729,82 @@ daemon_fds (void)
   while (g_dir_read_name (dir) != NULL)
     n++;
   return n;
+}
+
+static int
+daemon_fds (void)
+{
+  return fds_of (daemon_);
+}
+
+/* Lines of @d's log that contain @text. */
+static unsigned
+log_count (LaresTestDaemon *d, const char *text)
+{
+  g_autofree char *log = NULL;
+  unsigned n = 0;
+
+  if (!g_file_get_contents (d->log_path, &log, NULL, NULL))
+    return 0;
+  for (const char *p = log; (p = strstr (p, text)) != NULL; p += strlen (text))
+    n++;
+  return n;
+}
+
+/* Out of descriptors, accept(2) fails while the client waits in the
+ * backlog and the listening socket stays readable: the daemon must pause
+ * its accepting (one warning per pause), not spin on it, and take the
+ * waiting clients once descriptors are back. */
+static void
+test_accept_out_of_fds (void)
+{
+  static const char warning[] = "cannot accept a connection";
+  LaresTestDaemon *d = lares_test_daemon_start (NULL, NULL);
+  pid_t pid = (pid_t)atoi (g_subprocess_get_identifier (d->proc));
+  struct rlimit saved, low;
+  struct sockaddr_in sa = { .sin_family = AF_INET };
+  int clients[4];
+  int64_t first = 0, deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  unsigned seen;
+
+  g_assert_cmpint (prlimit (pid, RLIMIT_NOFILE, NULL, &saved), ==, 0);
+  low = saved;
+  low.rlim_cur = (rlim_t)fds_of (d) + 1; /* room for one connection */
+  g_assert_cmpint (prlimit (pid, RLIMIT_NOFILE, &low, NULL), ==, 0);
+  sa.sin_port = htons (d->port);
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  for (size_t i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      clients[i] = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      g_assert_cmpint (clients[i], >=, 0);
+      /* Loopback: the kernel completes it from the backlog. */
+      g_assert_cmpint (connect (clients[i], (struct sockaddr *)&sa, sizeof sa), ==, 0);
+    }
+  /* Two warnings: the accept failed, and failed again after the pause. */
+  for (;;)
+    {
+      int64_t now = g_get_monotonic_time ();
+
+      seen = log_count (d, warning);
+      if (seen >= 1 && first == 0)
+        first = now;
+      if (seen >= 2)
+        break;
+      g_assert_cmpint (now, <, deadline);
+      g_usleep (2000); /* polling the log file, not waiting out a race */
+    }
+  /* A spinning watch logs hundreds of lines in the time a paused one logs
+   * a few: one per ACCEPT_PAUSE_MS (100 ms) since the first was seen, plus
+   * slack for the lines before that. */
+  g_assert_cmpuint (log_count (d, warning), <=,
+                    (unsigned)((g_get_monotonic_time () - first) / 100000) + 3);
+  g_assert_cmpint (prlimit (pid, RLIMIT_NOFILE, &saved, NULL), ==, 0);
+  for (size_t i = 0; i < G_N_ELEMENTS (clients); i++)
+    close (clients[i]);
+  /* Accepting resumed: a new request is answered. */
+  g_assert_cmpuint (lares_test_status (d, "GET", "/healthz", NULL, NULL, 0), ==, 200);
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
 }
 
 /* Clients that keep a connection alive and then close it while idle (what
@@ -884,6 +963,7 @@ main (int argc, char **argv)
       g_test_add_data_func (name, &ws_edges[i], test_ws_edge);
     }
   g_test_add_func ("/lifecycle/connections-released", test_connections_released);
+  g_test_add_func ("/lifecycle/accept-out-of-fds", test_accept_out_of_fds);
   g_test_add_func ("/lifecycle/lock", test_lock);
   g_test_add_func ("/lifecycle/sigterm", test_sigterm);
   g_test_add_func ("/lifecycle/backup", test_backup);
