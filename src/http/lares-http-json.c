@@ -212,6 +212,41 @@ read_number (Reader *r)
   return node;
 }
 
+/* Just inside a container: TRUE, and past it, when @close follows (an
+ * empty array or object). */
+static gboolean
+container_end (Reader *r, char close)
+{
+  skip_space (r);
+  if (r->p < r->end && *r->p == close)
+    {
+      r->p++;
+      r->depth--;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* After an element or member: 1 past a ',' (another follows), 0 past
+ * @close (the container ended), -1 for anything else. */
+static int
+container_next (Reader *r, char close)
+{
+  skip_space (r);
+  if (r->p == r->end)
+    return -1;
+  if (*r->p == ',')
+    {
+      r->p++;
+      return 1;
+    }
+  if (*r->p != close)
+    return -1;
+  r->p++;
+  r->depth--;
+  return 0;
+}
+
 static JsonNode *
 read_array (Reader *r)
 {
@@ -225,16 +260,12 @@ read_array (Reader *r)
   node = json_node_alloc ();
   json_node_init_array (node, array);
   json_array_unref (array);
-  skip_space (r);
-  if (r->p < r->end && *r->p == ']')
-    {
-      r->p++;
-      r->depth--;
-      return node;
-    }
+  if (container_end (r, ']'))
+    return node;
   for (;;)
     {
       JsonNode *element;
+      int next;
 
       skip_space (r);
       element = read_value (r);
@@ -242,19 +273,12 @@ read_array (Reader *r)
         break;
       json_array_add_element (array, element);
       json_node_set_parent (element, node);
-      skip_space (r);
-      if (r->p == r->end)
-        break;
-      if (*r->p == ',')
-        {
-          r->p++;
-          continue;
-        }
-      if (*r->p != ']')
-        break;
-      r->p++;
-      r->depth--;
-      return node;
+      next = container_next (r, ']');
+      if (next > 0)
+        continue;
+      if (next == 0)
+        return node;
+      break;
     }
   json_node_unref (node);
   return NULL;
@@ -273,18 +297,14 @@ read_object (Reader *r)
   node = json_node_alloc ();
   json_node_init_object (node, object);
   json_object_unref (object);
-  skip_space (r);
-  if (r->p < r->end && *r->p == '}')
-    {
-      r->p++;
-      r->depth--;
-      return node;
-    }
+  if (container_end (r, '}'))
+    return node;
   for (;;)
     {
       g_autofree char *nested_name = NULL;
       const char *name;
       JsonNode *member;
+      int next;
 
       skip_space (r);
       if (r->p == r->end || *r->p != '"' || !read_string (r, r->name))
@@ -307,19 +327,12 @@ read_object (Reader *r)
         break;
       json_object_set_member (object, name, member);
       json_node_set_parent (member, node);
-      skip_space (r);
-      if (r->p == r->end)
-        break;
-      if (*r->p == ',')
-        {
-          r->p++;
-          continue;
-        }
-      if (*r->p != '}')
-        break;
-      r->p++;
-      r->depth--;
-      return node;
+      next = container_next (r, '}');
+      if (next > 0)
+        continue;
+      if (next == 0)
+        return node;
+      break;
     }
   json_node_unref (node);
   return NULL;
