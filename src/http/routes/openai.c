@@ -27,10 +27,10 @@ typedef struct
   char *id;
   int64_t created;
   GString *head; /* chunk prefix up to "choices" */
-  /* A token's chunk, reused: "data: " head and the delta up to its text
-   * stay, the rest is rewritten for each token. */
-  GString *token;
-  size_t token_prefix; /* bytes of @token that stay */
+  /* The chunk being written, reused: "data: " head up to the delta stays,
+   * the rest is rewritten for each chunk. */
+  GString *chunk;
+  size_t chunk_prefix; /* bytes of @chunk that stay */
   char *error_code, *error_message;
 } Completion;
 
@@ -40,8 +40,8 @@ completion_free (Completion *c)
   g_free (c->model);
   g_free (c->id);
   g_string_free (c->head, TRUE);
-  if (c->token != NULL)
-    g_string_free (c->token, TRUE);
+  if (c->chunk != NULL)
+    g_string_free (c->chunk, TRUE);
   g_free (c->error_code);
   g_free (c->error_message);
   g_free (c);
@@ -59,16 +59,29 @@ completion_gone (gpointer data)
   completion_free (c);
 }
 
-/* "data: {head"choices":[{"index":0,"delta":DELTA,"logprobs":null,"finish_reason":FR}]}\n\n" */
-static void
-write_chunk (Completion *c, const char *delta, const char *finish)
+/* The chunk buffer, holding "data: {head,"choices":[{"index":0,"delta":"
+ * (made once, kept across chunks); the caller appends the delta. */
+static GString *
+chunk_begin (Completion *c)
 {
-  g_autoptr (GString) s = g_string_sized_new (c->head->len + strlen (delta) + 96);
+  if (c->chunk == NULL)
+    {
+      c->chunk = g_string_sized_new (c->head->len + 128);
+      g_string_append (c->chunk, "data: ");
+      g_string_append_len (c->chunk, c->head->str, c->head->len);
+      g_string_append (c->chunk, ",\"choices\":[{\"index\":0,\"delta\":");
+      c->chunk_prefix = c->chunk->len;
+    }
+  g_string_truncate (c->chunk, c->chunk_prefix);
+  return c->chunk;
+}
 
-  g_string_append (s, "data: ");
-  g_string_append_len (s, c->head->str, c->head->len);
-  g_string_append (s, ",\"choices\":[{\"index\":0,\"delta\":");
-  g_string_append (s, delta);
+/* The rest of the chunk after its delta, then send it. */
+static void
+chunk_end (Completion *c, const char *finish)
+{
+  GString *s = c->chunk;
+
   g_string_append (s, ",\"logprobs\":null,\"finish_reason\":");
   if (finish)
     lares_json_append_string (s, finish, -1);
@@ -78,25 +91,25 @@ write_chunk (Completion *c, const char *delta, const char *finish)
   lares_request_stream_write (c->req, s->str, s->len);
 }
 
-/* write_chunk (c, {"content":TEXT}, NULL) without building the delta and
- * the chunk anew for every token. */
+/* "data: {head"choices":[{"index":0,"delta":DELTA,"logprobs":null,"finish_reason":FR}]}\n\n" */
+static void
+write_chunk (Completion *c, const char *delta, const char *finish)
+{
+  g_string_append (chunk_begin (c), delta);
+  chunk_end (c, finish);
+}
+
+/* write_chunk (c, {"content":TEXT}, NULL), the text escaped straight into
+ * the reused buffer. */
 static void
 write_token (Completion *c, const char *text, size_t len)
 {
-  static const char tail[] = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+  GString *s = chunk_begin (c);
 
-  if (c->token == NULL)
-    {
-      c->token = g_string_sized_new (c->head->len + 128);
-      g_string_append (c->token, "data: ");
-      g_string_append_len (c->token, c->head->str, c->head->len);
-      g_string_append (c->token, ",\"choices\":[{\"index\":0,\"delta\":{\"content\":");
-      c->token_prefix = c->token->len;
-    }
-  g_string_truncate (c->token, c->token_prefix);
-  lares_json_append_string (c->token, text, (gssize)len);
-  g_string_append_len (c->token, tail, sizeof tail - 1);
-  lares_request_stream_write (c->req, c->token->str, c->token->len);
+  g_string_append (s, "{\"content\":");
+  lares_json_append_string (s, text, (gssize)len);
+  g_string_append_c (s, '}');
+  chunk_end (c, NULL);
 }
 
 static void
