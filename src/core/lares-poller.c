@@ -28,7 +28,9 @@
  * - Removal during a dispatch: the batch being worked on is kept in the
  *   poller, and lares_poller_remove clears the removed watch's entries in
  *   it, so a callback may remove (and free) any watch, its own included.
- *   A disarmed timer is simply out of the heap.
+ *   A disarmed timer is simply out of the heap.  The poller freed from a
+ *   callback (the last request holding an LLM pool, say) stays allocated,
+ *   with its source destroyed, until the dispatch is back at its top.
  */
 #include "config.h"
 
@@ -56,6 +58,7 @@ struct _LaresPoller
   struct epoll_event batch[POLLER_BATCH];
   int n_batch; /* entries of batch still to be called; 0 outside dispatch */
   gboolean dispatching;
+  gboolean freed; /* lares_poller_free() ran during the dispatch: free at its end */
   /* Timers */
   LaresPollerTimer **heap; /* (owned array) min-heap on ->when */
   unsigned n_timers;
@@ -136,7 +139,7 @@ fire_timers (LaresPoller *poller, int64_t now)
 {
   poller->firing = TRUE;
   poller->firing_time = now;
-  while (poller->n_timers > 0 && poller->heap[0]->when <= now)
+  while (!poller->freed && poller->n_timers > 0 && poller->heap[0]->when <= now)
     {
       LaresPollerTimer *timer = poller->heap[0];
 
@@ -164,11 +167,22 @@ run_batch (LaresPoller *poller)
     {
       LaresPollerWatch *w = poller->batch[i].data.ptr;
 
+      if (poller->freed)
+        break;
       if (w == NULL)
         continue; /* removed by an earlier callback of this batch */
       w->func (w, poller->batch[i].events, w->data);
     }
   poller->n_batch = 0;
+}
+
+static void
+poller_finalize (LaresPoller *poller)
+{
+  g_source_unref (poller->source);
+  close (poller->epfd);
+  g_free (poller->heap);
+  g_free (poller);
 }
 
 static gboolean
@@ -185,9 +199,14 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   if (g_source_query_unix_fd (source, poller->tag) != 0)
     run_batch (poller);
   now = g_source_get_time (source);
-  if (poller->n_timers > 0 && poller->heap[0]->when <= now)
+  if (!poller->freed && poller->n_timers > 0 && poller->heap[0]->when <= now)
     fire_timers (poller, now);
   poller->dispatching = FALSE;
+  if (poller->freed)
+    {
+      poller_finalize (poller);
+      return G_SOURCE_REMOVE;
+    }
 
   /* What was set has passed (or a callback armed something earlier):
    * set the earliest deadline left.  A ready time still ahead of every
@@ -241,10 +260,11 @@ lares_poller_free (LaresPoller *poller)
   if (poller == NULL)
     return;
   g_source_destroy (poller->source);
-  g_source_unref (poller->source);
-  close (poller->epfd);
-  g_free (poller->heap);
-  g_free (poller);
+  /* From a callback: the dispatch calls nothing more and frees it. */
+  if (poller->dispatching)
+    poller->freed = TRUE;
+  else
+    poller_finalize (poller);
 }
 
 gboolean

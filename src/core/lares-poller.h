@@ -33,6 +33,7 @@
  * - A dispatch nested inside a callback (a callback running a main loop of
  *   its own) returns at once: what is ready and due stays so until the
  *   outer one is back.
+ * - A callback may free the poller: nothing more is called.
  */
 #pragma once
 
@@ -69,8 +70,10 @@ struct _LaresPollerTimer
 /* Attach a poller to @context (NULL: the thread-default one).  NULL with
  * @error set when the epoll set cannot be made. */
 LaresPoller *lares_poller_new (GMainContext *context, GError **error);
-/* Detach and free.  Watches still added and timers still armed are
- * forgotten, not called (and not touched: they may already be freed). */
+/* Detach and free, also from one of its callbacks.  Watches still added
+ * and timers still armed are forgotten, not called (and not touched: they
+ * may already be freed; such a timer needs lares_poller_timer_init()
+ * again before it is armed on another poller). */
 void lares_poller_free (LaresPoller *poller);
 
 /* Start watching @watch->fd for @events.  FALSE with @error set when epoll
@@ -80,7 +83,7 @@ gboolean lares_poller_add (LaresPoller *poller, LaresPollerWatch *watch, int fd,
 /* Watch for @events instead (0: nothing but errors and hang-ups). */
 gboolean lares_poller_modify (LaresPoller *poller, LaresPollerWatch *watch, uint32_t events);
 /* Stop watching; a no-op for a watch not added.  Call it before closing
- * the fd.  Not for the poller itself to be freed from a callback. */
+ * the fd. */
 void lares_poller_remove (LaresPoller *poller, LaresPollerWatch *watch);
 
 /* Make @timer (caller-allocated, not armed) call @func with @data. */

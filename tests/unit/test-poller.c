@@ -570,6 +570,72 @@ test_timer_wakeups (void)
   g_main_context_unref (context);
 }
 
+static void
+on_free_poller (LaresPollerTimer *timer, gpointer data)
+{
+  LaresPoller **poller = data;
+
+  lares_poller_free (*poller);
+  *poller = NULL;
+}
+
+static void
+on_ready_free_poller (LaresPollerWatch *watch, uint32_t events, gpointer data)
+{
+  LaresPoller **poller = data;
+
+  lares_poller_free (*poller);
+  *poller = NULL;
+}
+
+/* The poller freed from one of its callbacks (the last LLM request
+ * dropping its pool, say): nothing more is called, nothing is touched
+ * after (ASan). */
+static void
+test_free_in_dispatch (void)
+{
+  g_autoptr (GError) error = NULL;
+  LaresPoller *poller = lares_poller_new (NULL, &error);
+  g_autoptr (GArray) log = g_array_new (FALSE, FALSE, sizeof (int));
+  LaresPollerTimer killer;
+  Tm *after = tm_new (poller, log, 1);
+  LaresPollerWatch watch = { 0 };
+  Pipe a, b;
+
+  g_assert_no_error (error);
+  lares_poller_timer_init (&killer, on_free_poller, &poller);
+  lares_poller_timer_arm (poller, &killer, 1);
+  lares_poller_timer_arm (poller, &after->timer, 2);
+  settle ();
+  g_assert_null (poller);
+  g_assert_cmpuint (after->calls, ==, 0);
+
+  /* From a watch, with a timer due and another watch ready. */
+  poller = lares_poller_new (NULL, &error);
+  g_assert_no_error (error);
+  after->poller = poller;
+  lares_poller_timer_init (&after->timer, on_timer, after); /* forgotten, still marked armed */
+  pipe_open (&a, poller);
+  pipe_open (&b, poller);
+  a.drain = b.drain = FALSE;
+  lares_poller_remove (poller, &a.watch);
+  g_assert_true (
+      lares_poller_add (poller, &watch, a.fds[0], EPOLLIN, on_ready_free_poller, &poller, &error));
+  lares_poller_timer_arm (poller, &after->timer, 1);
+  g_assert_cmpint (write (a.fds[1], "1", 1), ==, 1);
+  g_assert_cmpint (write (b.fds[1], "2", 1), ==, 1);
+  settle ();
+  g_assert_null (poller);
+  g_assert_cmpuint (after->calls, ==, 0);
+  g_assert_cmpuint (b.calls, <=, 1); /* whichever came first in the batch */
+  for (int i = 0; i < 2; i++)
+    {
+      close (a.fds[i]);
+      close (b.fds[i]);
+    }
+  g_free (after);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -581,5 +647,6 @@ main (int argc, char **argv)
   g_test_add_func ("/poller/timer/callbacks", test_timer_callbacks);
   g_test_add_func ("/poller/timer/random", test_timer_random);
   g_test_add_func ("/poller/timer/wakeups", test_timer_wakeups);
+  g_test_add_func ("/poller/free-in-dispatch", test_free_in_dispatch);
   return g_test_run ();
 }
