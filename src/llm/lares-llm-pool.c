@@ -9,6 +9,13 @@
  * the server closing it is noticed when it is next taken, by a
  * non-blocking MSG_PEEK (EOF, an error, or bytes nobody asked for all mean
  * it is unfit), and the idle timer closes it if it is never taken.
+ * - One idle timer for the pool, not one per connection: each connection
+ *   records when it went idle, so the oldest (the tail) expires first, and
+ *   the pool's LaresPollerTimer is armed at the tail's expiry.  Firing, it
+ *   closes every expired one from the tail and re-arms for the next.  A
+ *   put leaves it alone unless the tail changed; a take can only empty
+ *   the queue (then the timer is disarmed).  It lives in the poller of the
+ *   last put, which the pool keeps.
  */
 #include "config.h"
 
@@ -24,12 +31,17 @@ struct _LaresLlmPool
   GSocketConnectable *target; /* (owned) */
   GQueue idle;                /* LaresLlmConn* (owned), most recent first */
   unsigned max_idle;
+  int64_t idle_us;             /* how long a connection may stay idle */
+  LaresPollerTimer idle_timer; /* at the tail's expiry; armed while @idle is not empty */
+  LaresPoller *idle_poller;    /* where @idle_timer is armed (one of @pollers) */
   gboolean shut;
   /* Requests run on their thread-default context: one poller for each
    * context seen, in practice one (the daemon's main context). */
   GPtrArray *contexts; /* GMainContext* (owned refs) */
   GPtrArray *pollers;  /* LaresPoller* (owned), same index */
 };
+
+static void idle_expired (LaresPollerTimer *timer, gpointer user_data);
 
 LaresLlmPool *
 lares_llm_pool_new (const char *host, uint16_t port, unsigned max_idle)
@@ -44,7 +56,41 @@ lares_llm_pool_new (const char *host, uint16_t port, unsigned max_idle)
   pool->target = g_network_address_new (host, port);
   g_queue_init (&pool->idle);
   pool->max_idle = MAX (max_idle, 1u);
+  pool->idle_us = (int64_t)LARES_LLM_POOL_IDLE_S * G_USEC_PER_SEC;
+  lares_poller_timer_init (&pool->idle_timer, idle_expired, pool);
   return pool;
+}
+
+void
+lares_llm_pool_set_idle_us (LaresLlmPool *pool, int64_t idle_us)
+{
+  pool->idle_us = idle_us;
+}
+
+/* Arm the idle timer for the oldest idle connection, or disarm it. */
+static void
+idle_arm (LaresLlmPool *pool)
+{
+  LaresLlmConn *oldest = g_queue_peek_tail (&pool->idle);
+
+  if (oldest != NULL)
+    lares_poller_timer_arm (pool->idle_poller, &pool->idle_timer,
+                            oldest->idle_since + pool->idle_us);
+  else if (pool->idle_poller != NULL)
+    lares_poller_timer_disarm (pool->idle_poller, &pool->idle_timer);
+}
+
+static void
+idle_expired (LaresPollerTimer *timer, gpointer user_data)
+{
+  LaresLlmPool *pool = user_data;
+  int64_t now = g_get_monotonic_time ();
+  LaresLlmConn *oldest;
+
+  while ((oldest = g_queue_peek_tail (&pool->idle)) != NULL &&
+         oldest->idle_since + pool->idle_us <= now)
+    lares_llm_conn_close (g_queue_pop_tail (&pool->idle));
+  idle_arm (pool);
 }
 
 LaresLlmPool *
@@ -62,6 +108,7 @@ lares_llm_pool_shutdown (LaresLlmPool *pool)
   pool->shut = TRUE;
   while ((conn = g_queue_pop_head (&pool->idle)) != NULL)
     lares_llm_conn_close (conn);
+  idle_arm (pool);
 }
 
 void
@@ -110,11 +157,6 @@ lares_llm_conn_close (LaresLlmConn *conn)
 {
   if (conn == NULL)
     return;
-  if (conn->idle_timer != NULL)
-    {
-      g_source_destroy (conn->idle_timer);
-      g_clear_pointer (&conn->idle_timer, g_source_unref);
-    }
   /* close(2) at once: a peer still sending sees the connection go. */
   g_socket_close (conn->socket, NULL);
   g_clear_object (&conn->stream);
@@ -141,46 +183,46 @@ lares_llm_pool_take (LaresLlmPool *pool)
 
   while ((conn = g_queue_pop_head (&pool->idle)) != NULL)
     {
-      g_source_destroy (conn->idle_timer);
-      g_clear_pointer (&conn->idle_timer, g_source_unref);
-      conn->pool = NULL;
       if (conn_fit (conn))
         {
           conn->reused = TRUE;
-          return conn;
+          break;
         }
       g_debug ("LLM connection closed while idle");
       lares_llm_conn_close (conn);
     }
-  return NULL;
-}
-
-static gboolean
-idle_timeout_cb (gpointer user_data)
-{
-  LaresLlmConn *conn = user_data;
-
-  g_queue_remove (&conn->pool->idle, conn);
-  g_clear_pointer (&conn->idle_timer, g_source_unref);
-  lares_llm_conn_close (conn);
-  return G_SOURCE_REMOVE;
+  /* Taking from the head moves the tail only by emptying the queue. */
+  if (pool->idle.length == 0)
+    idle_arm (pool);
+  return conn;
 }
 
 void
-lares_llm_pool_put (LaresLlmPool *pool, LaresLlmConn *conn, GMainContext *context)
+lares_llm_pool_put (LaresLlmPool *pool, LaresLlmConn *conn, LaresPoller *poller)
 {
+  gboolean tail_moved = pool->idle.length == 0;
+
   if (pool->shut)
     {
       lares_llm_conn_close (conn);
       return;
     }
-  conn->pool = pool;
-  conn->idle_timer = g_timeout_source_new_seconds (LARES_LLM_POOL_IDLE_S);
-  g_source_set_callback (conn->idle_timer, idle_timeout_cb, conn, NULL);
-  g_source_attach (conn->idle_timer, context);
+  conn->idle_since = g_get_monotonic_time ();
   g_queue_push_head (&pool->idle, conn);
   while (pool->idle.length > pool->max_idle)
-    lares_llm_conn_close (g_queue_pop_tail (&pool->idle));
+    {
+      lares_llm_conn_close (g_queue_pop_tail (&pool->idle));
+      tail_moved = TRUE;
+    }
+  if (poller != pool->idle_poller)
+    {
+      if (pool->idle_poller != NULL)
+        lares_poller_timer_disarm (pool->idle_poller, &pool->idle_timer);
+      pool->idle_poller = poller;
+      tail_moved = TRUE;
+    }
+  if (tail_moved)
+    idle_arm (pool);
 }
 
 void

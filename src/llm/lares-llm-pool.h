@@ -9,9 +9,10 @@
  * A connection is either in use (owned by exactly one request, which
  * drives its non-blocking fd itself) or idle in the pool.  Idle ones are
  * kept most recent first, at most `max_idle`, each closed after
- * LARES_LLM_POOL_IDLE_S seconds.  lares_llm_pool_take() checks that the
- * connection it hands out is neither closed by the server nor carrying
- * unexpected bytes (recv MSG_PEEK).  Main context only.
+ * LARES_LLM_POOL_IDLE_S seconds by one poller timer for the whole pool.
+ * lares_llm_pool_take() checks that the connection it hands out is
+ * neither closed by the server nor carrying unexpected bytes (recv
+ * MSG_PEEK).  Main context only.
  */
 #pragma once
 
@@ -32,8 +33,7 @@ typedef struct
   GSocket *socket;           /* the stream's (unowned) */
   int fd;                    /* non-blocking (GSocket sets O_NONBLOCK) */
   gboolean reused;           /* handed out from the idle list */
-  LaresLlmPool *pool;        /* while idle: the pool holding it (unowned) */
-  GSource *idle_timer;       /* while idle (owned) */
+  int64_t idle_since;        /* while idle: when it went idle (monotonic µs) */
 } LaresLlmConn;
 
 /* @host: a name or address literal (no brackets); @port: TCP port. */
@@ -47,8 +47,12 @@ void lares_llm_pool_shutdown (LaresLlmPool *pool);
  * (transfer full) */
 LaresLlmConn *lares_llm_pool_take (LaresLlmPool *pool);
 /* Keep @conn (transfer full), whose last response was read to its end and
- * may be followed by another request.  Its idle timer runs on @context. */
-void lares_llm_pool_put (LaresLlmPool *pool, LaresLlmConn *conn, GMainContext *context);
+ * may be followed by another request.  The pool's idle timer runs on
+ * @poller (one of lares_llm_pool_poller()'s), the one of the last put. */
+void lares_llm_pool_put (LaresLlmPool *pool, LaresLlmConn *conn, LaresPoller *poller);
+/* For tests: close idle connections after @idle_us instead of
+ * LARES_LLM_POOL_IDLE_S (0: at the next dispatch). */
+void lares_llm_pool_set_idle_us (LaresLlmPool *pool, int64_t idle_us);
 
 /* Open a new connection (GSocketClient: names resolve without blocking;
  * no proxy, the server is local). */

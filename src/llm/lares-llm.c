@@ -19,27 +19,41 @@
  *   g_cancellable_cancel() (whose handler could not disconnect itself), and
  *   exactly once: request_finish() sets `done`, and every later callback
  *   only drops its reference.
- * - Timeouts (one GSource per request on the caller's thread-default
- *   context, ready at the earliest deadline still armed) all count from
- *   the send: connect (until the connection is up: a network-event
- *   COMPLETE, or the request headers written on a reused connection),
- *   first token (the first text or tool-call piece), total.  0 disables one.
+ * - Timeouts all count from the send: connect (until the connection is up:
+ *   a network-event COMPLETE, or the request headers written on a reused
+ *   connection), first token (the first text or tool-call piece), total.
+ *   0 disables one.  One timer per request, at the earliest deadline still
+ *   armed; timer_expire() decides for both transports which one passed
+ *   and stops the request with its error.  On libsoup the timer is a
+ *   GSource of the request's own on the caller's thread-default context.
  * - Cancelling `io` is what aborts upstream: libsoup drops the connection
  *   of a message cancelled before its body was read to the end.
  * - lares's own transport (plain HTTP to a loopback server, LaresLlm.pool
- *   set) keeps the same Request and the same endings: after the connect
- *   (an async GSocketClient operation, or a kept-alive connection taken
- *   from the pool) the Request drives the non-blocking fd itself, with one
- *   fd source: the request goes out with one sendmsg() where the kernel
- *   takes it (the rest on POLLOUT), then each readable event is one recv()
- *   into `buf`, fed to the response reader (lares-llm-http.c) whose body
- *   bytes go to the same parsers.  The pending operation there is the fd
- *   source, which cannot fail with CANCELLED, so a GCancellableSource on
- *   `io` ends the request with the recorded reason: still from a source
- *   dispatch, never inside g_cancellable_cancel().  A connection whose
- *   response was read to its end and may be kept goes back to the pool
- *   before on_done runs; any other is closed at the end, so the server
- *   sees a stopped request at once.
+ *   set) keeps the same Request and the same endings, and attaches no
+ *   GSource per request: GLib visits every source on every loop pass, and
+ *   with 100 streams open their prepare and check took 8-9 % of the main
+ *   thread.
+ *   The request takes the pool's LaresPoller for its context first, then
+ *   its deadlines go into the poller as one LaresPollerTimer.  After the
+ *   connect (an async GSocketClient operation, the only user of `io` here,
+ *   made for it; or a kept-alive connection taken from the pool) the
+ *   Request drives the non-blocking fd itself through a poller watch: the
+ *   request goes out with one sendmsg() where the kernel takes it (the
+ *   rest on EPOLLOUT), then each readable event is one recv() into `buf`,
+ *   fed to the response reader (lares-llm-http.c) whose body bytes go to
+ *   the same parsers.  The watch cannot fail with CANCELLED, so stopping
+ *   (request_cancel: a timer, the caller's cancellable, on_text) sets
+ *   `stopped` and arms the request's timer for "now"; its firing ends the
+ *   request with the recorded reason — still from a poller dispatch, never
+ *   inside g_cancellable_cancel().  That touches the poller, so the
+ *   caller's cancellable must be cancelled on the thread of the request's
+ *   context here (lares-llm.h).  The request holds a reference on itself
+ *   until on_done has run.  A connection whose response was read to its
+ *   end and may be kept goes back to the pool before on_done runs; any
+ *   other is closed at the end, so the server sees a stopped request at
+ *   once.
+ * - If the poller cannot be made (out of descriptors) the request is
+ *   stopped with CONNECT before it starts and ends from an idle source.
  */
 #include "config.h"
 
@@ -512,27 +526,30 @@ typedef struct
   size_t out_head_len;    /* bytes of @out_head */
   GBytes *out_body;       /* the request body (owned) */
   size_t out_off;         /* bytes of head + body written on @conn */
-  LaresPoller *poller;    /* the pool's, for @context */
+  LaresPoller *poller;    /* the pool's, for @context; NULL when it could not be made */
   LaresPollerWatch watch; /* @conn's fd: EPOLLOUT while writing, then EPOLLIN; holds a ref */
-  GSource *cancel_source; /* fires once @io is cancelled (owned) */
+  LaresPollerTimer timer; /* in @poller: the earliest deadline, or "now" once stopped */
+  gboolean stopped;       /* cancelled: by the caller, a timer or on_text */
   LaresLlmHttp http;      /* the response reader */
   gboolean got_response;  /* a response byte arrived on @conn */
   gboolean retried;       /* a reused connection failed once already */
   gboolean in_io;         /* inside own_ready_cb (it may be dispatched recursively) */
   GCancellable *caller;   /* the caller's, nullable (owned ref) */
   gulong caller_handler;  /* on @caller, 0 if none */
-  GCancellable *io;       /* cancels the pending send/read (owned) */
+  GCancellable *io;       /* cancels the pending send/read (libsoup) or connect (lares's
+                             transport, made for it) (owned) (nullable) */
   GMainContext *context;  /* where timers run (owned ref) */
   LaresLlmCallbacks callbacks;
   gpointer user_data;
   LaresLlmAccum *acc;  /* (owned) */
   LaresLlmSse sse;     /* openai */
   LaresLlmLines lines; /* ollama */
-  GError *stop;        /* why we cancelled @io ourselves (owned) */
-  /* The three timeouts share one source, ready at the earliest deadline
-   * still armed (monotonic µs; 0: disarmed): with 100 streams open, every
-   * main-loop pass visits each source, so fewer is cheaper. */
-  GSource *timer;           /* (owned), NULL once done */
+  GError *stop;        /* why we stopped the request ourselves (owned) */
+  /* The three timeouts share one timer, at the earliest deadline still
+   * armed (monotonic µs; 0: disarmed): @timer on lares's transport,
+   * @timer_source on libsoup.  With 100 streams open every main-loop pass
+   * visits each GSource, so the poller's one timer for all is cheapest. */
+  GSource *timer_source;    /* libsoup: (owned), NULL once done */
   int64_t connect_deadline; /* until connected */
   int64_t first_deadline;   /* until the first token */
   int64_t total_deadline;   /* until the end */
@@ -571,21 +588,31 @@ typedef struct
   Request *req; /* the request owns the source, not the other way round */
 } TimerSource;
 
-/* Ready at the earliest deadline still armed, never if none. */
+/* Set the timer to the earliest deadline still armed, or none.  On lares's
+ * transport a stopped request's timer stays at "now". */
 static void
 timer_rearm (Request *req)
 {
   int64_t next = G_MAXINT64;
 
-  if (req->timer == NULL)
-    return;
   if (req->connect_deadline != 0)
     next = MIN (next, req->connect_deadline);
   if (req->first_deadline != 0)
     next = MIN (next, req->first_deadline);
   if (req->total_deadline != 0)
     next = MIN (next, req->total_deadline);
-  g_source_set_ready_time (req->timer, next == G_MAXINT64 ? -1 : next);
+  if (req->pool == NULL)
+    {
+      if (req->timer_source != NULL)
+        g_source_set_ready_time (req->timer_source, next == G_MAXINT64 ? -1 : next);
+    }
+  else if (req->poller != NULL && !req->stopped && !req->done)
+    {
+      if (next != G_MAXINT64)
+        lares_poller_timer_arm (req->poller, &req->timer, next);
+      else
+        lares_poller_timer_disarm (req->poller, &req->timer);
+    }
 }
 
 static void
@@ -595,7 +622,7 @@ request_unref (Request *req)
   if (--req->refs > 0)
     return;
   g_assert (req->done);
-  g_assert (!req->watch.added && req->cancel_source == NULL && req->conn == NULL);
+  g_assert (!req->watch.added && !lares_poller_timer_armed (&req->timer) && req->conn == NULL);
   g_clear_pointer (&req->pool, lares_llm_pool_unref);
   g_free (req->out_head);
   g_clear_pointer (&req->out_body, g_bytes_unref);
@@ -625,6 +652,33 @@ own_unwatch (Request *req)
   request_unref (req);
 }
 
+/* Stopped by the caller, a timer or on_text? */
+static gboolean
+request_cancelled (Request *req)
+{
+  return req->pool != NULL ? req->stopped : g_cancellable_is_cancelled (req->io);
+}
+
+/* Cancel what is pending.  On libsoup the pending operation then fails
+ * with CANCELLED; on lares's transport the request's timer, armed for
+ * now, ends it from the poller's next dispatch. */
+static void
+request_cancel (Request *req)
+{
+  if (req->pool == NULL)
+    {
+      g_cancellable_cancel (req->io);
+      return;
+    }
+  if (req->stopped)
+    return;
+  req->stopped = TRUE;
+  if (req->io != NULL)
+    g_cancellable_cancel (req->io); /* a connect */
+  if (req->poller != NULL && !req->done)
+    lares_poller_timer_arm (req->poller, &req->timer, 0);
+}
+
 /* Cancel the upstream request, remembering @why (owned) as the reason. */
 static void
 request_stop (Request *req, GError *why)
@@ -633,7 +687,7 @@ request_stop (Request *req, GError *why)
     req->stop = why;
   else
     g_error_free (why);
-  g_cancellable_cancel (req->io);
+  request_cancel (req);
 }
 
 /* The only place on_done is called. @error: (transfer full) (nullable). */
@@ -656,7 +710,9 @@ request_finish (Request *req, GError *error)
       error =
           g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "the LLM request was cancelled");
     }
-  destroy_source (&req->timer);
+  destroy_source (&req->timer_source);
+  if (req->poller != NULL)
+    lares_poller_timer_disarm (req->poller, &req->timer);
   if (req->caller_handler != 0)
     g_cancellable_disconnect (req->caller, req->caller_handler);
   req->caller_handler = 0;
@@ -666,10 +722,9 @@ request_finish (Request *req, GError *error)
    * the connection goes back to the pool for the next request.  (On our
    * own transport such a connection went back already; any still held
    * here is half read, or was never answered.) */
-  if (!req->eof)
+  if (!req->eof && req->io != NULL)
     g_cancellable_cancel (req->io);
   own_unwatch (req);
-  destroy_source (&req->cancel_source);
   g_clear_pointer (&req->conn, lares_llm_conn_close);
 
   result = lares_llm_accum_result (req->acc);
@@ -682,6 +737,10 @@ request_finish (Request *req, GError *error)
     g_debug ("LLM request ended: %s", error->message);
   req->callbacks.on_done (result, error, req->user_data);
   g_clear_error (&error);
+  /* On lares's transport a request holds itself until here (see
+   * lares_llm_chat). */
+  if (req->pool != NULL)
+    request_unref (req);
   request_unref (req);
 }
 
@@ -708,12 +767,11 @@ on_wrote_headers (SoupMessage *msg, gpointer user_data)
   mark_connected (user_data);
 }
 
-static gboolean
-timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+/* Stop @req with the timeout whose deadline passed at @now, if one did:
+ * the timers of both transports decide here. */
+static void
+timer_expire (Request *req, int64_t now)
 {
-  Request *req = ((TimerSource *)source)->req;
-  int64_t now = g_source_get_time (source);
-
   if (req->connect_deadline != 0 && now >= req->connect_deadline)
     {
       req->connect_deadline = 0;
@@ -736,6 +794,15 @@ timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
                                               "the LLM answer did not end within the total "
                                               "timeout"));
     }
+}
+
+/* libsoup's timer: a GSource of the request's own. */
+static gboolean
+timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  Request *req = ((TimerSource *)source)->req;
+
+  timer_expire (req, g_source_get_time (source));
   timer_rearm (req);
   return G_SOURCE_CONTINUE;
 }
@@ -744,30 +811,52 @@ static GSourceFuncs timer_funcs = {
   .dispatch = timer_dispatch,
 };
 
-/* Arm the three timeouts (0 ms: that one is off), counting from now. */
+/* The three deadlines (0 ms: that one is off), counting from the send. */
 static void
-timer_start (Request *req, uint64_t connect_ms, uint64_t first_ms, uint64_t total_ms)
+timer_deadlines (Request *req, uint64_t connect_ms, uint64_t first_ms, uint64_t total_ms)
 {
-  int64_t now = g_get_monotonic_time ();
+  int64_t now = req->start_us;
 
   req->connect_deadline =
       connect_ms ? now + (int64_t)MIN (connect_ms, G_MAXINT64 / 2000) * 1000 : 0;
   req->first_deadline = first_ms ? now + (int64_t)MIN (first_ms, G_MAXINT64 / 2000) * 1000 : 0;
   req->total_deadline = total_ms ? now + (int64_t)MIN (total_ms, G_MAXINT64 / 2000) * 1000 : 0;
-  req->timer = g_source_new (&timer_funcs, sizeof (TimerSource));
-  ((TimerSource *)req->timer)->req = req;
-  g_source_set_name (req->timer, "lares LLM timeouts");
-  timer_rearm (req);
-  g_source_attach (req->timer, req->context);
 }
 
-/* Runs in whatever thread cancels; only touches the thread-safe @io. */
+static void
+timer_source_start (Request *req)
+{
+  req->timer_source = g_source_new (&timer_funcs, sizeof (TimerSource));
+  ((TimerSource *)req->timer_source)->req = req;
+  g_source_set_name (req->timer_source, "lares LLM timeouts");
+  timer_rearm (req);
+  g_source_attach (req->timer_source, req->context);
+}
+
+/* On libsoup: runs in whatever thread cancels and only touches the
+ * thread-safe @io.  On lares's transport the request's poller is touched,
+ * so this must run on the thread of the request's context (lares-llm.h):
+ * a cancel from elsewhere is reported, and the request then ends at its
+ * next socket event or deadline. */
 static void
 caller_cancelled_cb (GCancellable *cancellable, gpointer user_data)
 {
   Request *req = user_data;
 
-  g_cancellable_cancel (req->io);
+  if (req->pool == NULL)
+    {
+      g_cancellable_cancel (req->io);
+      return;
+    }
+  if (!g_main_context_acquire (req->context))
+    {
+      g_critical ("an LLM request on lares's own transport was cancelled outside the thread "
+                  "of its main context; it stops at its next event");
+      req->stopped = TRUE;
+      return;
+    }
+  request_cancel (req);
+  g_main_context_release (req->context);
 }
 
 static void
@@ -796,8 +885,12 @@ chunk_cb (const char *data, size_t len, gpointer user_data, GError **error)
       first_token (req);
       req->callbacks.on_text (delta.text, delta.text_len, req->user_data);
       /* on_text may have cancelled: no more text after that. */
-      if (g_cancellable_set_error_if_cancelled (req->io, error))
-        return FALSE;
+      if (request_cancelled (req))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "the LLM request was cancelled");
+          return FALSE;
+        }
     }
   return TRUE;
 }
@@ -973,7 +1066,7 @@ out:
 
 static void own_connect (Request *req);
 
-/* @io was cancelled (caller, timer, or on_text): end with the reason. */
+/* Stopped (caller, timer, or on_text): end with the reason. */
 static void
 own_stopped (Request *req)
 {
@@ -985,14 +1078,30 @@ own_stopped (Request *req)
     request_finish (req, stop_reason (req));
 }
 
-static gboolean
-own_cancelled_cb (GCancellable *cancellable, gpointer user_data)
+/* The request's one poller timer: a deadline, or "now" once stopped. */
+static void
+own_timer_cb (LaresPollerTimer *timer, gpointer user_data)
 {
   Request *req = user_data;
 
-  g_clear_pointer (&req->cancel_source, g_source_unref);
-  if (!req->done)
+  request_ref (req);
+  if (!req->stopped)
+    timer_expire (req, g_get_monotonic_time ());
+  if (req->stopped)
     own_stopped (req);
+  else
+    timer_rearm (req);
+  request_unref (req);
+}
+
+/* The poller could not be made: end from the main loop, as any other
+ * request does. */
+static gboolean
+own_unwatched_cb (gpointer user_data)
+{
+  Request *req = user_data;
+
+  request_finish (req, stop_reason (req));
   return G_SOURCE_REMOVE;
 }
 
@@ -1036,7 +1145,7 @@ own_release (Request *req)
   own_unwatch (req);
   req->eof = TRUE;
   if (lares_llm_http_keep_alive (&req->http))
-    lares_llm_pool_put (req->pool, conn, req->context);
+    lares_llm_pool_put (req->pool, conn, req->poller);
   else
     lares_llm_conn_close (conn);
 }
@@ -1205,7 +1314,7 @@ own_read (Request *req)
    * set after every read; it also sends an ACK that is pending. */
   (void)setsockopt (req->conn->fd, IPPROTO_TCP, TCP_QUICKACK, &(int){ 1 }, sizeof (int));
   ok = lares_llm_http_feed (&req->http, (const char *)req->buf, (size_t)n, &error);
-  if (g_cancellable_is_cancelled (req->io))
+  if (req->stopped)
     own_stopped (req);
   else if (!ok)
     request_finish (req, g_steal_pointer (&error));
@@ -1224,7 +1333,7 @@ own_ready_cb (LaresPollerWatch *watch, uint32_t events, gpointer user_data)
     return;
   req->in_io = TRUE;
   request_ref (req);
-  if (g_cancellable_is_cancelled (req->io))
+  if (req->stopped)
     own_stopped (req);
   else if (req->out_off < req->out_head_len + g_bytes_get_size (req->out_body))
     own_write (req);
@@ -1257,7 +1366,7 @@ own_connect_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     lares_llm_conn_close (conn);
   else if (conn == NULL)
     {
-      if (g_cancellable_is_cancelled (req->io))
+      if (req->stopped)
         request_finish (req, stop_reason (req));
       else
         request_finish (req, g_error_new (LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT,
@@ -1274,37 +1383,54 @@ own_connect_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 own_connect (Request *req)
 {
+  if (req->stopped)
+    return; /* the timer ends the request */
+  if (req->io == NULL)
+    req->io = g_cancellable_new ();
   lares_llm_pool_connect_async (req->pool, req->io, own_connect_cb, request_ref (req));
+}
+
+/* Take the pool's poller for the request's context and arm the request's
+ * timer in it, before anything can stop the request.  Out of descriptors,
+ * the request is stopped with CONNECT and ends from an idle source. */
+static void
+own_prepare (Request *req, LaresLlm *llm)
+{
+  g_autoptr (GError) error = NULL;
+  GSource *idle;
+
+  req->pool = lares_llm_pool_ref (llm->pool);
+  req->poller = lares_llm_pool_poller (req->pool, req->context, &error);
+  if (req->poller != NULL)
+    {
+      lares_poller_timer_init (&req->timer, own_timer_cb, req);
+      timer_rearm (req);
+      return;
+    }
+  req->stop = g_error_new (LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT,
+                           "could not watch LLM connections: %s", error->message);
+  req->stopped = TRUE;
+  idle = g_idle_source_new ();
+  g_source_set_callback (idle, own_unwatched_cb, request_ref (req), (GDestroyNotify)request_unref);
+  g_source_attach (idle, req->context);
+  g_source_unref (idle);
 }
 
 /* Start @req on lares's own transport.  Nothing here ends the request:
  * a failure of a kept-alive connection is retried on a new one, whose
- * outcome arrives from the main loop, and a caller's cancellable already
- * cancelled fires the cancel source on the next iteration. */
+ * outcome arrives from the main loop, and a request already stopped (the
+ * caller's cancellable was cancelled before the call) ends from its timer
+ * on the next dispatch. */
 static void
 own_start (Request *req, LaresLlm *llm, GBytes *body)
 {
-  g_autoptr (GError) error = NULL;
   LaresLlmConn *conn;
 
-  req->pool = lares_llm_pool_ref (llm->pool);
   req->out_head = g_strdup_printf ("%s%zu\r\n\r\n", llm->head_fixed, g_bytes_get_size (body));
   req->out_head_len = strlen (req->out_head);
   req->out_body = g_bytes_ref (body);
-  req->cancel_source = g_cancellable_source_new (req->io);
-  g_source_set_callback (req->cancel_source, G_SOURCE_FUNC (own_cancelled_cb), request_ref (req),
-                         (GDestroyNotify)request_unref);
-  g_source_attach (req->cancel_source, req->context);
-  if (g_cancellable_is_cancelled (req->io))
+  if (req->stopped)
     return;
-  req->poller = lares_llm_pool_poller (req->pool, req->context, &error);
-  if (req->poller == NULL)
-    {
-      /* Out of descriptors: the request ends from the cancel source. */
-      request_stop (req, g_error_new (LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT,
-                                      "could not watch LLM connections: %s", error->message));
-      return;
-    }
   conn = lares_llm_pool_take (req->pool);
   if (conn == NULL)
     {
@@ -1336,7 +1462,6 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
   memset (req, 0, sizeof *req);
   req->refs = 1;
   req->provider = llm->provider;
-  req->io = g_cancellable_new ();
   req->context = g_main_context_ref_thread_default ();
   req->callbacks = *callbacks;
   req->user_data = user_data;
@@ -1352,7 +1477,15 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
   req->bytes_sent = len;
 
   req->start_us = g_get_monotonic_time ();
-  timer_start (req, llm->connect_timeout_ms, llm->first_token_timeout_ms, llm->total_timeout_ms);
+  timer_deadlines (req, llm->connect_timeout_ms, llm->first_token_timeout_ms,
+                   llm->total_timeout_ms);
+  if (llm->pool != NULL)
+    own_prepare (req, llm);
+  else
+    {
+      req->io = g_cancellable_new ();
+      timer_source_start (req);
+    }
   if (cancellable != NULL)
     {
       req->caller = g_object_ref (cancellable);
@@ -1366,8 +1499,10 @@ lares_llm_chat (LaresLlm *llm, JsonNode *messages, JsonNode *tools, GCancellable
                  g_uri_get_path (llm->chat_uri), len);
   if (llm->pool != NULL)
     {
+      /* The caller's reference stays with the request until on_done has
+       * run (request_finish drops it): its timer, watch and connect need
+       * not hold their own. */
       own_start (req, llm, bytes);
-      request_unref (req); /* the sources and the connect hold their own */
       return;
     }
   req->session = g_object_ref (llm->session);

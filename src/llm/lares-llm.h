@@ -15,7 +15,14 @@
  * objects are serialized), already merged by index for OpenAI streams.
  *
  * Main-context only.  Cancelling the GCancellable aborts the upstream
- * request at once; on_done still runs, with G_IO_ERROR_CANCELLED.
+ * request at once; on_done still runs, with G_IO_ERROR_CANCELLED.  On
+ * lares's own transport the GCancellable must be cancelled on the thread
+ * running the request's main context (the thread-default one when
+ * lares_llm_chat() was called), as lares does: cancelling wakes the
+ * request through that context's poller.  A cancel from another thread
+ * while that context is in use is reported with a critical, and the
+ * request then ends only at its next socket event or deadline.  On
+ * libsoup any thread may cancel.
  */
 #pragma once
 

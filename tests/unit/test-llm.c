@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1159,6 +1160,70 @@ test_retry_once (Fx *fx, gconstpointer data)
   g_assert_cmpuint (fx->requests, ==, 4);
 }
 
+/* lares's transport only: out of descriptors, the pool's poller (an epoll
+ * set) cannot be made for the first request; it ends with CONNECT from the
+ * main loop, and the next one, with descriptors back, succeeds. */
+static void
+test_out_of_descriptors (Fx *fx, gconstpointer data)
+{
+  g_autoptr (LaresLlm) llm = make_llm (fx, LARES_LLM_OPENAI, 2000, 5000);
+  g_autoptr (JsonNode) messages = simple_messages ();
+  struct rlimit saved, low;
+  int lowest = dup (0); /* the lowest free descriptor */
+
+  g_assert_cmpint (lowest, >=, 0);
+  close (lowest);
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  low = saved;
+  low.rlim_cur = (rlim_t)lowest;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+  lares_llm_chat (llm, messages, NULL, NULL, &callbacks, fx);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  g_assert_false (fx->done);
+  wait_for (&fx->done_calls, 1, 5000);
+  g_assert_error (fx->error, LARES_LLM_ERROR, LARES_LLM_ERROR_CONNECT);
+  g_assert_nonnull (strstr (fx->error->message, "could not watch"));
+  g_assert_cmpuint (fx->requests, ==, 0);
+
+  fx->done_calls = 0;
+  fx->done = FALSE;
+  fx->script = &quick_script;
+  chat (fx, llm, NULL, NULL);
+  g_assert_no_error (fx->error);
+}
+
+static gpointer
+cancel_thread (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* lares's transport only: the caller's cancellable cancelled on another
+ * thread while the request's context is in use is reported (lares-llm.h),
+ * and the request still ends, at its next deadline, as cancelled. */
+static void
+test_cancel_other_thread (Fx *fx, gconstpointer data)
+{
+  g_autoptr (LaresLlm) llm = make_llm (fx, LARES_LLM_OPENAI, 300, 5000);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (JsonNode) messages = simple_messages ();
+  GThread *thread;
+
+  fx->script = &hang_script;
+  lares_llm_chat (llm, messages, NULL, cancellable, &callbacks, fx);
+  wait_for (&fx->requests, 1, 5000);
+  g_assert_true (g_main_context_acquire (NULL));
+  g_test_expect_message ("lares-llm", G_LOG_LEVEL_CRITICAL, "*outside the thread*");
+  thread = g_thread_new ("cancel", cancel_thread, cancellable);
+  g_thread_join (thread);
+  g_test_assert_expected_messages ();
+  g_main_context_release (NULL);
+  wait_for (&fx->done_calls, 1, 5000);
+  g_assert_error (fx->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  wait_for (&fx->closes, 1, 5000);
+}
+
 /* Freeing the LaresLlm closes its idle connections. */
 static void
 test_free_closes_idle (Fx *fx, gconstpointer data)
@@ -1380,5 +1445,9 @@ main (int argc, char **argv)
   ADD ("connect-timeout", test_connect_timeout);
   ADD ("probe", test_probe);
 #undef ADD
+  g_test_add ("/llm/own/out-of-descriptors", Fx, GINT_TO_POINTER (LARES_LLM_HTTP_AUTO), fx_setup,
+              test_out_of_descriptors, fx_teardown);
+  g_test_add ("/llm/own/cancel-other-thread", Fx, GINT_TO_POINTER (LARES_LLM_HTTP_AUTO), fx_setup,
+              test_cancel_other_thread, fx_teardown);
   return g_test_run ();
 }
