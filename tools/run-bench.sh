@@ -352,8 +352,9 @@ print(int(statistics.median(b)))' "$ph/fake.jsonl")"
     # The same with TCP_NODELAY on the fake's sockets (fake_llm.py unchanged,
     # imported by a wrapper): fake_llm.py writes the headers and each SSE
     # chunk separately, so without it Nagle holds the first chunk until the
-    # daemon acknowledges the headers.  lares sets TCP_QUICKACK after each
-    # read, so the two runs should now agree; a gap means that broke.
+    # daemon acknowledges the headers.  lares sets TCP_QUICKACK once each
+    # request is written, so the two runs should now agree; a gap means
+    # that broke.
     mkdir -p "$out/peerh-nodelay"
     cat >"$out/peerh-nodelay/fake_nodelay.py" <<PY
 import sys
@@ -719,8 +720,9 @@ sets \`disable_nagle_algorithm\` on its request handler (TCP_NODELAY; the fake's
 unchanged). \`fake_llm.py\` writes the response headers and then each SSE chunk in separate
 \`send()\` calls; with Nagle on, its first chunk waits for the ACK of the headers. Linux delays
 that ACK by up to 40 ms on a connection that looks interactive, unless the reader asks for
-it at once: lares sets \`TCP_QUICKACK\` after each read of an LLM answer
-(docs/internals/llm.md), so both runs should agree; such a wait would land in *outbound*.
+it at once: lares sets \`TCP_QUICKACK\` once each LLM request is written, which keeps every
+ACK of the answer prompt (docs/internals/llm.md), so both runs should agree; such a wait
+would land in *outbound*.
 
 Python $(get peerh.python). Daemon RSS after these 459 turns: $(kib_mb "$(get peerh.rss_after_kib)"); exit status after SIGTERM:
 $(get peerh.daemon_exit). bench.py's CPU figure has 10 ms resolution (/proc clock ticks).
@@ -989,7 +991,7 @@ EOF
   1-client overhead p50 $(get peerh.c1.overhead_ms_p50) ms, of which outbound $po ms; with TCP_NODELAY on
   \`fake_llm.py\`'s sockets, overhead p50 $(get peerhnd.c1.overhead_ms_p50) ms and outbound $pno ms. A real LLM server
   that writes headers and chunks separately without TCP_NODELAY costs lares the same
-  delayed-ACK wait. lares sets TCP_QUICKACK after each read of the LLM socket to avoid
+  delayed-ACK wait. lares sets TCP_QUICKACK once each LLM request is written to avoid
   it (docs/internals/llm.md), so a gap here means that no longer works.
 EOF
     fi
