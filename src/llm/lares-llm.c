@@ -8,7 +8,8 @@
  *   from the read callback for each piece of text as it arrives.
  * - A Request owns everything it uses (a ref on the session, the message,
  *   the parsers) and is reference counted: one reference per pending async
- *   operation, one held by the caller's call until the send is started.
+ *   operation, one held by the caller's call until the send is started
+ *   (on lares's own transport: until on_done has run).
  *   LaresLlm can therefore be freed with requests in flight.
  * - Exactly one async operation (the send, or one read) is pending at any
  *   time until the end.  Everything that stops a request early — the
