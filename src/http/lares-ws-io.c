@@ -8,7 +8,8 @@
  *   10,000 WebSockets open.
  * - Threads and ownership.  A LaresWsConn is allocated by the main thread
  *   (lares_ws_io_add fills its read-only part: stream, fd, ids) and from
- *   then on only this thread touches its state, buffers and queue.  It is
+ *   then on only this thread changes its state, buffers and queue (a
+ *   stream's direct writes, below, only read them, under its lock).  It is
  *   freed here when the main thread releases it after the CLOSED notice,
  *   so every command naming it (they are handled in order) finds it alive.
  *   Events of one epoll batch are handled before the commands, so a
