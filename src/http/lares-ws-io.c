@@ -660,7 +660,7 @@ run_command (LaresWsIo *io, Cmd *cmd)
     case CMD_STOP:
       g_assert_not_reached ();
     }
-  g_atomic_int_dec_and_test (&conn->pending);
+  g_atomic_int_add (&conn->pending, -1);
   g_mutex_unlock (&conn->lock);
 }
 
