@@ -1111,26 +1111,27 @@ test_stream_slow_reader (void)
   char buf[1024];
   ssize_t n;
 
-  /* 1 KiB tokens, each telling its number: 3 MiB before the client reads,
-   * more than the socket buffers hold (the rest is queued) and less than
-   * the 4 MiB a client may fall behind; then 256 KiB, a token a
-   * millisecond, while the client catches up, and after a pause the end (turn_end repeats the whole
-   * reply: it must not find the client still behind). */
-  for (unsigned i = 0; i < 3329; i++)
+  /* Tokens telling their number.  First 3 MiB in 96 tokens, before the
+   * client reads: more than the socket buffers hold (the rest is queued),
+   * less than the 4 MiB a client may fall behind.  Then 64 small ones, one
+   * every 2 ms, while the client catches up.  Then, after a pause, the
+   * end: turn_end repeats the whole reply, and must not find the client
+   * still behind. */
+  for (unsigned i = 0; i < 161; i++)
     {
-      if (i == 3072)
+      size_t size = i < 96 ? 32 * 1024 : 4 * 1024;
+      g_autofree char *fill = g_strnfill (size - 5, (char)('a' + i % 26));
+
+      if (i == 96)
         {
           g_string_append (script, "token MARK\n");
           g_string_append (want, "MARK");
         }
-      if (i > 3072 && i < 3328)
-        g_string_append (script, "sleep 1\n");
-      if (i == 3328)
-        g_string_append (script, "sleep 500\n");
-      g_autofree char *fill = g_strnfill (1016, (char)('a' + i % 26));
-      g_autofree char *tok = g_strdup_printf ("%04u%s\\s", i, fill);
-
-      g_string_append_printf (script, "token %s\n", tok);
+      if (i > 96 && i < 160)
+        g_string_append (script, "sleep 2\n");
+      if (i == 160)
+        g_string_append_printf (script, "sleep %u\n", (unsigned)(1000 * lares_test_time_scale ()));
+      g_string_append_printf (script, "token %04u%s\\s\n", i, fill);
       g_string_append_printf (want, "%04u%s ", i, fill);
     }
   fake = lares_fake_llm_start (script->str, NULL);
