@@ -72,6 +72,12 @@ struct _LaresServer
   GPtrArray *websockets; /* LaresWs* (owned) */
   /* (owned) The WebSocket I/O thread (lares-ws-io.h). */
   struct _LaresWsIo *ws_io;
+  /* Streams with bytes written since their last flush (LaresRequest.
+   * flush_link), handed on by one source once the main loop has
+   * dispatched what was ready: the tokens of one LLM read leave as one
+   * write. */
+  GQueue flush_queue;
+  GSource *flush_source; /* (owned) */
   GTask *shutdown_task;
   unsigned shutdown_timer;
   gboolean shutdown_flushed; /* the timeout passed, then the grace for the cut turns' last bytes */
@@ -103,7 +109,7 @@ struct _LaresRequest
   gboolean done;
   gboolean streaming;
   GString *pending; /* stream bytes not yet handed on */
-  unsigned flush_id;
+  GList flush_link; /* in server->flush_queue while @pending waits for a flush */
   /* A stream on a plain connection is written by the I/O thread: the
    * connection is stolen from libsoup at the start, and the request is then
    * owned here instead of by the message (lares-server.c, streams). */

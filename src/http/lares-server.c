@@ -74,6 +74,14 @@ lares_server_next_id (LaresServer *server, char out[20])
 
 /* ---- requests and responses ------------------------------------------- */
 
+static void flush_cancel (LaresRequest *req);
+
+typedef struct
+{
+  GSource base;
+  LaresServer *server;
+} FlushSource;
+
 static void
 request_free (gpointer p)
 {
@@ -81,7 +89,7 @@ request_free (gpointer p)
 
   if (req->body)
     json_node_unref (req->body);
-  g_clear_handle_id (&req->flush_id, g_source_remove);
+  flush_cancel (req);
   if (req->pending)
     g_string_free (req->pending, TRUE);
   g_free (req);
@@ -199,7 +207,7 @@ on_stream_notice (LaresWsConn *conn, gpointer conn_data, LaresWsIoNotice what, G
     {
       /* The client went before the end. */
       req->done = TRUE; /* nothing may answer it now */
-      g_clear_handle_id (&req->flush_id, g_source_remove);
+      flush_cancel (req);
       if (req->gone)
         req->gone (req->gone_data);
     }
@@ -279,15 +287,14 @@ lares_request_stream_begin (LaresRequest *req, const char *content_type, const c
 static void
 stream_flush (LaresRequest *req)
 {
-  g_clear_handle_id (&req->flush_id, g_source_remove);
+  flush_cancel (req);
   if (req->pending == NULL || req->pending->len == 0)
     return;
   if (req->stream_conn != NULL)
     {
-      g_autoptr (GBytes) bytes = g_bytes_new (req->pending->str, req->pending->len);
-
+      lares_ws_io_send_bytes (req->server->ws_io, req->stream_conn, req->pending->str,
+                              req->pending->len);
       g_string_truncate (req->pending, 0);
-      lares_ws_io_send_bytes (req->server->ws_io, req->stream_conn, bytes);
       return;
     }
   soup_message_body_append (soup_server_message_get_response_body (req->msg), SOUP_MEMORY_COPY,
@@ -299,19 +306,55 @@ stream_flush (LaresRequest *req)
   soup_server_message_unpause (req->msg);
 }
 
-static gboolean
-stream_flush_cb (gpointer data)
+static void
+flush_cancel (LaresRequest *req)
 {
-  LaresRequest *req = data;
-
-  req->flush_id = 0;
-  stream_flush (req);
-  return G_SOURCE_REMOVE;
+  if (req->flush_link.data == NULL)
+    return;
+  g_queue_unlink (&req->server->flush_queue, &req->flush_link);
+  req->flush_link.data = NULL;
 }
 
-/* Writes are gathered until the main loop is next idle: the tokens of one
- * LLM read leave as one chunk (libsoup sends each chunk with three writes),
- * a few microseconds later than one by one. */
+/* The flush source is ready while a stream waits: like an idle source,
+ * but one for all the streams, attached once. */
+static gboolean
+flush_prepare (GSource *source, int *timeout)
+{
+  LaresServer *server = ((FlushSource *)source)->server;
+
+  *timeout = -1;
+  return server->flush_queue.length > 0;
+}
+
+static gboolean
+flush_check (GSource *source)
+{
+  LaresServer *server = ((FlushSource *)source)->server;
+
+  return server->flush_queue.length > 0;
+}
+
+static gboolean
+flush_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  LaresServer *server = ((FlushSource *)source)->server;
+  GList *link;
+
+  /* stream_flush unlinks each one; nothing here adds to the queue. */
+  while ((link = server->flush_queue.head) != NULL)
+    stream_flush (link->data);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs flush_funcs = {
+  .prepare = flush_prepare,
+  .check = flush_check,
+  .dispatch = flush_dispatch,
+};
+
+/* Writes are gathered until the main loop has dispatched what was ready:
+ * the tokens of one LLM read leave as one write, a few microseconds later
+ * than one by one. */
 void
 lares_request_stream_write (LaresRequest *req, const char *data, size_t len)
 {
@@ -319,8 +362,11 @@ lares_request_stream_write (LaresRequest *req, const char *data, size_t len)
   if (req->pending == NULL)
     req->pending = g_string_sized_new (MAX (len, 1024));
   g_string_append_len (req->pending, data, len);
-  if (req->flush_id == 0)
-    req->flush_id = g_idle_add_full (G_PRIORITY_DEFAULT, stream_flush_cb, req, NULL);
+  if (req->flush_link.data == NULL)
+    {
+      req->flush_link.data = req;
+      g_queue_push_tail_link (&req->server->flush_queue, &req->flush_link);
+    }
 }
 
 void
@@ -362,7 +408,7 @@ on_message_finished (SoupServerMessage *msg, gpointer user_data)
   if (req == NULL || req->done || req->gone == NULL)
     return;
   req->done = TRUE; /* nothing may answer it now */
-  g_clear_handle_id (&req->flush_id, g_source_remove);
+  flush_cancel (req);
   req->gone (req->gone_data);
 }
 
@@ -782,6 +828,11 @@ lares_server_new (const LaresConfig *cfg, LaresStore *store, LaresBus *bus, GErr
   server->started_us = g_get_monotonic_time ();
   server->websockets = g_ptr_array_new ();
   server->request_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_queue_init (&server->flush_queue);
+  server->flush_source = g_source_new (&flush_funcs, sizeof (FlushSource));
+  ((FlushSource *)server->flush_source)->server = server;
+  g_source_set_name (server->flush_source, "lares stream flush");
+  g_source_attach (server->flush_source, g_main_context_get_thread_default ());
   g_snprintf (server->id_prefix, sizeof server->id_prefix, "%08x", g_random_int ());
   server->login_limit = lares_rate_limit_new (
       (unsigned)cfg->login_max_failures, (int64_t)cfg->login_window_ms, (int64_t)cfg->lockout_ms);
@@ -850,6 +901,14 @@ lares_server_free (LaresServer *server)
   g_clear_object (&server->local_address);
   g_clear_object (&server->tls_cert);
   g_clear_handle_id (&server->shutdown_timer, g_source_remove);
+  /* Requests that outlive the server must not unlink from it. */
+  while (server->flush_queue.head != NULL)
+    flush_cancel (server->flush_queue.head->data);
+  if (server->flush_source)
+    {
+      g_source_destroy (server->flush_source);
+      g_clear_pointer (&server->flush_source, g_source_unref);
+    }
   g_ptr_array_unref (server->websockets);
   g_hash_table_destroy (server->request_counts);
   g_free (server);

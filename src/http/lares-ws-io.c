@@ -8,7 +8,8 @@
  *   10,000 WebSockets open.
  * - Threads and ownership.  A LaresWsConn is allocated by the main thread
  *   (lares_ws_io_add fills its read-only part: stream, fd, ids) and from
- *   then on only this thread touches its state, buffers and queue.  It is
+ *   then on only this thread changes its state, buffers and queue (a
+ *   stream's direct writes, below, only read them, under its lock).  It is
  *   freed here when the main thread releases it after the CLOSED notice,
  *   so every command naming it (they are handled in order) finds it alive.
  *   Events of one epoll batch are handled before the commands, so a
@@ -34,6 +35,19 @@
  *   responses: their bytes go out as given, their input is read and
  *   dropped, they get no pings, and their close is a half-close once the
  *   queue is out, then the same wait for the client's EOF.
+ * - Direct writes.  A stream has one writer, the main thread, and its
+ *   sends are small and spaced out (a token or a few), so handing each to
+ *   this thread cost a wake-up of it per token, more than the send(2)
+ *   itself.  lares_ws_io_send_bytes therefore writes on the main thread
+ *   when it may: the connection's lock is free (trylock: the main thread
+ *   never waits for this one), no command for it is still in the queue
+ *   (`pending`, so nothing overtakes the head or an earlier send), it is
+ *   open and nothing waits in its output queue.  What the kernel does not
+ *   take goes through the queue as before.  This thread holds the lock
+ *   whenever it works on a connection, so a direct write never meets a
+ *   write, a close or a queue change of its own.  WebSockets keep the
+ *   queue: their events fan out to many connections at once, which is
+ *   this thread's job.
  * - Closing (RFC 6455 §7): a close from the client is answered with the
  *   same code, then the socket is closed once the answer is out.  A close
  *   started here (shutdown, or a protocol error) sends the close frame,
@@ -91,7 +105,14 @@ struct _LaresWsConn
   int fd;                     /* socket's, -1 if none was found */
   gboolean tls;               /* TLS under the stream: write through it */
 
-  /* I/O thread only. */
+  /* Shared with the main thread's direct writes (streams): the I/O thread
+   * holds @lock whenever it works on the connection; the main thread
+   * only tries it, around a direct write.  @state and @outq are read
+   * there under it. */
+  GMutex lock;
+  int pending; /* (atomic) commands pushed for it and not yet run */
+
+  /* I/O thread only, but for the reads above. */
   ConnState state;
   gboolean registered; /* in the epoll set */
   gboolean want_out;   /* EPOLLOUT requested */
@@ -181,6 +202,8 @@ push (LaresWsIo *io, CmdKind kind, LaresWsConn *conn, GBytes *frame)
   Cmd cmd = { .kind = kind, .conn = conn, .frame = frame };
   gboolean wake;
 
+  if (conn != NULL)
+    g_atomic_int_inc (&conn->pending);
   g_mutex_lock (&io->lock);
   g_array_append_val (io->cmds, cmd);
   wake = !io->signaled;
@@ -574,6 +597,7 @@ conn_free (LaresWsConn *conn)
     conn_shut (conn);
   g_clear_object (&conn->socket);
   g_clear_object (&conn->stream);
+  g_mutex_clear (&conn->lock);
   g_free (conn);
 }
 
@@ -585,6 +609,21 @@ run_command (LaresWsIo *io, Cmd *cmd)
   LaresWsConn *conn = cmd->conn;
   g_autoptr (GBytes) frame = g_steal_pointer (&cmd->frame);
 
+  if (cmd->kind == CMD_RELEASE || cmd->kind == CMD_STOP)
+    {
+      if (cmd->kind == CMD_RELEASE)
+        {
+          g_assert (conn->state == CONN_DEAD);
+          g_hash_table_remove (io->conns, conn);
+          conn_free (conn);
+        }
+      else
+        io->stop = TRUE;
+      return;
+    }
+  /* Done with it before `pending` says so: a direct write that sees 0
+   * comes after this command's bytes. */
+  g_mutex_lock (&conn->lock);
   switch (cmd->kind)
     {
     case CMD_ADD:
@@ -618,14 +657,11 @@ run_command (LaresWsIo *io, Cmd *cmd)
         }
       break;
     case CMD_RELEASE:
-      g_assert (conn->state == CONN_DEAD);
-      g_hash_table_remove (io->conns, conn);
-      conn_free (conn);
-      break;
     case CMD_STOP:
-      io->stop = TRUE;
-      break;
+      g_assert_not_reached ();
     }
+  g_atomic_int_add (&conn->pending, -1);
+  g_mutex_unlock (&conn->lock);
 }
 
 static void
@@ -680,8 +716,12 @@ run_timers (LaresWsIo *io)
       while (g_hash_table_iter_next (&iter, &key, NULL))
         {
           LaresWsConn *conn = key;
-          if (conn->state == CONN_OPEN && !conn->raw)
+          if (conn->raw)
+            continue;
+          g_mutex_lock (&conn->lock);
+          if (conn->state == CONN_OPEN)
             conn_queue (conn, io->ping_frame);
+          g_mutex_unlock (&conn->lock);
         }
       io->next_ping = now + io->ping_interval_us;
     }
@@ -694,7 +734,9 @@ run_timers (LaresWsIo *io)
         {
           lares_log_req (G_LOG_LEVEL_DEBUG, conn->id,
                          "websocket: no close frame from the client; closing the socket");
+          g_mutex_lock (&conn->lock);
           conn_die (conn, 0);
+          g_mutex_unlock (&conn->lock);
         }
     }
 }
@@ -712,8 +754,10 @@ run_ready (LaresWsIo *io)
     {
       LaresWsConn *conn = ready->pdata[i];
       conn->ready = FALSE;
+      g_mutex_lock (&conn->lock);
       if (conn->state != CONN_DEAD)
         conn_read (conn);
+      g_mutex_unlock (&conn->lock);
     }
 }
 
@@ -744,12 +788,12 @@ io_thread (gpointer data)
               woken = TRUE;
               continue;
             }
-          if (conn->state == CONN_DEAD)
-            continue;
-          if (events[i].events & EPOLLOUT)
+          g_mutex_lock (&conn->lock);
+          if (conn->state != CONN_DEAD && (events[i].events & EPOLLOUT))
             conn_flush (conn);
           if (conn->state != CONN_DEAD && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
             conn_read (conn);
+          g_mutex_unlock (&conn->lock);
         }
       run_ready (io);
       /* After the events: a release in here may free a connection that
@@ -914,6 +958,7 @@ conn_new (LaresWsIo *io, GIOStream *stream, gpointer conn_data, const char *log_
     g_warning ("websocket: the connection's stream cannot be polled; it will be closed");
   lares_ws_reader_init (&conn->reader, io->max_message);
   g_queue_init (&conn->outq);
+  g_mutex_init (&conn->lock);
   return conn;
 }
 
@@ -940,10 +985,33 @@ lares_ws_io_add_stream (LaresWsIo *io, GIOStream *stream, GBytes *head, LaresWsI
 }
 
 void
-lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, GBytes *bytes)
+lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, const void *data, size_t len)
 {
+  size_t off = 0;
+
   g_assert (conn->raw);
-  push (io, CMD_SEND, conn, g_bytes_ref (bytes));
+  /* Streams are plain TCP (TLS ones stay with libsoup), so the fd is the
+   * whole stream: no layer above it holds bytes back. */
+  if (!conn->tls && conn->fd >= 0 && g_mutex_trylock (&conn->lock))
+    {
+      if (g_atomic_int_get (&conn->pending) == 0 && conn->state == CONN_OPEN &&
+          g_queue_is_empty (&conn->outq))
+        {
+          ssize_t n;
+
+          do
+            n = send (conn->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+          while (n < 0 && errno == EINTR);
+          /* A failure is the I/O thread's to report: the same write fails
+           * there, and it closes the connection. */
+          if (n > 0)
+            off = (size_t)n;
+        }
+      g_mutex_unlock (&conn->lock);
+      if (off == len)
+        return;
+    }
+  push (io, CMD_SEND, conn, g_bytes_new ((const uint8_t *)data + off, len - off));
 }
 
 void

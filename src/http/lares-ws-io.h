@@ -10,7 +10,8 @@
  * - I/O -> main: notices (a whole text message, a protocol error, a client
  *   dropped for not reading, a connection gone), dispatched in order on the
  *   main context by one GSource.
- * Every function here is for the main thread only.
+ * Every function here is for the main thread only.  Streams are the one
+ * exception to "this thread writes": see lares_ws_io_send_bytes.
  */
 #pragma once
 
@@ -74,7 +75,10 @@ void lares_ws_io_close (LaresWsIo *io, LaresWsConn *conn, unsigned short code, c
  * close timeout).  (transfer none) */
 LaresWsConn *lares_ws_io_add_stream (LaresWsIo *io, GIOStream *stream, GBytes *head,
                                      LaresWsIoFunc func, gpointer conn_data, const char *log_id);
-void lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, GBytes *bytes);
+/* Send @len bytes of @data (copied if they must wait).  Written at once
+ * on the calling thread when nothing is queued before them and the
+ * kernel takes them; otherwise queued for the I/O thread. */
+void lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, const void *data, size_t len);
 /* The response is complete: half-close once it is all out (the end of a
  * close-delimited body). */
 void lares_ws_io_end_stream (LaresWsIo *io, LaresWsConn *conn);

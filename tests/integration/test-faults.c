@@ -34,6 +34,9 @@
  *                                 intent turns are served
  *   /faults/ws/slow-reader        a WebSocket client stops reading: dropped
  *                                 once a few MiB wait for it, the others go on
+ *   /faults/stream/slow-reader    an SSE client stops reading for 3 MiB of
+ *                                 answer, then catches up: every byte, in
+ *                                 order, written or queued
  *
  * No test sleeps: each waits (bounded) for the state it needs, observed
  * through /metrics, WebSocket events or the store.
@@ -50,7 +53,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1079,6 +1085,117 @@ test_llm_slow (void)
 
 /* ---- a client that stops reading ------------------------------------------------------------- */
 
+/* A streamed answer to a client that stops reading for a while.  The
+ * stream leaves as the main thread writes it until the socket is full;
+ * then it waits in the I/O thread's queue, and what comes next must queue
+ * behind it even when the socket has room again.  The client gets every
+ * byte, in order. */
+static void
+test_stream_slow_reader (void)
+{
+  GString *script = g_string_new (NULL);
+  GString *want = g_string_new (NULL);
+  g_autoptr (LaresFakeLlm) fake = NULL;
+  LaresTestDaemon *d;
+  g_autofree char *body = chat_body ("write me a very long story");
+  g_autoptr (WsClient) ws = NULL;
+  g_autofree char *req = NULL;
+  GString *got = g_string_new (NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GBytes) end_data = NULL;
+  g_autoptr (JsonNode) end = NULL;
+  struct sockaddr_in sa = { .sin_family = AF_INET };
+  struct timeval tv = { .tv_sec = (time_t)(WAIT_MS / 1000) };
+  const char *p, *events;
+  int small = 4096, fd;
+  char buf[1024];
+  ssize_t n;
+
+  /* Tokens telling their number.  First 3 MiB in 96 tokens, before the
+   * client reads: more than the socket buffers hold (the rest is queued),
+   * less than the 4 MiB a client may fall behind.  Then 64 small ones, one
+   * every 2 ms, while the client catches up.  Then, after a pause, the
+   * end: turn_end repeats the whole reply, and must not find the client
+   * still behind. */
+  for (unsigned i = 0; i < 161; i++)
+    {
+      size_t size = i < 96 ? 32 * 1024 : 4 * 1024;
+      g_autofree char *fill = g_strnfill (size - 5, (char)('a' + i % 26));
+
+      if (i == 96)
+        {
+          g_string_append (script, "token MARK\n");
+          g_string_append (want, "MARK");
+        }
+      if (i > 96 && i < 160)
+        g_string_append (script, "sleep 2\n");
+      if (i == 160)
+        g_string_append_printf (script, "sleep %u\n", (unsigned)(1000 * lares_test_time_scale ()));
+      g_string_append_printf (script, "token %04u%s\\s\n", i, fill);
+      g_string_append_printf (want, "%04u%s ", i, fill);
+    }
+  fake = lares_fake_llm_start (script->str, NULL);
+  d = start_with_llm (fake, NULL);
+  ws = ws_client (d);
+  /* turn_end carries the whole reply. */
+  soup_websocket_connection_set_max_incoming_payload_size (ws->conn, 16 * 1024 * 1024);
+
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (fd, >=, 0);
+  /* Before connect, so the window it offers stays small. */
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), ==, 0);
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), ==, 0);
+  sa.sin_port = htons (d->port);
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (connect (fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  req = g_strdup_printf ("POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                         "Authorization: Bearer %s\r\nAccept: text/event-stream\r\n"
+                         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                         d->port, d->token, strlen (body), body);
+  g_assert_cmpint (send (fd, req, strlen (req), MSG_NOSIGNAL), ==, (ssize_t)strlen (req));
+  /* The first 3 MiB are written or queued once MARK is out. */
+  ws_wait_count (ws, "token", "MARK", 1);
+  /* Then small reads until the daemon closes the stream. */
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    g_string_append_len (got, buf, (gsize)n);
+  g_assert_cmpint (n, ==, 0); /* EOF, not the receive timeout */
+  close (fd);
+
+  g_assert_true (g_str_has_prefix (got->str, "HTTP/1.1 200"));
+  events = strstr (got->str, "\r\n\r\n");
+  g_assert_nonnull (events);
+  /* The token events' texts, in order. */
+  {
+    GString *tokens = g_string_new (NULL);
+
+    for (p = events; (p = strstr (p, "event: token\ndata: ")) != NULL;)
+      {
+        g_autofree char *line = NULL;
+        g_autoptr (GBytes) data = NULL;
+        g_autoptr (JsonNode) ev = NULL;
+
+        p += strlen ("event: token\ndata: ");
+        line = g_strndup (p, strcspn (p, "\n"));
+        data = g_bytes_new (line, strlen (line));
+        ev = lares_test_json (data);
+        g_string_append (tokens, str (ev, "text"));
+      }
+    text = g_string_free (tokens, FALSE);
+  }
+  g_assert_cmpuint (strlen (text), ==, want->len);
+  g_assert_true (strcmp (text, want->str) == 0);
+  end_data = g_bytes_new (got->str, got->len);
+  end = sse_turn_end (end_data);
+  g_assert_cmpstr (str (end, "status"), ==, "done");
+  g_test_message ("%zu bytes of stream read", got->len);
+
+  g_string_free (got, TRUE);
+  g_string_free (want, TRUE);
+  g_string_free (script, TRUE);
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
+}
+
 /* Open /ws on a plain socket and never read from it again.  (fd) */
 static int
 ws_open_and_stall (LaresTestDaemon *d)
@@ -1194,6 +1311,7 @@ main (int argc, char **argv)
   g_test_add_func ("/faults/llm/degrade", test_llm_degrade);
   g_test_add_func ("/faults/llm/slow", test_llm_slow);
   g_test_add_func ("/faults/ws/slow-reader", test_slow_reader);
+  g_test_add_func ("/faults/stream/slow-reader", test_stream_slow_reader);
   rc = g_test_run ();
   g_free (mount_skip_reason);
   return rc;
