@@ -315,14 +315,28 @@ flush_cancel (LaresRequest *req)
   req->flush_link.data = NULL;
 }
 
-/* The flush source is ready while a stream waits: like an idle source,
- * but one for all the streams, attached once. */
+/* The flush source does its work before the main loop sleeps, as redis
+ * writes its replies in beforeSleep: GLib calls every source's prepare
+ * at the start of a pass, before it polls, so what the last pass's
+ * dispatches wrote to plain streams (a send, or a queue append for the
+ * I/O thread) leaves then, without a pass of its own.  Streams still on
+ * libsoup (TLS) wait for the dispatch: unpausing a message runs libsoup's
+ * I/O, which is no work for a prepare function. */
 static gboolean
 flush_prepare (GSource *source, int *timeout)
 {
   LaresServer *server = ((FlushSource *)source)->server;
+  GList *link = server->flush_queue.head;
 
   *timeout = -1;
+  while (link != NULL)
+    {
+      LaresRequest *req = link->data;
+
+      link = link->next;
+      if (req->stream_conn != NULL)
+        stream_flush (req);
+    }
   return server->flush_queue.length > 0;
 }
 
@@ -352,9 +366,9 @@ static GSourceFuncs flush_funcs = {
   .dispatch = flush_dispatch,
 };
 
-/* Writes are gathered until the main loop has dispatched what was ready:
- * the tokens of one LLM read leave as one write, a few microseconds later
- * than one by one. */
+/* Writes are gathered until the main loop has dispatched what was ready
+ * (see flush_prepare): the tokens of one LLM read leave as one write, a
+ * few microseconds later than one by one. */
 void
 lares_request_stream_write (LaresRequest *req, const char *data, size_t len)
 {
