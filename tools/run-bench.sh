@@ -935,14 +935,18 @@ EOF
   (open loop) p99 $o100_p99 ms ($v_o100; each run: $(get chatpaced.o100.overhead_p99_ms.runs) ms); $tput turns/s ($v_tput).
   The open loop keeps the machine $(get chatpaced.o100.machine_busy_pct) % busy: the daemon spends $(get chatpaced.o100.daemon_cpu_us_per_turn) µs of CPU on a paced
   turn ($(get chatpaced.o100.daemon_cores) cores) against $(get chat.c100.daemon_cpu_us_per_turn) µs on a zero-delay one. In user space the difference is
-  smaller (callgrind, 200 paced turns at one connection, 2026-11-21: 765 k instructions
-  per turn on the main thread against 510 k zero-delay, from ~46 main-loop passes a turn),
-  so most of it is in the kernel: each of the 20 tokens wakes the main thread and then,
-  through its eventfd, the I/O thread. With the fake and the client on the same $cores cores
-  the tail moves from run to run with the host's load: of two runs compared by hand, the
-  one with twice the steal time (/proc/stat) had a p99 3.6 times as long. Writing a
-  token from the main thread when its connection has nothing queued would save the
-  hand-over (not tried). A paced fake at 1 client is
+  smaller (callgrind, 250 paced turns at one connection, 2026-11-21: 612 k instructions
+  per turn on the main thread from ~26 main-loop passes, against ~490 k zero-delay), so
+  most of it is in the kernel: each of the 20 tokens is a wake-up of the main thread, a
+  recv() with its ACK to the LLM server, and a send() that wakes the client. The main
+  thread now makes that send itself while nothing is queued before it, where it used to
+  wake the I/O thread for each token (the I/O thread's CPU per open-loop turn went from
+  ~380 to ~140 µs, measured from /proc by hand); the flush happens before the main loop
+  sleeps rather than in a pass of its own, and the LLM requests' timeouts are poller
+  timers rather than two GSources each (docs/internals/http.md, llm.md). With the fake and
+  the client on the same $cores cores the tail moves from run to run with the host's load: of
+  two runs compared by hand, the one with twice the steal time (/proc/stat) had a p99 3.6
+  times as long. A paced fake at 1 client is
   the zero-delay path plus waking sleeping threads: between tokens every process sleeps,
   and on this virtual machine a wake-up from idle costs far more than a hand-over between
   busy threads (the fake LLM spends $(get chatpaced.c1.fake_cpu_us_per_turn) µs of CPU a turn paced against
@@ -970,13 +974,13 @@ EOF
     over 5,000 turns/s on these $cores cores, where the fake LLM and the client alone take
     $(get chat.c100.fake_cpu_us_per_turn) + $(get chat.c100.bench_cpu_us_per_turn) µs of CPU a turn.
   - *Where a turn's main-thread time goes* (callgrind, release build, 550 turns at one
-    connection, zero-delay fake, 2026-11-21): about 510 k instructions per turn, down from
+    connection, zero-delay fake, 2026-11-21): about 490 k instructions per turn, down from
     778 k at the start of the day (docs/internals/chat.md, llm.md, http.md say what
-    changed). Taking in the request ~204 k, of which libsoup's own accept, read and parse
+    changed). At 510 k, taking in the request was ~204 k, of which libsoup's own accept, read and parse
     ~124 k and our handlers ~80 k (routing 0.5 k, the JSON body 17 k, credentials 16 k);
     starting the turn ~72 k (intent match 16 k, context 16 k, the LLM request 39 k);
     reading the LLM stream and forwarding its 20 tokens ~115 k; handing the stream to the
-    I/O thread 22 k; ending the turn and the connection ~70 k (libsoup's message teardown
+    I/O thread 22 k (now mostly sent by the main thread itself); ending the turn and the connection ~70 k (libsoup's message teardown
     ~31 k of it). A third of what is left is libsoup's server; a burst of 100 within 20 ms
     needs the request work spread over both cores (chat requests parsed and authenticated
     on a second thread that hands the main thread only the turn to start), or a server
