@@ -2334,8 +2334,11 @@ lares_chat_turn (LaresChat *chat, const LaresTurnRequest *request, const LaresTu
   g_queue_push_tail_link (&chat->running, &t->link);
 
   /* A new conversation of a user whose facts and mode are known starts
-   * without a store read (the chat bench's common case); from an idle
-   * callback, so the caller's sink is set up before the first event. */
+   * without a store read (the chat bench's common case); from the next
+   * main-loop pass, so the caller's sink is set up before the first event.
+   * At default priority, not idle: an idle source waits for a pass in
+   * which nothing else is ready, and with streams open some token nearly
+   * always is, so under load the turn would wait for the others' tokens. */
   if (t->conversation_id == 0 && t->conversation_key == NULL &&
       !(chat->llm && (chat->budget_daily_micros > 0 || chat->budget_monthly_micros > 0)))
     {
@@ -2346,7 +2349,7 @@ lares_chat_turn (LaresChat *chat, const LaresTurnRequest *request, const LaresTu
           t->mode = g_strdup (m->mode);
           t->zone = g_strdup (m->zone);
           t->projects = g_strdupv (m->projects);
-          g_idle_add (begin_from_memo, t);
+          g_idle_add_full (G_PRIORITY_DEFAULT, begin_from_memo, t, NULL);
           return t;
         }
     }
