@@ -904,14 +904,17 @@ self_cpu_us (void)
          (int64_t)ru.ru_stime.tv_sec * G_USEC_PER_SEC + ru.ru_stime.tv_usec;
 }
 
-/* Busy and total jiffies over all CPUs from /proc/stat. */
+/* Busy, stolen and total jiffies over all CPUs from /proc/stat.  Busy
+ * counts steal: time the hypervisor gave another guest is time this
+ * machine could not run.  Steal on its own says how much of a phase's
+ * tail the host, not the daemon, may account for. */
 static void
-machine_ticks (guint64 *busy, guint64 *total)
+machine_ticks (guint64 *busy, guint64 *steal, guint64 *total)
 {
   g_autofree char *text = NULL;
   g_auto (GStrv) f = NULL;
 
-  *busy = *total = 0;
+  *busy = *steal = *total = 0;
   if (!g_file_get_contents ("/proc/stat", &text, NULL, NULL))
     return;
   *strchr (text, '\n') = '\0';
@@ -926,6 +929,8 @@ machine_ticks (guint64 *busy, guint64 *total)
       *total += v;
       if (k != 3 && k != 4) /* idle, iowait */
         *busy += v;
+      if (k == 7)
+        *steal = v;
       k++;
     }
 }
@@ -933,7 +938,7 @@ machine_ticks (guint64 *busy, guint64 *total)
 typedef struct
 {
   int64_t daemon_us, fake_us, self_us;
-  guint64 busy, total;
+  guint64 busy, steal, total;
 } CpuMark;
 
 static void
@@ -942,7 +947,7 @@ cpu_mark (CpuMark *m, GPid daemon, GPid fake)
   m->daemon_us = bench_proc_cpu_us (daemon);
   m->fake_us = bench_proc_cpu_us (fake);
   m->self_us = self_cpu_us ();
-  machine_ticks (&m->busy, &m->total);
+  machine_ticks (&m->busy, &m->steal, &m->total);
 }
 
 static gboolean
@@ -1049,6 +1054,10 @@ run_phase (Bench *b, const Phase *ph, size_t *next_turn, GPid daemon, GPid fake,
   printf ("chat.%s.machine_busy_pct=%.0f\n", ph->name,
           m1.total > m0.total ? 100.0 * (double)(m1.busy - m0.busy) / (double)(m1.total - m0.total)
                               : 0.0);
+  printf ("chat.%s.steal_pct=%.1f\n", ph->name,
+          m1.total > m0.total
+              ? 100.0 * (double)(m1.steal - m0.steal) / (double)(m1.total - m0.total)
+              : 0.0);
   fflush (stdout);
   fprintf (stderr, "bench-chat: %s: overhead p50 %.3f ms, p99 %.3f ms; %.0f turns/s\n", ph->name,
            bench_percentile (over, n_ok, 50), bench_percentile (over, n_ok, 99),
