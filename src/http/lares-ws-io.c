@@ -45,9 +45,10 @@
  *   open and nothing waits in its output queue.  What the kernel does not
  *   take goes through the queue as before.  This thread holds the lock
  *   whenever it works on a connection, so a direct write never meets a
- *   write, a close or a queue change of its own.  WebSockets keep the
- *   queue: their events fan out to many connections at once, which is
- *   this thread's job.
+ *   write, a close or a queue change of its own.  A WebSocket message is
+ *   written the same way when it goes to that connection alone (a chat
+ *   reply to a user with one tab open); an event that fans out to many
+ *   connections goes through the queue, which is this thread's job.
  * - Closing (RFC 6455 §7): a close from the client is answered with the
  *   same code, then the socket is closed once the answer is out.  A close
  *   started here (shutdown, or a protocol error) sends the close frame,
@@ -984,34 +985,45 @@ lares_ws_io_add_stream (LaresWsIo *io, GIOStream *stream, GBytes *head, LaresWsI
   return conn;
 }
 
-void
-lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, const void *data, size_t len)
+/* Write @data on the calling (main) thread if nothing waits before it:
+ * the connection's lock is free, no command for it is queued, it is open
+ * and its output queue is empty.  Returns the bytes the kernel took (0
+ * if it could not, or must not, write); the rest goes through the queue.
+ * Plain TCP only: the fd is then the whole stream, no layer above it
+ * holds bytes back. */
+static size_t
+write_direct (LaresWsConn *conn, const void *data, size_t len)
 {
   size_t off = 0;
 
-  g_assert (conn->raw);
-  /* Streams are plain TCP (TLS ones stay with libsoup), so the fd is the
-   * whole stream: no layer above it holds bytes back. */
-  if (!conn->tls && conn->fd >= 0 && g_mutex_trylock (&conn->lock))
+  if (conn->tls || conn->fd < 0 || !g_mutex_trylock (&conn->lock))
+    return 0;
+  if (g_atomic_int_get (&conn->pending) == 0 && conn->state == CONN_OPEN &&
+      g_queue_is_empty (&conn->outq))
     {
-      if (g_atomic_int_get (&conn->pending) == 0 && conn->state == CONN_OPEN &&
-          g_queue_is_empty (&conn->outq))
-        {
-          ssize_t n;
+      ssize_t n;
 
-          do
-            n = send (conn->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-          while (n < 0 && errno == EINTR);
-          /* A failure is the I/O thread's to report: the same write fails
-           * there, and it closes the connection. */
-          if (n > 0)
-            off = (size_t)n;
-        }
-      g_mutex_unlock (&conn->lock);
-      if (off == len)
-        return;
+      do
+        n = send (conn->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+      /* A failure is the I/O thread's to report: the same write fails
+       * there, and it closes the connection. */
+      if (n > 0)
+        off = (size_t)n;
     }
-  push (io, CMD_SEND, conn, g_bytes_new ((const uint8_t *)data + off, len - off));
+  g_mutex_unlock (&conn->lock);
+  return off;
+}
+
+void
+lares_ws_io_send_bytes (LaresWsIo *io, LaresWsConn *conn, const void *data, size_t len)
+{
+  size_t off;
+
+  g_assert (conn->raw);
+  off = write_direct (conn, data, len);
+  if (off < len)
+    push (io, CMD_SEND, conn, g_bytes_new ((const uint8_t *)data + off, len - off));
 }
 
 void
@@ -1022,8 +1034,11 @@ lares_ws_io_end_stream (LaresWsIo *io, LaresWsConn *conn)
 }
 
 void
-lares_ws_io_send_text (LaresWsIo *io, LaresWsConn *conn, GBytes *payload)
+lares_ws_io_send_text (LaresWsIo *io, LaresWsConn *conn, GBytes *payload, gboolean alone)
 {
+  size_t frame_len = 0, off = 0;
+  const uint8_t *frame;
+
   /* Holding last_payload keeps its address from being reused, so the same
    * pointer is the same event. */
   if (payload != io->last_payload)
@@ -1036,7 +1051,13 @@ lares_ws_io_send_text (LaresWsIo *io, LaresWsConn *conn, GBytes *payload)
       io->last_payload = g_bytes_ref (payload);
       io->last_frame = lares_ws_frame_new (LARES_WS_OP_TEXT, data, len);
     }
-  push (io, CMD_SEND, conn, g_bytes_ref (io->last_frame));
+  frame = g_bytes_get_data (io->last_frame, &frame_len);
+  if (alone)
+    off = write_direct (conn, frame, frame_len);
+  if (off == 0)
+    push (io, CMD_SEND, conn, g_bytes_ref (io->last_frame));
+  else if (off < frame_len)
+    push (io, CMD_SEND, conn, g_bytes_new_from_bytes (io->last_frame, off, frame_len - off));
 }
 
 void

@@ -58,8 +58,11 @@ LaresWsConn *lares_ws_io_add (LaresWsIo *io, GIOStream *stream, gpointer conn_da
 
 /* Send @payload (transfer none) as a text message.  The frame is built once
  * for a run of calls with the same @payload (a bus event going to every
- * connection of a user) and shared between them. */
-void lares_ws_io_send_text (LaresWsIo *io, LaresWsConn *conn, GBytes *payload);
+ * connection of a user) and shared between them.  @alone: @conn is the
+ * only connection it goes to, so it may be written at once on this
+ * thread, as a stream's bytes are (lares_ws_io_send_bytes); a fan-out is
+ * left to the I/O thread. */
+void lares_ws_io_send_text (LaresWsIo *io, LaresWsConn *conn, GBytes *payload, gboolean alone);
 
 /* Start the closing handshake (RFC 6455 §7.1.2).  Nothing more is sent;
  * CLOSED follows once the client answers, or after a timeout. */

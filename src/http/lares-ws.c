@@ -48,12 +48,13 @@ typedef struct
   char id[20];
 } LaresWs;
 
+/* @alone: no other connection gets @payload (see lares_ws_io_send_text). */
 static void
-ws_send (LaresWs *ws, GBytes *payload)
+ws_send (LaresWs *ws, GBytes *payload, gboolean alone)
 {
   if (ws->closing)
     return;
-  lares_ws_io_send_text (ws->server->ws_io, ws->conn, payload);
+  lares_ws_io_send_text (ws->server->ws_io, ws->conn, payload, alone);
   ws->server->ws_sent++;
 }
 
@@ -69,7 +70,7 @@ ws_send_json (LaresWs *ws, JsonBuilder *b)
   json_generator_set_root (gen, root);
   text = json_generator_to_data (gen, &len);
   payload = g_bytes_new_take (text, len);
-  ws_send (ws, payload);
+  ws_send (ws, payload, TRUE);
 }
 
 static void
@@ -89,10 +90,15 @@ ws_send_error (LaresWs *ws, const char *code, const char *message)
   ws_send_json (ws, b);
 }
 
+/* A user's event reaches each of the user's connections; when there is
+ * only this one (a chat reply to a user with one tab open, token after
+ * token), it may be written at once. */
 static void
 on_bus_event (GBytes *payload, gpointer user_data)
 {
-  ws_send (user_data, payload);
+  LaresWs *ws = user_data;
+
+  ws_send (ws, payload, lares_bus_count (ws->server->bus, ws->user_id) == 1);
 }
 
 /* {"type":"approve"|"reject","id":N}: decide approval N.  The outcome
@@ -146,7 +152,7 @@ ws_decided (const LaresApproval *a G_GNUC_UNUSED, const GError *error, gpointer 
               {
                 g_autoptr (GBytes) payload = g_bytes_new_take (text, len);
                 ws->server->ws_rejected++;
-                ws_send (ws, payload);
+                ws_send (ws, payload, TRUE);
               }
               break;
             }

@@ -34,9 +34,10 @@
  *                                 intent turns are served
  *   /faults/ws/slow-reader        a WebSocket client stops reading: dropped
  *                                 once a few MiB wait for it, the others go on
- *   /faults/stream/slow-reader    an SSE client stops reading for 3 MiB of
+ *   /faults/stream/slow-reader    an SSE client stops reading for 3.5 MiB of
  *                                 answer, then catches up: every byte, in
  *                                 order, written or queued
+ *   /faults/ws/alone-slow-reader  the same on a user's only WebSocket
  *
  * No test sleeps: each waits (bounded) for the state it needs, observed
  * through /metrics, WebSocket events or the store.
@@ -55,6 +56,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1085,6 +1087,114 @@ test_llm_slow (void)
 
 /* ---- a client that stops reading ------------------------------------------------------------- */
 
+/* The script of a long answer whose reader stalls, and the text its
+ * tokens make.  Tokens tell their number.  First 3.5 MiB in 112 tokens,
+ * before the client reads: more than the socket buffers hold (the rest is
+ * queued), less than they and the 4 MiB a client may fall behind hold
+ * together.  Then a token MARK, and 128 small ones, one every 2 ms, while
+ * the client catches up.  Then, after a pause, the end: turn_end repeats
+ * the whole reply, and must not find the client still behind. */
+static void
+long_answer (GString *script, GString *want)
+{
+  for (unsigned i = 0; i < 241; i++)
+    {
+      size_t size = i < 112 ? 32 * 1024 : 4 * 1024;
+      g_autofree char *fill = g_strnfill (size - 5, (char)('a' + i % 26));
+
+      if (i == 112)
+        {
+          g_string_append (script, "token MARK\n");
+          g_string_append (want, "MARK");
+        }
+      if (i > 112 && i < 240)
+        g_string_append (script, "sleep 2\n");
+      if (i == 240)
+        g_string_append_printf (script, "sleep %u\n", (unsigned)(1000 * lares_test_time_scale ()));
+      g_string_append_printf (script, "token %04u%s\\s\n", i, fill);
+      g_string_append_printf (want, "%04u%s ", i, fill);
+    }
+}
+
+/* A plain socket to the daemon with a small receive buffer and a receive
+ * timeout, @request sent on it.  (fd) */
+static int
+small_socket_send (LaresTestDaemon *d, const char *request)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET };
+  struct timeval tv = { .tv_sec = (time_t)(WAIT_MS / 1000) };
+  int small = 4096, fd;
+
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (fd, >=, 0);
+  /* Before connect, so the window it offers stays small. */
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), ==, 0);
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), ==, 0);
+  sa.sin_port = htons (d->port);
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (connect (fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  g_assert_cmpint (send (fd, request, strlen (request), MSG_NOSIGNAL), ==,
+                   (ssize_t)strlen (request));
+  return fd;
+}
+
+/* POST /api/v1/chat as SSE on a small socket; nothing is read yet.  (fd) */
+static int
+sse_chat_start (LaresTestDaemon *d, const char *text)
+{
+  g_autofree char *body = chat_body (text);
+  g_autofree char *req = NULL;
+
+  req = g_strdup_printf ("POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                         "Authorization: Bearer %s\r\nAccept: text/event-stream\r\n"
+                         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                         d->port, d->token, strlen (body), body);
+  return small_socket_send (d, req);
+}
+
+/* The texts of the token events of an SSE stream (head included), joined;
+ * asserts the stream ends with a turn_end that is "done". */
+static char *
+sse_tokens (GString *got)
+{
+  GString *tokens = g_string_new (NULL);
+  g_autoptr (GBytes) all = g_bytes_new (got->str, got->len);
+  g_autoptr (JsonNode) end = NULL;
+  const char *p;
+
+  g_assert_true (g_str_has_prefix (got->str, "HTTP/1.1 200"));
+  p = strstr (got->str, "\r\n\r\n");
+  g_assert_nonnull (p);
+  while ((p = strstr (p, "event: token\ndata: ")) != NULL)
+    {
+      g_autofree char *line = NULL;
+      g_autoptr (GBytes) data = NULL;
+      g_autoptr (JsonNode) ev = NULL;
+
+      p += strlen ("event: token\ndata: ");
+      line = g_strndup (p, strcspn (p, "\n"));
+      data = g_bytes_new (line, strlen (line));
+      ev = lares_test_json (data);
+      g_string_append (tokens, str (ev, "text"));
+    }
+  end = sse_turn_end (all);
+  g_assert_cmpstr (str (end, "status"), ==, "done");
+  return g_string_free (tokens, FALSE);
+}
+
+/* Read what is there on @fd (blocking for the first bytes) onto @got:
+ * FALSE at EOF. */
+static gboolean
+read_some (int fd, GString *got)
+{
+  char buf[4096];
+  ssize_t n = read (fd, buf, sizeof buf);
+
+  g_assert_cmpint (n, >=, 0); /* not the receive timeout */
+  g_string_append_len (got, buf, (gsize)n);
+  return n > 0;
+}
+
 /* A streamed answer to a client that stops reading for a while.  The
  * stream leaves as the main thread writes it until the socket is full;
  * then it waits in the I/O thread's queue, and what comes next must queue
@@ -1097,99 +1207,160 @@ test_stream_slow_reader (void)
   GString *want = g_string_new (NULL);
   g_autoptr (LaresFakeLlm) fake = NULL;
   LaresTestDaemon *d;
-  g_autofree char *body = chat_body ("write me a very long story");
   g_autoptr (WsClient) ws = NULL;
-  g_autofree char *req = NULL;
   GString *got = g_string_new (NULL);
   g_autofree char *text = NULL;
-  g_autoptr (GBytes) end_data = NULL;
-  g_autoptr (JsonNode) end = NULL;
-  struct sockaddr_in sa = { .sin_family = AF_INET };
-  struct timeval tv = { .tv_sec = (time_t)(WAIT_MS / 1000) };
-  const char *p, *events;
-  int small = 4096, fd;
-  char buf[1024];
-  ssize_t n;
+  int fd;
 
-  /* Tokens telling their number.  First 3 MiB in 96 tokens, before the
-   * client reads: more than the socket buffers hold (the rest is queued),
-   * less than the 4 MiB a client may fall behind.  Then 64 small ones, one
-   * every 2 ms, while the client catches up.  Then, after a pause, the
-   * end: turn_end repeats the whole reply, and must not find the client
-   * still behind. */
-  for (unsigned i = 0; i < 161; i++)
-    {
-      size_t size = i < 96 ? 32 * 1024 : 4 * 1024;
-      g_autofree char *fill = g_strnfill (size - 5, (char)('a' + i % 26));
-
-      if (i == 96)
-        {
-          g_string_append (script, "token MARK\n");
-          g_string_append (want, "MARK");
-        }
-      if (i > 96 && i < 160)
-        g_string_append (script, "sleep 2\n");
-      if (i == 160)
-        g_string_append_printf (script, "sleep %u\n", (unsigned)(1000 * lares_test_time_scale ()));
-      g_string_append_printf (script, "token %04u%s\\s\n", i, fill);
-      g_string_append_printf (want, "%04u%s ", i, fill);
-    }
+  long_answer (script, want);
   fake = lares_fake_llm_start (script->str, NULL);
   d = start_with_llm (fake, NULL);
   ws = ws_client (d);
   /* turn_end carries the whole reply. */
   soup_websocket_connection_set_max_incoming_payload_size (ws->conn, 16 * 1024 * 1024);
-
-  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  g_assert_cmpint (fd, >=, 0);
-  /* Before connect, so the window it offers stays small. */
-  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), ==, 0);
-  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), ==, 0);
-  sa.sin_port = htons (d->port);
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (connect (fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-  req = g_strdup_printf ("POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
-                         "Authorization: Bearer %s\r\nAccept: text/event-stream\r\n"
-                         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                         d->port, d->token, strlen (body), body);
-  g_assert_cmpint (send (fd, req, strlen (req), MSG_NOSIGNAL), ==, (ssize_t)strlen (req));
-  /* The first 3 MiB are written or queued once MARK is out. */
+  fd = sse_chat_start (d, "write me a very long story");
+  /* The first 3.5 MiB are written or queued once MARK is out. */
   ws_wait_count (ws, "token", "MARK", 1);
-  /* Then small reads until the daemon closes the stream. */
-  while ((n = read (fd, buf, sizeof buf)) > 0)
-    g_string_append_len (got, buf, (gsize)n);
-  g_assert_cmpint (n, ==, 0); /* EOF, not the receive timeout */
+  /* Then reads until the daemon closes the stream. */
+  while (read_some (fd, got))
+    ;
   close (fd);
-
-  g_assert_true (g_str_has_prefix (got->str, "HTTP/1.1 200"));
-  events = strstr (got->str, "\r\n\r\n");
-  g_assert_nonnull (events);
-  /* The token events' texts, in order. */
-  {
-    GString *tokens = g_string_new (NULL);
-
-    for (p = events; (p = strstr (p, "event: token\ndata: ")) != NULL;)
-      {
-        g_autofree char *line = NULL;
-        g_autoptr (GBytes) data = NULL;
-        g_autoptr (JsonNode) ev = NULL;
-
-        p += strlen ("event: token\ndata: ");
-        line = g_strndup (p, strcspn (p, "\n"));
-        data = g_bytes_new (line, strlen (line));
-        ev = lares_test_json (data);
-        g_string_append (tokens, str (ev, "text"));
-      }
-    text = g_string_free (tokens, FALSE);
-  }
+  text = sse_tokens (got);
   g_assert_cmpuint (strlen (text), ==, want->len);
   g_assert_true (strcmp (text, want->str) == 0);
-  end_data = g_bytes_new (got->str, got->len);
-  end = sse_turn_end (end_data);
-  g_assert_cmpstr (str (end, "status"), ==, "done");
   g_test_message ("%zu bytes of stream read", got->len);
 
   g_string_free (got, TRUE);
+  g_string_free (want, TRUE);
+  g_string_free (script, TRUE);
+  g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
+  lares_test_daemon_free (d, TRUE);
+}
+
+/* The text messages of server frames in @buf from *@pos on, as far as they
+ * are complete (unmasked, unfragmented: what lares sends; pings are
+ * skipped); *@pos moves past them. */
+static void
+ws_frames (GString *buf, size_t *pos, GPtrArray *messages)
+{
+  for (;;)
+    {
+      const uint8_t *f = (const uint8_t *)buf->str + *pos;
+      size_t avail = buf->len - *pos, head = 2;
+      uint64_t len;
+
+      if (avail < 2)
+        return;
+      g_assert_true (f[0] == 0x81 || f[0] == 0x89); /* FIN and text, or a ping */
+      len = f[1] & 0x7f;
+      if (len == 126)
+        {
+          if (avail < 4)
+            return;
+          len = ((uint64_t)f[2] << 8) | f[3];
+          head = 4;
+        }
+      else if (len == 127)
+        {
+          if (avail < 10)
+            return;
+          len = 0;
+          for (int i = 2; i < 10; i++)
+            len = (len << 8) | f[i];
+          head = 10;
+        }
+      if (avail < head + len)
+        return;
+      if (f[0] == 0x81)
+        g_ptr_array_add (messages, g_strndup ((const char *)f + head, (gsize)len));
+      *pos += head + len;
+    }
+}
+
+/* The same on a WebSocket, the user's only one, so its events are written
+ * by the main thread like a stream's bytes (lares_ws_io_send_text).  The
+ * turn comes over SSE, read all along, which says when MARK is out. */
+static void
+test_ws_alone_slow_reader (void)
+{
+  GString *script = g_string_new (NULL);
+  GString *want = g_string_new (NULL);
+  g_autoptr (LaresFakeLlm) fake = NULL;
+  LaresTestDaemon *d;
+  GString *sse = g_string_new (NULL);
+  GString *wsbuf = g_string_new (NULL);
+  g_autoptr (GPtrArray) messages = g_ptr_array_new_with_free_func (g_free);
+  GString *tokens = g_string_new (NULL);
+  g_autofree char *sse_text = NULL;
+  gboolean sse_open = TRUE, ended = FALSE;
+  size_t pos = 0;
+  int fd, wsfd;
+
+  long_answer (script, want);
+  fake = lares_fake_llm_start (script->str, NULL);
+  d = start_with_llm (fake, NULL);
+  {
+    g_autofree char *req =
+        g_strdup_printf ("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
+                         d->port, d->token);
+
+    wsfd = small_socket_send (d, req);
+    /* The 101 and its headers; the frames start after them. */
+    while (strstr (wsbuf->str, "\r\n\r\n") == NULL)
+      g_assert_true (read_some (wsfd, wsbuf));
+    g_assert_true (g_str_has_prefix (wsbuf->str, "HTTP/1.1 101"));
+    pos = (size_t)(strstr (wsbuf->str, "\r\n\r\n") + 4 - wsbuf->str);
+  }
+  g_assert_cmpuint (metric (d, "lares_ws_connections"), ==, 1);
+  fd = sse_chat_start (d, "write me a very long story");
+  /* The first 3.5 MiB are written or queued to the WebSocket once MARK
+   * is out on the stream. */
+  for (size_t seen = 0; strstr (sse->str + seen, "MARK") == NULL;)
+    {
+      seen = sse->len > 3 ? sse->len - 3 : 0; /* only the new bytes next time */
+      g_assert_true (read_some (fd, sse));
+    }
+  /* Then both, until the stream ends and the WebSocket has turn_end. */
+  while (sse_open || !ended)
+    {
+      struct pollfd pfd[2] = { { .fd = sse_open ? fd : -1, .events = POLLIN },
+                               { .fd = ended ? -1 : wsfd, .events = POLLIN } };
+
+      g_assert_cmpint (poll (pfd, 2, (int)WAIT_MS), >, 0);
+      if (pfd[0].revents)
+        sse_open = read_some (fd, sse);
+      if (pfd[1].revents)
+        {
+          unsigned first = messages->len;
+
+          g_assert_true (read_some (wsfd, wsbuf));
+          ws_frames (wsbuf, &pos, messages);
+          for (unsigned i = first; i < messages->len && !ended; i++)
+            ended = g_strstr_len (messages->pdata[i], 64, "\"type\":\"turn_end\"") != NULL;
+        }
+    }
+  close (fd);
+  close (wsfd);
+  sse_text = sse_tokens (sse);
+  g_assert_true (strcmp (sse_text, want->str) == 0);
+  for (unsigned i = 0; i < messages->len; i++)
+    {
+      g_autoptr (GBytes) data =
+          g_bytes_new_static (messages->pdata[i], strlen (messages->pdata[i]));
+      g_autoptr (JsonNode) ev = lares_test_json (data);
+
+      if (g_strcmp0 (str (ev, "type"), "token") == 0)
+        g_string_append (tokens, str (ev, "text"));
+    }
+  g_assert_cmpuint (tokens->len, ==, want->len);
+  g_assert_true (strcmp (tokens->str, want->str) == 0);
+  g_test_message ("%zu bytes of WebSocket read", wsbuf->len);
+
+  g_string_free (tokens, TRUE);
+  g_string_free (wsbuf, TRUE);
+  g_string_free (sse, TRUE);
   g_string_free (want, TRUE);
   g_string_free (script, TRUE);
   g_assert_cmpint (lares_test_daemon_stop (d, SIGTERM), ==, 0);
@@ -1312,6 +1483,7 @@ main (int argc, char **argv)
   g_test_add_func ("/faults/llm/slow", test_llm_slow);
   g_test_add_func ("/faults/ws/slow-reader", test_slow_reader);
   g_test_add_func ("/faults/stream/slow-reader", test_stream_slow_reader);
+  g_test_add_func ("/faults/ws/alone-slow-reader", test_ws_alone_slow_reader);
   rc = g_test_run ();
   g_free (mount_skip_reason);
   return rc;
