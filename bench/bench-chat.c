@@ -4,7 +4,7 @@
  * Usage: bench-chat [--client raw|soup] [--turns1 N] [--turns10 N]
  *                   [--turns100 N] [--bursts R] [--tput-turns N]
  *                   [--tput-conc C] [--token-delay MS] [--open-turns N]
- *                   [--phases LIST] LARES_BINARY FAKE_LLM
+ *                   [--phases LIST] [--samples FILE] LARES_BINARY FAKE_LLM
  *
  * Starts tests/fake-llm (`--tokens 20 --first-delay MS --token-delay MS
  * --record FILE`, port 0; MS is --token-delay, default 0) and `lares serve` (fresh data directory,
@@ -44,6 +44,14 @@
  *
  *   overhead = (t_first − t_send) − (fake t_first − fake t_recv)
  *            = inbound (t_send → fake t_recv) + outbound (fake t_first → t_first)
+ *
+ * The same "at the sockets" (overhead_sock, inbound_sock, outbound_sock)
+ * replaces fake t_recv and t_first by when those bytes reached the fake's
+ * and the bench's socket: the kernel's receive stamps (SO_TIMESTAMPNS; the
+ * fake records t_arrived_us).  The fake and this process share the CPUs
+ * with the daemon; a wait of theirs to be scheduled before reading is not
+ * time lares added, and it is left out there.  A read of several segments
+ * is stamped with the last one, so the figure errs high, never low.
  *
  * Per phase, key=value lines on stdout (chat.PHASE.KEY): overhead, inbound,
  * outbound, TTFT and full-turn p50/p90/p99/max in ms, turns/s, CPU per turn
@@ -107,7 +115,9 @@
 typedef struct
 {
   int64_t t_send, t_first, t_done; /* client, monotonic µs; 0 = not (yet) seen */
+  int64_t t_first_arrived;         /* when t_first's bytes reached the client's socket */
   int64_t f_recv, f_first;         /* the fake LLM's first record of this turn; 0 = none */
+  int64_t f_arrived;               /* when the request reached the fake's socket; 0 = unknown */
   int64_t bytes;                   /* request body bytes of that record */
   unsigned llm_calls;              /* records carrying this turn's tag */
 } Turn;
@@ -115,7 +125,8 @@ typedef struct
 /* Looks for the first content token and [DONE] in an SSE body. */
 typedef struct
 {
-  GString *line; /* (owned) the current, unfinished line */
+  GString *line;   /* (owned) the current, unfinished line */
+  int64_t arrived; /* when the bytes being fed reached the socket (else when read) */
 } SseScan;
 
 typedef enum
@@ -198,6 +209,7 @@ struct _Bench
   double in_flight_area_us;
   int64_t send_late_max_us; /* the latest a turn was sent after it fell due */
   GError *error;            /* (owned) the first error */
+  FILE *samples;            /* (owned) --samples: one line per recorded turn, or NULL */
 
   /* the fake's record file */
   char *record_path; /* (owned) */
@@ -222,7 +234,7 @@ fail (Bench *b, const char *format, ...)
 /* ---- SSE ---------------------------------------------------------------- */
 
 static void
-sse_line (Turn *t, const char *line, size_t len, int64_t now)
+sse_line (Turn *t, const char *line, size_t len, int64_t now, int64_t arrived)
 {
   const char *p;
 
@@ -242,7 +254,10 @@ sse_line (Turn *t, const char *line, size_t len, int64_t now)
   /* The first chunk is the role with "content":"": a token has text. */
   p = memmem (line, len, "\"content\":\"", 11);
   if (p != NULL && (size_t)(p - line) + 11 < len && p[11] != '"')
-    t->t_first = now;
+    {
+      t->t_first = now;
+      t->t_first_arrived = arrived;
+    }
 }
 
 static void
@@ -259,11 +274,11 @@ sse_feed (SseScan *s, Turn *t, const char *data, size_t len, int64_t now)
           return;
         }
       if (s->line->len == 0)
-        sse_line (t, data, take, now);
+        sse_line (t, data, take, now, s->arrived);
       else
         {
           g_string_append_len (s->line, data, (gssize)take);
-          sse_line (t, s->line->str, s->line->len, now);
+          sse_line (t, s->line->str, s->line->len, now, s->arrived);
           g_string_truncate (s->line, 0);
         }
       data += take + 1;
@@ -378,6 +393,7 @@ raw_connect (Bench *b, RawConn *c)
       return FALSE;
     }
   (void)setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  bench_stamp_arrivals (c->fd);
   /* A loopback connect completes (or is refused) at once. */
   if (connect (c->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
     {
@@ -558,7 +574,8 @@ raw_readable (Bench *b, RawConn *c)
 {
   for (;;)
     {
-      ssize_t n = read (c->fd, c->buf + c->len, sizeof c->buf - c->len);
+      int64_t arrived;
+      ssize_t n = bench_recv_stamped (c->fd, c->buf + c->len, sizeof c->buf - c->len, &arrived);
       int64_t now = g_get_monotonic_time ();
 
       if (n < 0 && errno == EINTR)
@@ -581,6 +598,7 @@ raw_readable (Bench *b, RawConn *c)
           return;
         }
       c->len += (size_t)n;
+      c->sse.arrived = arrived ? arrived : now;
       while (b->error == NULL && raw_step (b, c, now))
         ;
       if (b->error || c->fd < 0)
@@ -658,6 +676,7 @@ on_soup_read (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (n > 0)
     {
+      st->sse.arrived = now; /* libsoup hides the socket */
       sse_feed (&st->sse, &b->turns[st->turn], st->buf, (size_t)n, now);
       g_input_stream_read_async (st->in, st->buf, sizeof st->buf, G_PRIORITY_DEFAULT, NULL,
                                  on_soup_read, st);
@@ -844,6 +863,7 @@ record_line (Bench *b, const char *line, size_t len)
   t->f_recv = recv;
   first = json_object_get_member (o, "t_first_us");
   t->f_first = first && JSON_NODE_HOLDS_VALUE (first) ? json_node_get_int (first) : 0;
+  t->f_arrived = json_object_get_int_member_with_default (o, "t_arrived_us", 0);
   t->bytes = json_object_get_int_member_with_default (o, "bytes", 0);
 }
 
@@ -968,6 +988,9 @@ run_phase (Bench *b, const Phase *ph, size_t *next_turn, GPid daemon, GPid fake,
   g_autofree double *whole = g_new (double, n);
   g_autofree double *fttft = g_new (double, n);
   g_autofree double *bytes = g_new (double, n);
+  g_autofree double *over_sock = g_new (double, n);
+  g_autofree double *in_sock = g_new (double, n);
+  g_autofree double *out_sock = g_new (double, n);
   int64_t t0, t1, min_send = G_MAXINT64, max_done = 0;
   unsigned calls_min = G_MAXUINT, calls_max = 0;
   CpuMark m0, m1;
@@ -1014,6 +1037,14 @@ run_phase (Bench *b, const Phase *ph, size_t *next_turn, GPid daemon, GPid fake,
       whole[n_ok] = (double)(t->t_done - t->t_send) / 1000.0;
       fttft[n_ok] = (double)(t->f_first - t->f_recv) / 1000.0;
       bytes[n_ok] = (double)t->bytes;
+      /* The same, from when the bytes reached each socket (see DESIGN). */
+      in_sock[n_ok] = (double)((t->f_arrived ? t->f_arrived : t->f_recv) - t->t_send) / 1000.0;
+      out_sock[n_ok] = (double)(t->t_first_arrived - t->f_first) / 1000.0;
+      over_sock[n_ok] = in_sock[n_ok] + out_sock[n_ok];
+      if (b->samples)
+        fprintf (b->samples, "%s %.3f %.3f %.3f %.3f %.3f %.3f %.3f\n", ph->name,
+                 (double)(t->t_send - t0) / 1000.0, over[n_ok], in[n_ok], out[n_ok],
+                 over_sock[n_ok], in_sock[n_ok], out_sock[n_ok]);
       min_send = MIN (min_send, t->t_send);
       max_done = MAX (max_done, t->t_done);
       n_ok++;
@@ -1032,6 +1063,9 @@ run_phase (Bench *b, const Phase *ph, size_t *next_turn, GPid daemon, GPid fake,
   put_dist (ph->name, "overhead", over, n_ok);
   put_dist (ph->name, "inbound", in, n_ok);
   put_dist (ph->name, "outbound", out, n_ok);
+  put_dist (ph->name, "overhead_sock", over_sock, n_ok);
+  put_dist (ph->name, "inbound_sock", in_sock, n_ok);
+  put_dist (ph->name, "outbound_sock", out_sock, n_ok);
   put_dist (ph->name, "ttft", ttft, n_ok);
   put_dist (ph->name, "turn", whole, n_ok);
   put_dist (ph->name, "fake_ttft", fttft, n_ok);
@@ -1098,6 +1132,7 @@ main (int argc, char **argv)
       tput_conc = 32, delay_ms = 0, open_turns = 3000;
   g_autofree char *client = NULL;
   g_autofree char *phases = NULL;
+  g_autofree char *samples = NULL;
   GOptionEntry entries[] = {
     { "client", 0, 0, G_OPTION_ARG_STRING, &client,
       "raw (epoll, hand-written HTTP/1.1; default) or soup (SoupSession)", "KIND" },
@@ -1119,6 +1154,10 @@ main (int argc, char **argv)
       "Comma-separated subset of c1,c10,c100,b100,tput,o100 (default all; o100 only with "
       "--token-delay)",
       "LIST" },
+    { "samples", 0, 0, G_OPTION_ARG_FILENAME, &samples,
+      "Write each recorded turn to FILE: phase, send time after the phase began, overhead, "
+      "inbound, outbound, then the same three at the sockets (ms)",
+      "FILE" },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("LARES_BINARY FAKE_LLM");
@@ -1144,7 +1183,7 @@ main (int argc, char **argv)
       fprintf (stderr,
                "usage: bench-chat [--client raw|soup] [--turns1 N] [--turns10 N] [--turns100 N] "
                "[--bursts R] [--tput-turns N] [--tput-conc C] [--token-delay MS] [--open-turns N] "
-               "[--phases LIST] "
+               "[--phases LIST] [--samples FILE] "
                "LARES_BINARY "
                "FAKE_LLM%s%s\n",
                error ? ": " : "", error ? error->message : "");
@@ -1158,6 +1197,11 @@ main (int argc, char **argv)
       return 2;
     }
   b.token_delay_ms = delay_ms;
+  if (samples && (b.samples = fopen (samples, "w")) == NULL)
+    {
+      fprintf (stderr, "bench-chat: %s: %s\n", samples, g_strerror (errno));
+      return 2;
+    }
   /* Warm-up: enough turns for the connection pools and caches to settle. */
   all[n_phases++] = (Phase){ "c1", 1, MODE_CLOSED, 50, (size_t)turns1 };
   all[n_phases++] = (Phase){ "c10", 10, MODE_CLOSED, 100, (size_t)turns10 };
@@ -1300,6 +1344,11 @@ out:
     g_free (b.open_auth[i]);
   g_free (b.url);
   g_free (b.record_path);
+  if (b.samples && fclose (b.samples) != 0 && rc == 0)
+    {
+      fprintf (stderr, "bench-chat: %s: %s\n", samples, g_strerror (errno));
+      rc = 1;
+    }
   if (root)
     bench_rm_rf (root);
   return rc;

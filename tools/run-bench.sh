@@ -485,10 +485,11 @@ v_intent="$(verdict "$intent_p99" "$(get intent.budget_p99_us)")"
 # verdict_gt VALUE LIMIT -> met when VALUE > LIMIT
 verdict_gt() { awk -v v="$1" -v l="$2" 'BEGIN { if (v + 0 > l + 0) print "met"; else print "**missed**" }'; }
 both() { [ "$1" = met ] && [ "$2" = met ] && echo met || echo "**missed**"; }
-c1_p50="$(get chat.c1.overhead_p50_ms)"; c1_p99="$(get chat.c1.overhead_p99_ms)"
-c100_p99="$(get chat.c100.overhead_p99_ms)"; b100_p99="$(get chat.b100.overhead_p99_ms)"
-p1_p50="$(get chatpaced.c1.overhead_p50_ms)"; p1_p99="$(get chatpaced.c1.overhead_p99_ms)"
-p100_p99="$(get chatpaced.c100.overhead_p99_ms)"; o100_p99="$(get chatpaced.o100.overhead_p99_ms)"
+# Verdicts take the overhead between the sockets (kernel receive stamps: see the chat method).
+c1_p50="$(get chat.c1.overhead_sock_p50_ms)"; c1_p99="$(get chat.c1.overhead_sock_p99_ms)"
+c100_p99="$(get chat.c100.overhead_sock_p99_ms)"; b100_p99="$(get chat.b100.overhead_sock_p99_ms)"
+p1_p50="$(get chatpaced.c1.overhead_sock_p50_ms)"; p1_p99="$(get chatpaced.c1.overhead_sock_p99_ms)"
+p100_p99="$(get chatpaced.c100.overhead_sock_p99_ms)"; o100_p99="$(get chatpaced.o100.overhead_sock_p99_ms)"
 tput="$(get chat.tput.turns_per_s)"
 chat_bytes="$(get chat.c1.llm_bytes_p50)"
 chat_idle_kib="$(get chat.idle_rss_kib)"
@@ -555,12 +556,12 @@ and are read from its RESULTS.md.
 | \`/healthz\`, wrk 1 thread × 32 connections | $(get wrk32.rps) req/s, p50 $(get wrk32.lat_p50_ms) ms, p99 $(get wrk32.lat_p99_ms) ms | no budget | — | — |
 | intent match per utterance, p50 / p99 (full template set; $(get intent.utterances) corpus sentences, $(get intent.calls) calls) | $(get intent.match_us_p50) / $intent_p99 µs | p99 < $(get intent.budget_p99_us) µs (intent issue) | $v_intent | — |
 | intent engine start-up compile ($(get intent.paths) sentence paths), p50 / max of 20 | $(get intent.compile_ms_p50) / $(get intent.compile_ms_max) ms | no budget | — | — |
-| added latency to first token (client TTFT − LLM TTFT), 1 client, p50 / p99 | $c1_p50 / $c1_p99 ms | p50 < 1 ms, p99 < 5 ms | $v_c1 | $peer_c1_p50 / $peer_c1_p99 ms (its harness; see below) |
-| added latency to first token, the fake LLM pacing 10 ms a token, 1 client, p50 / p99 | $p1_p50 / $p1_p99 ms | p50 < 1 ms, p99 < 5 ms | $v_p1 | $peer_c1d10_p50 / $peer_c1d10_p99 ms |
-| **the same, 100 concurrent turns**: turns arrive at random (open loop, $(get chatpaced.o100.arrival_rate) turns/s), $(get chatpaced.o100.mean_in_flight) running on average, p50 / p99 | $(get chatpaced.o100.overhead_p50_ms) / $o100_p99 ms (p99 of each run: $(get chatpaced.o100.overhead_p99_ms.runs); host steal in each run: $(get chatpaced.o100.steal_pct.runs) % of CPU time) | p99 < 20 ms | $v_o100 | 10 clients: $peer_c10d10_p50 / $peer_c10d10_p99 ms |
-| stress: 100 clients in step (paced fake, closed loop: the 100 turns end together, so the next 100 start together), p50 / p99 | $(get chatpaced.c100.overhead_p50_ms) / $p100_p99 ms | (p99 < 20 ms) | $v_p100 | — |
-| stress: bursts of 100 turns sent at once (zero-delay fake), p50 / p99 | $(get chat.b100.overhead_p50_ms) / $b100_p99 ms | (p99 < 20 ms) | $v_b100 | — |
-| stress: saturation, 100 connections, closed loop, zero-delay fake (a throughput test: each turn queues behind the other 99), p50 / p99 | $(get chat.c100.overhead_p50_ms) / $c100_p99 ms | (p99 < 20 ms) | $v_c100 | 10 clients: $peer_c10_p50 / $peer_c10_p99 ms |
+| added latency to first token (client TTFT − LLM TTFT, at the sockets), 1 client, p50 / p99 | $c1_p50 / $c1_p99 ms (read by the bench: $(get chat.c1.overhead_p50_ms) / $(get chat.c1.overhead_p99_ms)) | p50 < 1 ms, p99 < 5 ms | $v_c1 | $peer_c1_p50 / $peer_c1_p99 ms (its harness; see below) |
+| added latency to first token, the fake LLM pacing 10 ms a token, 1 client, p50 / p99 | $p1_p50 / $p1_p99 ms (read by the bench: $(get chatpaced.c1.overhead_p50_ms) / $(get chatpaced.c1.overhead_p99_ms)) | p50 < 1 ms, p99 < 5 ms | $v_p1 | $peer_c1d10_p50 / $peer_c1d10_p99 ms |
+| **the same, 100 concurrent turns**: turns arrive at random (open loop, $(get chatpaced.o100.arrival_rate) turns/s), $(get chatpaced.o100.mean_in_flight) running on average, p50 / p99 | $(get chatpaced.o100.overhead_sock_p50_ms) / $o100_p99 ms (p99 of each run: $(get chatpaced.o100.overhead_sock_p99_ms.runs); read by the bench: $(get chatpaced.o100.overhead_p50_ms) / $(get chatpaced.o100.overhead_p99_ms); host steal in each run: $(get chatpaced.o100.steal_pct.runs) % of CPU time) | p99 < 20 ms | $v_o100 | 10 clients: $peer_c10d10_p50 / $peer_c10d10_p99 ms |
+| stress: 100 clients in step (paced fake, closed loop: the 100 turns end together, so the next 100 start together), p50 / p99 | $(get chatpaced.c100.overhead_sock_p50_ms) / $p100_p99 ms | (p99 < 20 ms) | $v_p100 | — |
+| stress: bursts of 100 turns sent at once (zero-delay fake), p50 / p99 | $(get chat.b100.overhead_sock_p50_ms) / $b100_p99 ms | (p99 < 20 ms) | $v_b100 | — |
+| stress: saturation, 100 connections, closed loop, zero-delay fake (a throughput test: each turn queues behind the other 99), p50 / p99 | $(get chat.c100.overhead_sock_p50_ms) / $c100_p99 ms | (p99 < 20 ms) | $v_c100 | 10 clients: $peer_c10_p50 / $peer_c10_p99 ms |
 | turns/s against a zero-delay fake LLM ($(get chat.tput.concurrency) connections) | $tput turns/s; daemon CPU $(get chat.tput.daemon_cpu_us_per_turn) µs per turn | > 1,000 | $v_tput | $peer_c10_tps turns/s (10 clients, 3 runs) |
 | bytes sent to the LLM per simple turn | $chat_bytes bytes | report; smaller than OpenClaw's | $v_bytes | ~$peer_bytes |
 | idle RSS with an LLM configured, $(get chat.idle_wait_ms) ms after ready | $(kib_mb "$chat_idle_kib") | < 15 MB | $v_chat_idle | — |
@@ -626,15 +627,21 @@ About $per_conn KiB of daemon RSS per open WebSocket (raw run: (with 1,000 open 
 ### Chat turns through \`/v1/chat/completions\` (bench/bench-chat.c)
 
 Medians of $(get chat.runs) runs, raw client, fake LLM streaming $(get chat.tokens) tokens with no delay.
-*overhead* = client TTFT − the fake LLM's own TTFT = *inbound* (send → the fake has read the
-request) + *outbound* (the fake queued its first token → the client read it). All in ms
-unless stated.
+*overhead* = client TTFT − the fake LLM's own TTFT = *inbound* (send → the request is at the
+fake) + *outbound* (the fake queued its first token → it is at the client). *At the sockets*,
+"at" is when the bytes reached the receiving socket (the kernel's receive stamp), which leaves
+out the time the fake and the bench waited for a CPU before reading them; *read by the bench*,
+it is when each process read them. The budgets are held against the first. All in ms unless
+stated.
 
 | | 1 connection | 10 connections | 100 connections | bursts of 100 | throughput |
 |---|---|---|---|---|---|
 | connections / mode | $(get chat.c1.concurrency) / $(get chat.c1.mode) | $(get chat.c10.concurrency) / $(get chat.c10.mode) | $(get chat.c100.concurrency) / $(get chat.c100.mode) | $(get chat.b100.concurrency) / $(get chat.b100.mode) | $(get chat.tput.concurrency) / $(get chat.tput.mode) |
 | recorded turns (warm-up turns) | $(get chat.c1.turns) ($(get chat.c1.warmup)) | $(get chat.c10.turns) ($(get chat.c10.warmup)) | $(get chat.c100.turns) ($(get chat.c100.warmup)) | $(get chat.b100.turns) ($(get chat.b100.warmup)) | $(get chat.tput.turns) ($(get chat.tput.warmup)) |
-| **overhead** p50 / p90 / p99 / max | $(get chat.c1.overhead_p50_ms) / $(get chat.c1.overhead_p90_ms) / $(get chat.c1.overhead_p99_ms) / $(get chat.c1.overhead_max_ms) | $(get chat.c10.overhead_p50_ms) / $(get chat.c10.overhead_p90_ms) / $(get chat.c10.overhead_p99_ms) / $(get chat.c10.overhead_max_ms) | $(get chat.c100.overhead_p50_ms) / $(get chat.c100.overhead_p90_ms) / $(get chat.c100.overhead_p99_ms) / $(get chat.c100.overhead_max_ms) | $(get chat.b100.overhead_p50_ms) / $(get chat.b100.overhead_p90_ms) / $(get chat.b100.overhead_p99_ms) / $(get chat.b100.overhead_max_ms) | $(get chat.tput.overhead_p50_ms) / $(get chat.tput.overhead_p90_ms) / $(get chat.tput.overhead_p99_ms) / $(get chat.tput.overhead_max_ms) |
+| **overhead at the sockets** p50 / p90 / p99 / max | $(get chat.c1.overhead_sock_p50_ms) / $(get chat.c1.overhead_sock_p90_ms) / $(get chat.c1.overhead_sock_p99_ms) / $(get chat.c1.overhead_sock_max_ms) | $(get chat.c10.overhead_sock_p50_ms) / $(get chat.c10.overhead_sock_p90_ms) / $(get chat.c10.overhead_sock_p99_ms) / $(get chat.c10.overhead_sock_max_ms) | $(get chat.c100.overhead_sock_p50_ms) / $(get chat.c100.overhead_sock_p90_ms) / $(get chat.c100.overhead_sock_p99_ms) / $(get chat.c100.overhead_sock_max_ms) | $(get chat.b100.overhead_sock_p50_ms) / $(get chat.b100.overhead_sock_p90_ms) / $(get chat.b100.overhead_sock_p99_ms) / $(get chat.b100.overhead_sock_max_ms) | $(get chat.tput.overhead_sock_p50_ms) / $(get chat.tput.overhead_sock_p90_ms) / $(get chat.tput.overhead_sock_p99_ms) / $(get chat.tput.overhead_sock_max_ms) |
+| overhead at the sockets p99, each run | $(get chat.c1.overhead_sock_p99_ms.runs) | $(get chat.c10.overhead_sock_p99_ms.runs) | $(get chat.c100.overhead_sock_p99_ms.runs) | $(get chat.b100.overhead_sock_p99_ms.runs) | $(get chat.tput.overhead_sock_p99_ms.runs) |
+| inbound / outbound at the sockets, p99 | $(get chat.c1.inbound_sock_p99_ms) / $(get chat.c1.outbound_sock_p99_ms) | $(get chat.c10.inbound_sock_p99_ms) / $(get chat.c10.outbound_sock_p99_ms) | $(get chat.c100.inbound_sock_p99_ms) / $(get chat.c100.outbound_sock_p99_ms) | $(get chat.b100.inbound_sock_p99_ms) / $(get chat.b100.outbound_sock_p99_ms) | $(get chat.tput.inbound_sock_p99_ms) / $(get chat.tput.outbound_sock_p99_ms) |
+| overhead read by the bench, p50 / p90 / p99 / max | $(get chat.c1.overhead_p50_ms) / $(get chat.c1.overhead_p90_ms) / $(get chat.c1.overhead_p99_ms) / $(get chat.c1.overhead_max_ms) | $(get chat.c10.overhead_p50_ms) / $(get chat.c10.overhead_p90_ms) / $(get chat.c10.overhead_p99_ms) / $(get chat.c10.overhead_max_ms) | $(get chat.c100.overhead_p50_ms) / $(get chat.c100.overhead_p90_ms) / $(get chat.c100.overhead_p99_ms) / $(get chat.c100.overhead_max_ms) | $(get chat.b100.overhead_p50_ms) / $(get chat.b100.overhead_p90_ms) / $(get chat.b100.overhead_p99_ms) / $(get chat.b100.overhead_max_ms) | $(get chat.tput.overhead_p50_ms) / $(get chat.tput.overhead_p90_ms) / $(get chat.tput.overhead_p99_ms) / $(get chat.tput.overhead_max_ms) |
 | overhead p50, each run | $(get chat.c1.overhead_p50_ms.runs) | $(get chat.c10.overhead_p50_ms.runs) | $(get chat.c100.overhead_p50_ms.runs) | $(get chat.b100.overhead_p50_ms.runs) | $(get chat.tput.overhead_p50_ms.runs) |
 | overhead p99, each run | $(get chat.c1.overhead_p99_ms.runs) | $(get chat.c10.overhead_p99_ms.runs) | $(get chat.c100.overhead_p99_ms.runs) | $(get chat.b100.overhead_p99_ms.runs) | $(get chat.tput.overhead_p99_ms.runs) |
 | inbound p50 / p99 | $(get chat.c1.inbound_p50_ms) / $(get chat.c1.inbound_p99_ms) | $(get chat.c10.inbound_p50_ms) / $(get chat.c10.inbound_p99_ms) | $(get chat.c100.inbound_p50_ms) / $(get chat.c100.inbound_p99_ms) | $(get chat.b100.inbound_p50_ms) / $(get chat.b100.inbound_p99_ms) | $(get chat.tput.inbound_p50_ms) / $(get chat.tput.inbound_p99_ms) |
@@ -676,7 +683,10 @@ the in-step and burst figures above bound the worst case.
 |---|---|---|---|---|
 | recorded turns (warm-up turns) | $(get chatpaced.c1.turns) ($(get chatpaced.c1.warmup)) | $(get chatpaced.c10.turns) ($(get chatpaced.c10.warmup)) | $(get chatpaced.c100.turns) ($(get chatpaced.c100.warmup)) | $(get chatpaced.o100.turns) ($(get chatpaced.o100.warmup)) |
 | turns running on average (time-weighted) | $(get chatpaced.c1.mean_in_flight) | $(get chatpaced.c10.mean_in_flight) | $(get chatpaced.c100.mean_in_flight) | $(get chatpaced.o100.mean_in_flight) (arrivals: $(get chatpaced.o100.arrival_rate) turns/s; a send at most $(get chatpaced.o100.send_late_max_ms) ms late) |
-| **overhead** p50 / p90 / p99 / max | $(get chatpaced.c1.overhead_p50_ms) / $(get chatpaced.c1.overhead_p90_ms) / $(get chatpaced.c1.overhead_p99_ms) / $(get chatpaced.c1.overhead_max_ms) | $(get chatpaced.c10.overhead_p50_ms) / $(get chatpaced.c10.overhead_p90_ms) / $(get chatpaced.c10.overhead_p99_ms) / $(get chatpaced.c10.overhead_max_ms) | $(get chatpaced.c100.overhead_p50_ms) / $(get chatpaced.c100.overhead_p90_ms) / $(get chatpaced.c100.overhead_p99_ms) / $(get chatpaced.c100.overhead_max_ms) | $(get chatpaced.o100.overhead_p50_ms) / $(get chatpaced.o100.overhead_p90_ms) / $(get chatpaced.o100.overhead_p99_ms) / $(get chatpaced.o100.overhead_max_ms) |
+| **overhead at the sockets** p50 / p90 / p99 / max | $(get chatpaced.c1.overhead_sock_p50_ms) / $(get chatpaced.c1.overhead_sock_p90_ms) / $(get chatpaced.c1.overhead_sock_p99_ms) / $(get chatpaced.c1.overhead_sock_max_ms) | $(get chatpaced.c10.overhead_sock_p50_ms) / $(get chatpaced.c10.overhead_sock_p90_ms) / $(get chatpaced.c10.overhead_sock_p99_ms) / $(get chatpaced.c10.overhead_sock_max_ms) | $(get chatpaced.c100.overhead_sock_p50_ms) / $(get chatpaced.c100.overhead_sock_p90_ms) / $(get chatpaced.c100.overhead_sock_p99_ms) / $(get chatpaced.c100.overhead_sock_max_ms) | $(get chatpaced.o100.overhead_sock_p50_ms) / $(get chatpaced.o100.overhead_sock_p90_ms) / $(get chatpaced.o100.overhead_sock_p99_ms) / $(get chatpaced.o100.overhead_sock_max_ms) |
+| overhead at the sockets p99, each run | $(get chatpaced.c1.overhead_sock_p99_ms.runs) | $(get chatpaced.c10.overhead_sock_p99_ms.runs) | $(get chatpaced.c100.overhead_sock_p99_ms.runs) | $(get chatpaced.o100.overhead_sock_p99_ms.runs) |
+| inbound / outbound at the sockets, p99 | $(get chatpaced.c1.inbound_sock_p99_ms) / $(get chatpaced.c1.outbound_sock_p99_ms) | $(get chatpaced.c10.inbound_sock_p99_ms) / $(get chatpaced.c10.outbound_sock_p99_ms) | $(get chatpaced.c100.inbound_sock_p99_ms) / $(get chatpaced.c100.outbound_sock_p99_ms) | $(get chatpaced.o100.inbound_sock_p99_ms) / $(get chatpaced.o100.outbound_sock_p99_ms) |
+| overhead read by the bench, p50 / p90 / p99 / max | $(get chatpaced.c1.overhead_p50_ms) / $(get chatpaced.c1.overhead_p90_ms) / $(get chatpaced.c1.overhead_p99_ms) / $(get chatpaced.c1.overhead_max_ms) | $(get chatpaced.c10.overhead_p50_ms) / $(get chatpaced.c10.overhead_p90_ms) / $(get chatpaced.c10.overhead_p99_ms) / $(get chatpaced.c10.overhead_max_ms) | $(get chatpaced.c100.overhead_p50_ms) / $(get chatpaced.c100.overhead_p90_ms) / $(get chatpaced.c100.overhead_p99_ms) / $(get chatpaced.c100.overhead_max_ms) | $(get chatpaced.o100.overhead_p50_ms) / $(get chatpaced.o100.overhead_p90_ms) / $(get chatpaced.o100.overhead_p99_ms) / $(get chatpaced.o100.overhead_max_ms) |
 | inbound p50 / p99 | $(get chatpaced.c1.inbound_p50_ms) / $(get chatpaced.c1.inbound_p99_ms) | $(get chatpaced.c10.inbound_p50_ms) / $(get chatpaced.c10.inbound_p99_ms) | $(get chatpaced.c100.inbound_p50_ms) / $(get chatpaced.c100.inbound_p99_ms) | $(get chatpaced.o100.inbound_p50_ms) / $(get chatpaced.o100.inbound_p99_ms) |
 | outbound p50 / p99 | $(get chatpaced.c1.outbound_p50_ms) / $(get chatpaced.c1.outbound_p99_ms) | $(get chatpaced.c10.outbound_p50_ms) / $(get chatpaced.c10.outbound_p99_ms) | $(get chatpaced.c100.outbound_p50_ms) / $(get chatpaced.c100.outbound_p99_ms) | $(get chatpaced.o100.outbound_p50_ms) / $(get chatpaced.o100.outbound_p99_ms) |
 | fake LLM's own TTFT p50 / p99 | $(get chatpaced.c1.fake_ttft_p50_ms) / $(get chatpaced.c1.fake_ttft_p99_ms) | $(get chatpaced.c10.fake_ttft_p50_ms) / $(get chatpaced.c10.fake_ttft_p99_ms) | $(get chatpaced.c100.fake_ttft_p50_ms) / $(get chatpaced.c100.fake_ttft_p99_ms) | $(get chatpaced.o100.fake_ttft_p50_ms) / $(get chatpaced.o100.fake_ttft_p99_ms) |
@@ -933,7 +943,7 @@ EOF
         cat <<EOF
 - **Chat budgets missed:** added latency at 1 client p50 $c1_p50 / p99 $c1_p99 ms against a zero-delay
   fake ($v_c1) and $p1_p50 / $p1_p99 ms against a paced one ($v_p1); at 100 concurrent turns
-  (open loop) p99 $o100_p99 ms ($v_o100; each run: $(get chatpaced.o100.overhead_p99_ms.runs) ms); $tput turns/s ($v_tput).
+  (open loop) p99 $o100_p99 ms ($v_o100; each run: $(get chatpaced.o100.overhead_sock_p99_ms.runs) ms); $tput turns/s ($v_tput).
   The open loop keeps the machine $(get chatpaced.o100.machine_busy_pct) % busy: the daemon spends $(get chatpaced.o100.daemon_cpu_us_per_turn) µs of CPU on a paced
   turn ($(get chatpaced.o100.daemon_cores) cores) against $(get chat.c100.daemon_cpu_us_per_turn) µs on a zero-delay one. In user space the difference is
   smaller (callgrind, 250 paced turns at one connection, 2026-11-21: 612 k instructions
@@ -1109,7 +1119,13 @@ cat >>"$tmp_doc" <<EOF
   just before the request is written, when the first chunk with non-empty \`delta.content\` is
   read (lares first sends a role chunk with empty content), and when \`data: [DONE]\` is read.
   The fake records, on the same CLOCK_MONOTONIC, when it read the request and queued its
-  first token, and the body it was sent; the tag matches each record to its turn (every
+  first token, and the body it was sent; both the fake and the bench also ask the kernel to
+  stamp arriving bytes (\`SO_TIMESTAMPNS\`, moved from CLOCK_REALTIME to the monotonic clock
+  as they are read), which gives when the request reached the fake's socket and when the
+  first token reached the bench's. The overhead *at the sockets* uses those two times; it is
+  what lares adds, without the time the two other processes, sharing the 2 cores with the
+  daemon, waited to be scheduled before reading (a read that takes several segments carries
+  the stamp of the last, so the figure can only be too high); the tag matches each record to its turn (every
   recorded turn must have made exactly its LLM call, or the run fails). Phases, each after
   unrecorded warm-up turns at the same concurrency, on kept-alive connections: 1 connection;
   10 and 100 connections in a closed loop (each sends its next turn when the last ended, as

@@ -70,8 +70,9 @@ struct _FakeConn
 
   char *in; /* received bytes; the current request starts at 0 */
   size_t in_len, in_cap;
-  size_t req_len; /* bytes of `in` the request being answered took */
-  GString *body;  /* a chunked request body, joined */
+  int64_t arrived; /* when the last bytes read reached the socket (monotonic µs; 0 unknown) */
+  size_t req_len;  /* bytes of `in` the request being answered took */
+  GString *body;   /* a chunked request body, joined */
   GString *method, *path, *auth;
 
   GString *out; /* queued output; out_pos bytes of it already written */
@@ -170,6 +171,39 @@ fake_conn_send (FakeConn *c)
     conn_update_events (c);
 }
 
+/* recv(2) that also notes when the bytes reached the socket: the kernel's
+ * receive stamp (SO_TIMESTAMPNS, asked for at accept) of the last of them,
+ * moved from CLOCK_REALTIME to the monotonic clock.  A request's t_arrived
+ * is then free of the time this process waited for a CPU before reading. */
+static ssize_t
+conn_recv (FakeConn *c, size_t room)
+{
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (struct timespec))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = { .iov_base = c->in + c->in_len, .iov_len = room };
+  struct msghdr mh = { .msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control.buf,
+                       .msg_controllen = sizeof control.buf };
+  ssize_t n = recvmsg (c->fd, &mh, 0);
+  struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR (&mh) : NULL;
+
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS)
+    {
+      struct timespec stamp, real;
+      int64_t mono = g_get_monotonic_time ();
+
+      memcpy (&stamp, CMSG_DATA (cm), sizeof stamp);
+      clock_gettime (CLOCK_REALTIME, &real);
+      c->arrived = mono - ((int64_t)real.tv_sec - (int64_t)stamp.tv_sec) * G_USEC_PER_SEC -
+                   ((int64_t)real.tv_nsec - (int64_t)stamp.tv_nsec) / 1000;
+    }
+  return n;
+}
+
 /* Read what the socket has.  @hup: epoll reported a hang-up or error. */
 static void
 conn_read (FakeConn *c, gboolean hup)
@@ -193,7 +227,7 @@ conn_read (FakeConn *c, gboolean hup)
           c->in = g_realloc (c->in, c->in_cap);
         }
       room = c->in_cap - c->in_len;
-      n = recv (c->fd, c->in + c->in_len, room, 0);
+      n = conn_recv (c, room);
       if (n > 0)
         {
           c->in_len += (size_t)n;
@@ -488,6 +522,7 @@ parse_request (FakeConn *c, FakeRequest *req, unsigned *bad)
   req->path = c->path->str;
   req->authorization = auth ? c->auth->str : NULL;
   req->t_read = g_get_monotonic_time ();
+  req->t_arrived = c->arrived ? c->arrived : req->t_read;
   c->req_len = (size_t)(msg_end - buf);
   return PARSE_OK;
 }
@@ -690,6 +725,7 @@ http_accept (FakeHttp *h)
         }
       /* Each step of a stream is one write; do not let Nagle hold it. */
       setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      setsockopt (fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
       c = g_new0 (FakeConn, 1);
       c->http = h;
       c->fd = fd;

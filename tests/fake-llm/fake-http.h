@@ -32,7 +32,8 @@ typedef struct
   const char *authorization; /* nullable */
   const char *body;          /* body_len bytes, not NUL-terminated; chunks joined */
   size_t body_len;
-  int64_t t_read; /* g_get_monotonic_time() when the request was complete */
+  int64_t t_read;    /* g_get_monotonic_time() when the request was complete */
+  int64_t t_arrived; /* when its last bytes reached the socket, on the same clock */
 } FakeRequest;
 
 /* @req and its strings live until the handler returns. */

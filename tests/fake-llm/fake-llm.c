@@ -536,6 +536,7 @@ typedef struct
   gboolean body_spaced;
   size_t bytes;
   gint64 t_recv, t_first; /* µs, CLOCK_MONOTONIC; t_first 0 = none */
+  gint64 t_arrived;       /* when the request reached the socket, same clock */
   gboolean recorded;
 } Req;
 
@@ -1011,8 +1012,10 @@ record_write (Req *req)
     fake_json_append_minified (line, req->body, req->bytes);
   else
     g_string_append_len (line, req->body, (gssize)req->bytes);
-  g_string_append_printf (line, ",\"bytes\":%zu,\"t_recv_us\":%" G_GINT64_FORMAT ",\"t_first_us\":",
-                          req->bytes, req->t_recv);
+  g_string_append_printf (line,
+                          ",\"bytes\":%zu,\"t_recv_us\":%" G_GINT64_FORMAT
+                          ",\"t_arrived_us\":%" G_GINT64_FORMAT ",\"t_first_us\":",
+                          req->bytes, req->t_recv, req->t_arrived);
   if (req->t_first)
     g_string_append_printf (line, "%" G_GINT64_FORMAT "}\n", req->t_first);
   else
@@ -1256,6 +1259,7 @@ handle_chat (FakeConn *conn, const FakeRequest *hreq, Api api)
   req->auth = g_strdup (hreq->authorization);
   req->bytes = hreq->body_len;
   req->t_recv = hreq->t_read;
+  req->t_arrived = hreq->t_arrived;
   g_queue_push_tail_link (&fake.active, &req->link);
   fake_conn_on_gone (conn, req_gone_cb, req);
 

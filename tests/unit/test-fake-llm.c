@@ -562,7 +562,7 @@ test_delays (void)
   g_autoptr (Fetch) f = fetch_start (fake, "POST", "/v1/chat/completions", STREAM_REQ, NULL);
   g_autoptr (GPtrArray) reqs = NULL;
   JsonObject *rec;
-  gint64 t_recv, t_first;
+  gint64 t_recv, t_arrived, t_first;
 
   lares_test_wait_flag (&f->done, 10000);
   g_assert_no_error (f->error);
@@ -584,7 +584,12 @@ test_delays (void)
   rec = json_node_get_object (reqs->pdata[0]);
   t_recv = json_object_get_int_member (rec, "t_recv_us");
   t_first = json_object_get_int_member (rec, "t_first_us");
+  t_arrived = json_object_get_int_member (rec, "t_arrived_us");
   g_assert_cmpint (t_recv, >=, f->t_start);
+  /* The kernel's receive stamp: after we began sending, not after the
+   * fake read it (1 ms of slack for moving it between clocks). */
+  g_assert_cmpint (t_arrived, >=, f->t_start - 1000);
+  g_assert_cmpint (t_arrived, <=, t_recv + 1000);
   g_assert_cmpint (t_recv, <=, f->t_headers);
   g_assert_cmpint (t_first - t_recv, >=, 300 * 1000);
   g_assert_cmpint (t_first, <=, f->t_first);
