@@ -882,10 +882,13 @@ EOF
     fi
     if [ "$v_idle" != "met" ]; then
         n=$((n + 1))
-        echo "- **Idle RSS < 15 MB is missed** ($(kib_mb "$idle_kib")). About half is the shared libraries'"
-        echo "  file pages (libc, SQLite, GLib, GIO, libsoup, libical's ICU); of the anonymous memory,"
-        echo "  about 4 MB is the heap arena of the thread that compiles the intent templates, where the"
-        echo "  compiled trie stays (/proc/PID/smaps, 2026-11-21); it grew with the calendar's sentences."
+        echo "- **Idle RSS < 15 MB is missed** ($(kib_mb "$idle_kib")). Most of it is the shared libraries'"
+        echo "  file pages (libc, SQLite, GLib, GIO, libsoup, libical's ICU: $(get idle.rss_file_kib) KiB). The anonymous part"
+        echo "  ($(get idle.rss_anon_kib) KiB) was about 3.4 MB when last looked at (/proc/PID/smaps, 2026-11-22): the"
+        echo "  intent engine ~1.8 MB (its frozen trie 1.2 MB, the rest in the malloc arena of the thread"
+        echo "  that compiled it), the libraries' relocated data and bss ~0.85 MB, the main heap ~0.7 MB."
+        echo "  That arena is where growth came from before: what the engine keeps, scattered over pages"
+        echo "  of the compile's freed scratch (docs/internals/intent.md)."
     fi
     if [ "$v_open" != "met" ]; then
         n=$((n + 1))
@@ -1068,7 +1071,11 @@ cat >>"$tmp_doc" <<EOF
   file-backed pages the process has mapped as well as its own memory; once start-up is over
   lares unmaps the clean read-only pages the dynamic loader read (symbol tables, relocations;
   \`lares_proc_drop_clean_file_pages\`, about 5 MB), which stay in the page cache and come back
-  with a minor fault if read again. The anonymous (private) part is in the details.
+  with a minor fault if read again. The anonymous (private) part is in the details. "Start-up
+  is over" is when the intent engine is built (tens of ms after ready): bench-start's probes
+  reach \`/readyz\` before that, while bench-chat's first request comes after the CLI has made
+  its token, so the library pages of serving a request (about 0.9 MB) count in the idle
+  figure with an LLM configured and not in the other.
 - **\`/healthz\` req/s.** \`wrk -t1 -c32 -d10s --latency\` (after a 2 s unrecorded warm-up), then
   \`wrk -t1 -c1 -d5s --latency\`, against one daemon. wrk and the daemon share the $cores cores, so
   req/s is bounded by both; daemon CPU is the change in utime + stime from \`/proc/PID/stat\`

@@ -301,9 +301,22 @@ typedef struct
   const char *slot; /* slot name, or NULL; borrowed likewise */
 } LaresTemplateItem;
 
-/* Expand into at most @max sequences; each is a GArray of LaresTemplateItem.
- * Returns a GPtrArray of those arrays, or NULL with @error.  The items
- * point into @node's tree and the rules' trees: free the result first. */
+/* Called with each expanded sequence in turn; @items are valid for the call
+ * only.  Returning FALSE (with @error set) stops the expansion. */
+typedef gboolean (*LaresTemplateSeqFunc) (const LaresTemplateItem *items, size_t n, void *data,
+                                          GError **error);
+
+/* Expand @node, if it makes at most @max sequences, calling @func with each
+ * in order (depth first: the first alternative first, an optional part's
+ * absence before its presence); nothing is called when @node has an error
+ * (an unknown or too deeply nested rule, more than @max sequences).  The
+ * items point into @node's tree and the rules' trees. */
+gboolean lares_template_expand_each (const LaresTemplateNode *node, LaresTemplateRuleFunc rules,
+                                     void *user_data, size_t max, LaresTemplateSeqFunc func,
+                                     void *func_data, GError **error);
+
+/* The same, collected: a GPtrArray of GArrays of LaresTemplateItem, or NULL
+ * with @error.  Free the result before the trees. */
 GPtrArray *lares_template_expand (const LaresTemplateNode *node, LaresTemplateRuleFunc rules,
                                   void *user_data, size_t max, GError **error);
 

@@ -96,6 +96,112 @@ test_template_cap (void)
   g_assert_nonnull (strstr (error->message, "more than 4096"));
 }
 
+/* Sequences joined as text, "{slot}" for a slot, one string per call. */
+typedef struct
+{
+  GPtrArray *seen;
+  size_t stop_after; /* 0: never stop */
+} SeqLog;
+
+static char *
+seq_text (const LaresTemplateItem *items, size_t n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i > 0)
+        g_string_append_c (s, ' ');
+      if (items[i].word != NULL)
+        g_string_append (s, items[i].word);
+      else
+        g_string_append_printf (s, "{%s}", items[i].slot);
+    }
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+log_seq (const LaresTemplateItem *items, size_t n, void *data, GError **error)
+{
+  SeqLog *log = data;
+
+  g_ptr_array_add (log->seen, seq_text (items, n));
+  if (log->stop_after > 0 && log->seen->len == log->stop_after)
+    {
+      g_set_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID, "stop");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const LaresTemplateNode *
+one_rule (const char *name, void *user_data)
+{
+  return strcmp (name, "r") == 0 ? user_data : NULL;
+}
+
+/* Sequences come one at a time, depth first: the first alternative first,
+ * an optional part's absence before its presence; the trie's order of
+ * slot edges and targets follows this order.  A template with an error
+ * calls nothing; a callback returning FALSE stops the expansion. */
+static void
+test_template_expand_each (void)
+{
+  static const char *const want[] = {
+    "x a {s} y", "x a {s} w z y", "x b {s} y", "x b {s} w z y",
+    "x a e y",   "x a e w z y",   "x b e y",   "x b e w z y",
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LaresTemplateNode) rule = lares_template_parse ("(a|b)", 5, &error);
+  g_autoptr (LaresTemplateNode) t = NULL;
+  g_autoptr (LaresTemplateNode) bad = NULL;
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) listed = NULL;
+  SeqLog log = { seen, 0 };
+  const char *text = "x (<r> {s}|<r> e) [w z] y";
+
+  g_assert_no_error (error);
+  t = lares_template_parse (text, strlen (text), &error);
+  g_assert_no_error (error);
+  g_assert_true (lares_template_expand_each (t, one_rule, rule, 100, log_seq, &log, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (seen->len, ==, G_N_ELEMENTS (want));
+  for (size_t i = 0; i < G_N_ELEMENTS (want); i++)
+    g_assert_cmpstr (seen->pdata[i], ==, want[i]);
+
+  /* The collected form has the same sequences in the same order. */
+  listed = lares_template_expand (t, one_rule, rule, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (listed->len, ==, G_N_ELEMENTS (want));
+  for (size_t i = 0; i < listed->len; i++)
+    {
+      GArray *seq = listed->pdata[i];
+      g_autofree char *got = seq_text ((const LaresTemplateItem *)(void *)seq->data, seq->len);
+      g_assert_cmpstr (got, ==, want[i]);
+    }
+
+  /* Over the cap, or an unknown rule after a good part: nothing is called. */
+  g_ptr_array_set_size (seen, 0);
+  g_assert_false (lares_template_expand_each (t, one_rule, rule, 7, log_seq, &log, &error));
+  g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "more than 7"));
+  g_clear_error (&error);
+  bad = lares_template_parse ("(a|b) <nope>", 12, &error);
+  g_assert_no_error (error);
+  g_assert_false (lares_template_expand_each (bad, one_rule, rule, 100, log_seq, &log, &error));
+  g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "unknown rule <nope>"));
+  g_clear_error (&error);
+  g_assert_cmpuint (seen->len, ==, 0);
+
+  /* The callback's error stops the walk at once and is returned. */
+  log.stop_after = 3;
+  g_assert_false (lares_template_expand_each (t, one_rule, rule, 100, log_seq, &log, &error));
+  g_assert_error (error, LARES_INTENT_ERROR, LARES_INTENT_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, "stop");
+  g_assert_cmpuint (seen->len, ==, 3);
+}
+
 /* A bad template file is a start-up error naming file, line and problem. */
 static void
 test_bad_file (void)
@@ -425,6 +531,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/intent/template/syntax", test_template_syntax);
   g_test_add_func ("/intent/template/cap", test_template_cap);
+  g_test_add_func ("/intent/template/expand-each", test_template_expand_each);
   g_test_add_func ("/intent/load/bad-file", test_bad_file);
   g_test_add_func ("/intent/load/missing-dir", test_missing_dir);
   g_test_add_func ("/intent/normalize", test_normalize);
