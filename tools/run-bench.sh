@@ -946,7 +946,9 @@ EOF
         cat <<EOF
 - **Chat budgets missed:** added latency at 1 client p50 $c1_p50 / p99 $c1_p99 ms against a zero-delay
   fake ($v_c1) and $p1_p50 / $p1_p99 ms against a paced one ($v_p1); at 100 concurrent turns
-  (open loop) p99 $o100_p99 ms ($v_o100; each run: $(get chatpaced.o100.overhead_sock_p99_ms.runs) ms); $tput turns/s ($v_tput).
+  (open loop) p99 $o100_p99 ms ($v_o100; each run: $(get chatpaced.o100.overhead_sock_p99_ms.runs) ms, with
+  $(get chatpaced.o100.steal_pct.runs) % of the CPU time taken by the host; as read by the bench, which also counts
+  its own and the fake's waits for a CPU: $(get chatpaced.o100.overhead_p99_ms.runs) ms); $tput turns/s ($v_tput).
   The open loop keeps the machine $(get chatpaced.o100.machine_busy_pct) % busy: the daemon spends $(get chatpaced.o100.daemon_cpu_us_per_turn) µs of CPU on a paced
   turn ($(get chatpaced.o100.daemon_cores) cores) against $(get chat.c100.daemon_cpu_us_per_turn) µs on a zero-delay one. In user space the difference is
   smaller (callgrind, 250 paced turns at one connection, 2026-11-21: 612 k instructions
@@ -960,7 +962,9 @@ EOF
   timers rather than two GSources each (docs/internals/http.md, llm.md). With the fake and
   the client on the same $cores cores the tail moves from run to run with the host's load: of
   two runs compared by hand, the one with twice the steal time (/proc/stat) had a p99 3.6
-  times as long. A paced fake at 1 client is
+  times as long, and a run by hand with nothing else running and no steal at all
+  (\`bench-chat --token-delay 10 --phases o100\`, 2026-11-22) had p99 3.35 ms at the sockets
+  (3.71 ms as read by the bench; p50 0.74 ms). A paced fake at 1 client is
   the zero-delay path plus waking sleeping threads: between tokens every process sleeps,
   and on this virtual machine a wake-up from idle costs far more than a hand-over between
   busy threads (the fake LLM spends $(get chatpaced.c1.fake_cpu_us_per_turn) µs of CPU a turn paced against
