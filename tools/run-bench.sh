@@ -1038,7 +1038,9 @@ EOF
         echo "- **Bytes per simple turn are not smaller than OpenClaw's** ($chat_bytes bytes)."
     fi
     la_before="$(get machine.loadavg_before | cut -d' ' -f1)"; la_after="$(get machine.loadavg_after | cut -d' ' -f1)"
-    if awk -v a="$la_before" -v b="$la_after" -v n="$cores" 'BEGIN { exit !(a > n / 2 || b > n / 2) }'; then
+    # Only the load before the run tells of other work: the last minute of the run is the
+    # load test, which keeps both cores busy by itself, so the load after it is always up.
+    if awk -v a="$la_before" -v n="$cores" 'BEGIN { exit !(a > n / 2) }'; then
         n=$((n + 1))
         cat <<EOF
 - **The machine was busy with other work during this run** (load average $la_before before,
