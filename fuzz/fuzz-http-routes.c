@@ -274,24 +274,50 @@ settle (void)
     g_source_remove (timer);
 }
 
+/* A non-blocking socket connected to the daemon.  libFuzzer's -timeout
+ * alarm (SIGALRM every timeout/2 + 1 seconds, installed without
+ * SA_RESTART) interrupts a blocking connect(2) that is waiting for the
+ * loopback handshake, as it does on a busy machine: connect fails with
+ * EINTR and cannot simply be called again.  So the socket connects without
+ * blocking, and we wait in poll(2), which can. */
+static int
+connect_daemon (void)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET };
+  struct pollfd pfd = { .events = POLLOUT };
+  int err = 0;
+  socklen_t len = sizeof err;
+
+  pfd.fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  g_assert_cmpint (pfd.fd, >=, 0);
+  sa.sin_port = htons (harness->port);
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (connect (pfd.fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+    return pfd.fd;
+  if (errno != EINPROGRESS)
+    g_error ("cannot connect to the daemon: %s", g_strerror (errno));
+  while (poll (&pfd, 1, reply_timeout_ms) < 0)
+    if (errno != EINTR)
+      g_error ("poll: %s", g_strerror (errno));
+  if (pfd.revents == 0)
+    g_error ("no connection to the daemon within %d ms", reply_timeout_ms);
+  g_assert_cmpint (getsockopt (pfd.fd, SOL_SOCKET, SO_ERROR, &err, &len), ==, 0);
+  if (err != 0)
+    g_error ("cannot connect to the daemon: %s", g_strerror (err));
+  return pfd.fd;
+}
+
 /* Send @request and return the whole response (the daemon closes after
  * it).  (transfer full) */
 static GString *
 exchange (const char *request, size_t len)
 {
-  struct sockaddr_in sa = { .sin_family = AF_INET };
   Reply r = { g_string_new (NULL), FALSE };
   gboolean expired = FALSE;
   size_t off = 0;
   unsigned timer;
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = connect_daemon ();
 
-  g_assert_cmpint (fd, >=, 0);
-  sa.sin_port = htons (harness->port);
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  /* The kernel completes a loopback handshake without the server's help. */
-  g_assert_cmpint (connect (fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-  g_assert_true (g_unix_set_fd_nonblocking (fd, TRUE, NULL));
   g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, &r);
   timer = g_timeout_add ((unsigned)reply_timeout_ms, on_timeout, &expired);
   while (!r.done && !expired)
