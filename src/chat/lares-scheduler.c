@@ -504,8 +504,11 @@ notify (LaresScheduler *s, const LaresJob *job, gboolean late, gboolean again)
     return;
   s->stats.delivered++;
   g_array_append_vals (s->to_mark, pair, 1);
+  /* Marks of one burst are written together, on the next pass: at the
+   * default priority, since an idle one waits as long as the loop stays
+   * busy (lares_bus_publish_later). */
   if (s->mark_idle == 0 && !s->closing)
-    s->mark_idle = g_idle_add (mark_idle_cb, s);
+    s->mark_idle = g_idle_add_full (G_PRIORITY_DEFAULT, mark_idle_cb, s, NULL);
 }
 
 typedef struct

@@ -31,8 +31,9 @@ struct _LaresBus
   GHashTable *by_id;   /* subscription id -> Sub (borrowed from by_user) */
   unsigned next_id;
   unsigned total;
-  GQueue pending;   /* Pending* for lares_bus_publish_later, FIFO */
-  unsigned idle_id; /* source flushing @pending, 0 if none */
+  GQueue pending;       /* Pending* for lares_bus_publish_later, FIFO */
+  unsigned idle_id;     /* idle source flushing @pending, 0 if none */
+  unsigned backstop_id; /* the same at the default priority, LATER_MAX_MS on */
 };
 
 static Sub *
@@ -78,6 +79,7 @@ lares_bus_free (LaresBus *bus)
   if (bus == NULL)
     return;
   g_clear_handle_id (&bus->idle_id, g_source_remove);
+  g_clear_handle_id (&bus->backstop_id, g_source_remove);
   g_queue_clear_full (&bus->pending, pending_free);
   g_hash_table_destroy (bus->by_id);
   g_hash_table_destroy (bus->by_user);
@@ -178,13 +180,20 @@ lares_bus_publish (LaresBus *bus, int64_t user_id, JsonNode *event)
   return lares_bus_publish_bytes (bus, user_id, payload);
 }
 
+/* How long steady load may hold deferred events back (see
+ * lares_bus_publish_later). */
+#define LATER_MAX_MS 2
+
+/* From either source: removing both (the one running included) leaves
+ * nothing to fire with an empty queue. */
 static gboolean
 flush_pending (gpointer data)
 {
   LaresBus *bus = data;
   Pending *pe;
 
-  bus->idle_id = 0;
+  g_clear_handle_id (&bus->idle_id, g_source_remove);
+  g_clear_handle_id (&bus->backstop_id, g_source_remove);
   while ((pe = g_queue_pop_head (&bus->pending)) != NULL)
     {
       lares_bus_publish_bytes (bus, pe->user_id, pe->payload);
@@ -205,8 +214,18 @@ lares_bus_publish_later (LaresBus *bus, int64_t user_id, JsonNode *event)
   pe->user_id = user_id;
   pe->payload = serialize (event);
   g_queue_push_tail (&bus->pending, pe);
-  if (bus->idle_id == 0)
-    bus->idle_id = g_idle_add (flush_pending, bus);
+  if (bus->idle_id != 0)
+    return;
+  /* An idle source, so the caller's reply goes out first: libsoup resumes
+   * a paused message from a default-priority source, and that one only
+   * makes its I/O source ready for the pass after, so anything of default
+   * priority would run before the write.  But GLib dispatches only the
+   * highest priority ready on a pass, and under steady load (token
+   * streams, requests) some default-priority source is ready on every
+   * pass: an idle source alone would wait as long as the load lasts.  The
+   * backstop, at the default priority, bounds that wait. */
+  bus->idle_id = g_idle_add (flush_pending, bus);
+  bus->backstop_id = g_timeout_add (LATER_MAX_MS, flush_pending, bus);
 }
 
 void

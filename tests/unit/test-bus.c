@@ -111,6 +111,95 @@ test_publish_later (void)
   lares_bus_publish_later (bus, 1, first);
 }
 
+static gboolean
+always_ready (gpointer data)
+{
+  (*(unsigned *)data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterate until @sink has @n events, failing after 10 s. */
+static void
+wait_for (Sink *sink, unsigned n)
+{
+  int64_t deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (sink->got < n)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%u of %u events after 10 s", sink->got, n);
+      g_main_context_iteration (NULL, FALSE);
+    }
+}
+
+/* A default-priority source ready on every pass stands for steady load
+ * (token streams, requests): a deferred event must not wait for the load
+ * to stop, and goes out once. */
+static void
+test_publish_later_under_load (void)
+{
+  g_autoptr (LaresBus) bus = lares_bus_new ();
+  Sink a = { bus };
+  g_autoptr (JsonNode) ev = event ("note_created");
+  unsigned busy = 0, busy_id;
+
+  lares_bus_subscribe (bus, 1, sink_cb, &a);
+  busy_id = g_idle_add_full (G_PRIORITY_DEFAULT, always_ready, &busy, NULL);
+  lares_bus_publish_later (bus, 1, ev);
+  wait_for (&a, 1);
+  g_assert_cmpuint (busy, >, 0);
+  for (int i = 0; i < 100; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (a.got, ==, 1);
+  g_source_remove (busy_id);
+  g_free (a.last);
+}
+
+typedef struct
+{
+  Sink *sink;
+  gboolean wrote;
+  unsigned got_at_write; /* events the sink had when the answer went out */
+} Reply;
+
+static gboolean
+reply_write (gpointer data)
+{
+  Reply *r = data;
+
+  r->wrote = TRUE;
+  r->got_at_write = r->sink->got;
+  return G_SOURCE_REMOVE;
+}
+
+/* libsoup's unpause: a default-priority source whose only work is to make
+ * the message's I/O source ready, which writes the answer a pass later. */
+static gboolean
+reply_unpause (gpointer data)
+{
+  g_idle_add_full (G_PRIORITY_DEFAULT, reply_write, data, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* A route answers (unpause), then publishes the change: on a quiet loop the
+ * answer is written before the event goes out. */
+static void
+test_publish_later_after_reply (void)
+{
+  g_autoptr (LaresBus) bus = lares_bus_new ();
+  Sink a = { bus };
+  g_autoptr (JsonNode) ev = event ("note_created");
+  Reply r = { &a, FALSE, G_MAXUINT };
+
+  lares_bus_subscribe (bus, 1, sink_cb, &a);
+  g_idle_add_full (G_PRIORITY_DEFAULT, reply_unpause, &r, NULL);
+  lares_bus_publish_later (bus, 1, ev);
+  wait_for (&a, 1);
+  g_assert_true (r.wrote);
+  g_assert_cmpuint (r.got_at_write, ==, 0);
+  g_free (a.last);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -118,5 +207,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bus/fanout-per-user", test_fanout_per_user);
   g_test_add_func ("/bus/unsubscribe-in-callback", test_unsubscribe_in_callback);
   g_test_add_func ("/bus/publish-later", test_publish_later);
+  g_test_add_func ("/bus/publish-later/under-load", test_publish_later_under_load);
+  g_test_add_func ("/bus/publish-later/after-reply", test_publish_later_after_reply);
   return g_test_run ();
 }
