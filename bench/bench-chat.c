@@ -99,6 +99,7 @@
 #include <libsoup/soup.h>
 
 #include "bench-util.h"
+#include "lares-recv-stamped.h"
 
 #define PROMPT           "Say hi."
 #define FAKE_TOKENS      "20"
@@ -393,7 +394,7 @@ raw_connect (Bench *b, RawConn *c)
       return FALSE;
     }
   (void)setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  bench_stamp_arrivals (c->fd);
+  lares_stamp_arrivals (c->fd);
   /* A loopback connect completes (or is refused) at once. */
   if (connect (c->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
     {
@@ -575,7 +576,7 @@ raw_readable (Bench *b, RawConn *c)
   for (;;)
     {
       int64_t arrived;
-      ssize_t n = bench_recv_stamped (c->fd, c->buf + c->len, sizeof c->buf - c->len, &arrived);
+      ssize_t n = lares_recv_stamped (c->fd, c->buf + c->len, sizeof c->buf - c->len, &arrived);
       int64_t now = g_get_monotonic_time ();
 
       if (n < 0 && errno == EINTR)

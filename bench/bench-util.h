@@ -109,13 +109,6 @@ gboolean bench_fake_spawn (const char *const *argv, int timeout_ms, GPid *pid, u
 /* SIGTERM, up to 2 s to exit, then SIGKILL; *@pid becomes 0.  No-op on 0. */
 void bench_fake_stop (GPid *pid);
 /* Ask GET /readyz until it answers 200, for at most @timeout_ms. */
-/* Ask the kernel to stamp when bytes reach socket @fd (SO_TIMESTAMPNS). */
-void bench_stamp_arrivals (int fd);
-/* recv(2) into @buf; @arrived_us: OUT, when the last of the bytes read
- * reached the socket, on g_get_monotonic_time()'s clock, or 0 when the
- * kernel gave no stamp (bench_stamp_arrivals not called). */
-ssize_t bench_recv_stamped (int fd, void *buf, size_t len, int64_t *arrived_us);
-
 gboolean bench_wait_ready (unsigned port, int timeout_ms, GError **error);
 
 G_END_DECLS

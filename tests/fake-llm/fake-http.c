@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include "fake-http.h"
+#include "lares-recv-stamped.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -171,39 +172,6 @@ fake_conn_send (FakeConn *c)
     conn_update_events (c);
 }
 
-/* recv(2) that also notes when the bytes reached the socket: the kernel's
- * receive stamp (SO_TIMESTAMPNS, asked for at accept) of the last of them,
- * moved from CLOCK_REALTIME to the monotonic clock.  A request's t_arrived
- * is then free of the time this process waited for a CPU before reading. */
-static ssize_t
-conn_recv (FakeConn *c, size_t room)
-{
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (struct timespec))];
-    struct cmsghdr align;
-  } control;
-  struct iovec iov = { .iov_base = c->in + c->in_len, .iov_len = room };
-  struct msghdr mh = { .msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = control.buf,
-                       .msg_controllen = sizeof control.buf };
-  ssize_t n = recvmsg (c->fd, &mh, 0);
-  struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR (&mh) : NULL;
-
-  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS)
-    {
-      struct timespec stamp, real;
-      int64_t mono = g_get_monotonic_time ();
-
-      memcpy (&stamp, CMSG_DATA (cm), sizeof stamp);
-      clock_gettime (CLOCK_REALTIME, &real);
-      c->arrived = mono - ((int64_t)real.tv_sec - (int64_t)stamp.tv_sec) * G_USEC_PER_SEC -
-                   ((int64_t)real.tv_nsec - (int64_t)stamp.tv_nsec) / 1000;
-    }
-  return n;
-}
-
 /* Read what the socket has.  @hup: epoll reported a hang-up or error. */
 static void
 conn_read (FakeConn *c, gboolean hup)
@@ -212,6 +180,7 @@ conn_read (FakeConn *c, gboolean hup)
     {
       size_t room;
       ssize_t n;
+      int64_t arrived;
 
       if (c->in_cap - c->in_len < READ_MIN)
         {
@@ -227,7 +196,12 @@ conn_read (FakeConn *c, gboolean hup)
           c->in = g_realloc (c->in, c->in_cap);
         }
       room = c->in_cap - c->in_len;
-      n = conn_recv (c, room);
+      /* The kernel's receive stamp of the last bytes read: a request's
+       * t_arrived is then free of the time this process waited for a CPU
+       * before reading. */
+      n = lares_recv_stamped (c->fd, c->in + c->in_len, room, &arrived);
+      if (arrived != 0)
+        c->arrived = arrived;
       if (n > 0)
         {
           c->in_len += (size_t)n;
@@ -725,7 +699,7 @@ http_accept (FakeHttp *h)
         }
       /* Each step of a stream is one write; do not let Nagle hold it. */
       setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      setsockopt (fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+      lares_stamp_arrivals (fd);
       c = g_new0 (FakeConn, 1);
       c->http = h;
       c->fd = fd;
