@@ -248,13 +248,16 @@ struct _LaresIntentEngine
   GHashTable *rules;      /* name -> LaresTemplateNode* */
   GPtrArray *intents;     /* IntentDef* */
   GHashTable *intent_index;
-  GPtrArray *targets;  /* Target* */
-  Pool pool;           /* the loading trie's nodes and edges; only while loading */
-  size_t n_loading[4]; /* while loading: nodes, literal edges, slot edges, targets */
-  TNode *t_nodes;      /* (owned) the frozen trie, n_nodes + 1 entries; [0] is the root */
-  TLit *t_lits;        /* (owned) */
-  TSlot *t_slots;      /* (owned) */
-  int *t_terms;        /* (owned) */
+  GPtrArray *targets; /* Target* */
+  Pool pool;          /* the loading trie's nodes and edges; only while loading */
+  struct
+  {
+    size_t nodes, lits, slots, terms;
+  } loading;      /* counts of the loading trie's parts, to size the frozen arrays */
+  TNode *t_nodes; /* (owned) the frozen trie, n_nodes + 1 entries; [0] is the root */
+  TLit *t_lits;   /* (owned) */
+  TSlot *t_slots; /* (owned) */
+  int *t_terms;   /* (owned) */
   size_t n_nodes;
   GHashTable *vocab;      /* word -> id (index in words + 1) */
   GArray *words;          /* Word, by id - 1 */
@@ -298,7 +301,7 @@ node_new (LaresIntentEngine *e)
 {
   Node *n = pool_alloc (&e->pool, sizeof (Node));
   memset (n, 0, sizeof *n);
-  e->n_loading[0]++;
+  e->loading.nodes++;
   return n;
 }
 
@@ -678,16 +681,16 @@ engine_freeze (LaresIntentEngine *e)
     }
   {
     Freezer f = {
-      g_new (TNode, e->n_loading[0] + 1),
-      g_new (TLit, MAX (e->n_loading[1], 1)),
-      g_new (TSlot, MAX (e->n_loading[2], 1)),
-      g_new (int, MAX (e->n_loading[3], 1)),
+      g_new (TNode, e->loading.nodes + 1),
+      g_new (TLit, MAX (e->loading.lits, 1)),
+      g_new (TSlot, MAX (e->loading.slots, 1)),
+      g_new (int, MAX (e->loading.terms, 1)),
       { 0 },
       0,
     };
     freeze_node (&f, e->root);
-    g_assert (f.n_nodes == e->n_loading[0] && f.next.lit == e->n_loading[1] &&
-              f.next.slot == e->n_loading[2] && f.next.term == e->n_loading[3]);
+    g_assert (f.n_nodes == e->loading.nodes && f.next.lit == e->loading.lits &&
+              f.next.slot == e->loading.slots && f.next.term == e->loading.terms);
     f.nodes[f.n_nodes] = f.next;
     e->n_nodes = f.n_nodes;
     e->t_nodes = f.nodes;
@@ -809,7 +812,7 @@ add_path (const LaresTemplateItem *seq, size_t len, void *data, GError **error)
                            (node->n_lit - lo) * sizeof (LitEdge));
                   node->lit[lo] = (LitEdge){ id, child };
                   node->n_lit++;
-                  e->n_loading[1]++;
+                  e->loading.lits++;
                 }
               node = child;
               n_tokens++;
@@ -834,7 +837,7 @@ add_path (const LaresTemplateItem *seq, size_t len, void *data, GError **error)
               SlotEdge edge = { slot, node_new (e) };
               GROW (&e->pool, node->slots, node->n_slot);
               node->slots[node->n_slot++] = edge;
-              e->n_loading[2]++;
+              e->loading.slots++;
               child = edge.child;
             }
           node = child;
@@ -852,7 +855,7 @@ add_path (const LaresTemplateItem *seq, size_t len, void *data, GError **error)
       return TRUE;
   GROW (&e->pool, node->terms, node->n_term);
   node->terms[node->n_term++] = target;
-  e->n_loading[3]++;
+  e->loading.terms++;
   e->n_paths++;
   return TRUE;
 }
